@@ -1,0 +1,114 @@
+package memory
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"sync"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/ports"
+)
+
+// Store keeps channels and the outbox in memory. Values are copied in and
+// out, so callers never share state with it. Safe for concurrent use.
+type Store struct {
+	mu       sync.RWMutex
+	channels map[nitro.Bytes32]core.Channel
+	outbox   []ports.OutboxEntry
+	nextID   uint64
+	nonces   map[string]uint64
+	cursor   uint64
+}
+
+var _ ports.Store = (*Store)(nil)
+
+// NewStore returns an empty store.
+func NewStore() *Store {
+	return &Store{channels: map[nitro.Bytes32]core.Channel{}, nonces: map[string]uint64{}, nextID: 1}
+}
+
+// Get returns a copy of a channel.
+func (s *Store) Get(_ context.Context, id nitro.Bytes32) (core.Channel, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	c, ok := s.channels[id]
+	if !ok {
+		return core.Channel{}, ports.ErrNotFound
+	}
+	return c.Clone(), nil
+}
+
+// List returns copies of every channel, ordered by id.
+func (s *Store) List(_ context.Context) ([]core.Channel, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	out := make([]core.Channel, 0, len(s.channels))
+	for _, c := range s.channels {
+		out = append(out, c.Clone())
+	}
+	slices.SortFunc(out, func(a, b core.Channel) int { return strings.Compare(a.ID.Hex(), b.ID.Hex()) })
+	return out, nil
+}
+
+// Commit saves the channels and appends their effects in one step.
+func (s *Store) Commit(_ context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var entries []ports.OutboxEntry
+	for _, ch := range changes {
+		s.channels[ch.Channel.ID] = ch.Channel.Clone()
+		for _, e := range ch.Effects {
+			entry := ports.OutboxEntry{ID: s.nextID, ChannelID: ch.Channel.ID, Effect: e}
+			s.nextID++
+			s.outbox = append(s.outbox, entry)
+			entries = append(entries, entry)
+		}
+	}
+	return entries, nil
+}
+
+// Pending returns the outbox entries not yet done.
+func (s *Store) Pending(_ context.Context) ([]ports.OutboxEntry, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return slices.Clone(s.outbox), nil
+}
+
+// Done removes outbox entries.
+func (s *Store) Done(_ context.Context, ids []uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.outbox = slices.DeleteFunc(s.outbox, func(e ports.OutboxEntry) bool { return slices.Contains(ids, e.ID) })
+	return nil
+}
+
+// NextNonce returns 1, 2, 3, ... per participant list.
+func (s *Store) NextNonce(_ context.Context, participants []nitro.Address) (uint64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var k strings.Builder
+	for _, p := range participants {
+		k.WriteString(p.Hex())
+	}
+	s.nonces[k.String()]++
+	return s.nonces[k.String()], nil
+}
+
+// ChainCursor returns the next block to read.
+func (s *Store) ChainCursor(context.Context) (uint64, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.cursor, nil
+}
+
+// SetChainCursor records the next block to read; it never moves backwards.
+func (s *Store) SetChainCursor(_ context.Context, block uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if block > s.cursor {
+		s.cursor = block
+	}
+	return nil
+}

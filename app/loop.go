@@ -1,0 +1,517 @@
+package app
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/core/wire"
+	"github.com/nitrowallet/nitrowallet/ports"
+)
+
+// job is one input for one channel.
+type job struct {
+	id      nitro.Bytes32
+	in      core.Input
+	create  bool // may start a channel
+	receive bool // may start a channel from a peer's state
+}
+
+// apply steps every job's channel, commits all the new states and effects in
+// one store commit, then carries the effects out. If any Step fails nothing
+// is committed.
+func (w *Wallet) apply(ctx context.Context, jobs []job) (Result, error) {
+	ids := make([]nitro.Bytes32, 0, len(jobs))
+	for _, j := range jobs {
+		ids = append(ids, j.id)
+	}
+	unlock := w.locks.lock(ids)
+	defer unlock()
+	return w.applyLocked(ctx, jobs)
+}
+
+func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
+	b := newBatch(w)
+	var changes []ports.Change
+	for _, j := range jobs {
+		cur, ok, err := b.load(ctx, j.id)
+		if err != nil {
+			return Result{}, err
+		}
+		if !ok {
+			r, isReceive := j.in.(core.Receive)
+			switch {
+			case j.create:
+			case j.receive && isReceive && len(r.States) == 0:
+				continue // objectives or requests about a channel we do not know
+			case !j.receive:
+				return Result{}, fmt.Errorf("%w: %s", core.ErrChannelNotFound, j.id)
+			}
+		} else if j.create {
+			return Result{}, fmt.Errorf("%w: %s", core.ErrChannelExists, j.id)
+		}
+		next, effs, err := core.Step(cur, j.in)
+		if err != nil {
+			return Result{}, fmt.Errorf("channel %s: %w", j.id, err)
+		}
+		b.set(next)
+		changes = append(changes, ports.Change{Channel: next, Effects: effs})
+	}
+	if len(changes) == 0 {
+		return Result{}, nil
+	}
+	entries, err := w.cfg.Store.Commit(ctx, changes)
+	if err != nil {
+		return Result{}, fmt.Errorf("app: commit: %w", err)
+	}
+	err = b.drain(ctx, entries)
+	return b.finish(), err
+}
+
+// batch tracks the channels one call touches and what their effects produce.
+type batch struct {
+	w      *Wallet
+	before map[nitro.Bytes32]*ChannelResult
+	chans  map[nitro.Bytes32]core.Channel
+	order  []nitro.Bytes32
+	out    *outbox
+}
+
+func newBatch(w *Wallet) *batch {
+	return &batch{w: w, before: map[nitro.Bytes32]*ChannelResult{}, chans: map[nitro.Bytes32]core.Channel{}, out: newOutbox(w.cfg.WalletVersion)}
+}
+
+func (b *batch) load(ctx context.Context, id nitro.Bytes32) (core.Channel, bool, error) {
+	if c, ok := b.chans[id]; ok {
+		return c, true, nil
+	}
+	c, err := b.w.cfg.Store.Get(ctx, id)
+	if errors.Is(err, ports.ErrNotFound) {
+		b.before[id] = nil
+		return core.Channel{}, false, nil
+	}
+	if err != nil {
+		return core.Channel{}, false, fmt.Errorf("app: load channel: %w", err)
+	}
+	r := ResultOf(c)
+	b.before[id] = &r
+	return c, true, nil
+}
+
+func (b *batch) set(c core.Channel) {
+	if _, ok := b.chans[c.ID]; !ok {
+		b.order = append(b.order, c.ID)
+	}
+	b.chans[c.ID] = c
+}
+
+// drain carries out outbox entries, stepping each result back into its
+// channel and committing before marking the entry done.
+func (b *batch) drain(ctx context.Context, queue []ports.OutboxEntry) error {
+	var firstErr error
+	for len(queue) > 0 {
+		e := queue[0]
+		queue = queue[1:]
+		follow, err := b.execute(ctx, e)
+		if err != nil {
+			// The entry stays pending; a tick or a restart drives it again.
+			b.w.log.Warn("effect failed", "channel", e.ChannelID, "effect", fmt.Sprintf("%T", e.Effect), "err", err)
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		var more []ports.OutboxEntry
+		if follow != nil {
+			c, ok, lerr := b.load(ctx, e.ChannelID)
+			if lerr != nil || !ok {
+				return errors.Join(lerr, fmt.Errorf("%w: %s", core.ErrChannelNotFound, e.ChannelID))
+			}
+			next, effs, serr := core.Step(c, follow)
+			if serr != nil {
+				b.w.log.Warn("effect result rejected", "channel", e.ChannelID, "input", fmt.Sprintf("%T", follow), "err", serr)
+			} else {
+				more, err = b.w.cfg.Store.Commit(ctx, []ports.Change{{Channel: next, Effects: effs}})
+				if err != nil {
+					return fmt.Errorf("app: commit: %w", err)
+				}
+				b.set(next)
+			}
+		}
+		if err := b.w.cfg.Store.Done(ctx, []uint64{e.ID}); err != nil {
+			return fmt.Errorf("app: mark effect done: %w", err)
+		}
+		queue = append(queue, more...)
+	}
+	return firstErr
+}
+
+// execute carries out one effect and returns the input it produces, if any.
+func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, error) {
+	w := b.w
+	switch eff := e.Effect.(type) {
+	case core.SignState:
+		sig, err := w.cfg.Signer.SignState(ctx, eff.Hash)
+		if err != nil {
+			return nil, fmt.Errorf("app: sign: %w", err)
+		}
+		return core.Signed{Hash: eff.Hash, Signature: sig}, nil
+	case core.Send:
+		b.out.add(eff.Message)
+		return nil, nil
+	case core.Deposit:
+		_, err := w.cfg.Chain.Deposit(ctx, ports.DepositRequest{ChannelID: eff.ChannelID, Asset: eff.Asset, ExpectedHeld: eff.ExpectedHeld, Amount: eff.Amount})
+		if err != nil {
+			w.log.Warn("deposit failed", "channel", eff.ChannelID, "err", err)
+			return core.TxFailed{Kind: core.TxDeposit, Asset: eff.Asset, Item: eff.Item, Done: isRevert(err, ports.ReasonHoldingsSufficient), Err: err.Error()}, nil
+		}
+		return nil, nil
+	case core.Conclude:
+		_, err := w.cfg.Chain.ConcludeAndTransferAll(ctx, ports.ConcludeRequest{State: eff.State, Signatures: eff.Signatures})
+		if err != nil {
+			w.log.Warn("conclude failed", "channel", eff.ChannelID, "err", err)
+			return core.TxFailed{Kind: core.TxConclude, Done: isRevert(err, ports.ReasonChannelFinalized), Err: err.Error()}, nil
+		}
+		return nil, nil
+	case core.Watch:
+		// Report current holdings; later changes arrive as chain events.
+		for _, a := range eff.Assets {
+			h, err := w.cfg.Chain.Holdings(ctx, a, eff.ChannelID)
+			if err != nil {
+				w.log.Warn("read holdings failed", "channel", eff.ChannelID, "err", err)
+				continue
+			}
+			if h.Sign() > 0 {
+				c, _, _ := b.load(ctx, eff.ChannelID)
+				next, effs, err := core.Step(c, core.ChainEvent{Kind: core.EventDeposited, ChannelID: eff.ChannelID, Asset: a, Holdings: h})
+				if err == nil {
+					more, cerr := w.cfg.Store.Commit(ctx, []ports.Change{{Channel: next, Effects: effs}})
+					if cerr != nil {
+						return nil, cerr
+					}
+					b.set(next)
+					if err := b.drain(ctx, more); err != nil {
+						return nil, err
+					}
+				}
+			}
+		}
+		return nil, nil
+	}
+	return nil, fmt.Errorf("app: unknown effect %T", e.Effect)
+}
+
+func isRevert(err error, reason string) bool {
+	var r *ports.RevertError
+	return errors.As(err, &r) && r.Reason == reason
+}
+
+// finish builds the call's result and publishes channel notifications.
+func (b *batch) finish() Result {
+	res := Result{Outbox: b.out.messages()}
+	for _, id := range b.order {
+		r := ResultOf(b.chans[id])
+		res.ChannelResults = append(res.ChannelResults, r)
+		before := b.before[id]
+		switch {
+		case before == nil && r.Status == core.StatusProposed:
+			b.w.subs.publish(Notification{Type: ChannelProposed, Channel: r})
+		case before != nil && before.Status != core.StatusClosed && r.Status == core.StatusClosed:
+			b.w.subs.publish(Notification{Type: ChannelClosed, Channel: r})
+		case before == nil || changed(*before, r):
+			b.w.subs.publish(Notification{Type: ChannelUpdated, Channel: r})
+		}
+	}
+	return res
+}
+
+func changed(a, b ChannelResult) bool {
+	return a.Status != b.Status || a.TurnNum != b.TurnNum || a.FundingStatus != b.FundingStatus
+}
+
+// applyAsync applies inputs that no call asked for (chain events, ticks,
+// resumed effects) and publishes the messages they produce.
+func (w *Wallet) applyAsync(ctx context.Context, jobs []job) {
+	res, err := w.apply(ctx, jobs)
+	if err != nil && !errors.Is(err, core.ErrChannelNotFound) {
+		w.log.Warn("background step failed", "err", err)
+	}
+	for _, m := range res.Outbox {
+		w.subs.publish(Notification{Type: MessageQueued, Message: m})
+	}
+}
+
+// followChain feeds chain events to their channels and advances the
+// cursor, reconnecting from the cursor whenever the stream ends.
+func (w *Wallet) followChain(ctx context.Context) {
+	defer w.wg.Done()
+	backoff := 10 * time.Millisecond
+	for ctx.Err() == nil {
+		cursor, err := w.cfg.Store.ChainCursor(ctx)
+		var events <-chan core.ChainEvent
+		if err == nil {
+			events, err = w.cfg.Chain.Events(ctx, cursor)
+		}
+		if err != nil {
+			w.log.Warn("follow chain events failed", "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		backoff = 10 * time.Millisecond
+		for ev := range events {
+			if _, err := w.cfg.Store.Get(ctx, ev.ChannelID); err == nil {
+				w.applyAsync(ctx, []job{{id: ev.ChannelID, in: ev}})
+			}
+			if err := w.cfg.Store.SetChainCursor(ctx, ev.Block); err != nil {
+				w.log.Warn("save chain cursor failed", "err", err)
+			}
+		}
+	}
+}
+
+func (w *Wallet) tickLoop(ctx context.Context) {
+	defer w.wg.Done()
+	t := time.NewTicker(w.cfg.TickInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			w.Tick(ctx)
+		}
+	}
+}
+
+// Tick gives every unfinished channel the current time (retrying failed
+// transactions, backing up a stalled conclude) and drives effects left
+// pending by a failure. The wallet calls it every TickInterval.
+func (w *Wallet) Tick(ctx context.Context) {
+	cs, err := w.cfg.Store.List(ctx)
+	if err != nil {
+		w.log.Warn("tick: list channels failed", "err", err)
+		return
+	}
+	now := w.cfg.Clock.Now().Unix()
+	for _, c := range cs {
+		if c.FundingStatus() == core.FundingDefunded {
+			continue
+		}
+		w.applyAsync(ctx, []job{{id: c.ID, in: core.Tick{Now: now}}})
+	}
+	if err := w.resume(ctx); err != nil {
+		w.log.Warn("tick: resume failed", "err", err)
+	}
+}
+
+// resume drives outbox entries left pending (by a crash or a failure).
+func (w *Wallet) resume(ctx context.Context) error {
+	pending, err := w.cfg.Store.Pending(ctx)
+	if err != nil {
+		return fmt.Errorf("app: read outbox: %w", err)
+	}
+	byChannel := map[nitro.Bytes32]bool{}
+	var ids []nitro.Bytes32
+	for _, e := range pending {
+		if !byChannel[e.ChannelID] {
+			byChannel[e.ChannelID] = true
+			ids = append(ids, e.ChannelID)
+		}
+	}
+	for _, id := range ids {
+		unlock := w.locks.lock([]nitro.Bytes32{id})
+		// Re-read under the lock: a running call may have done them.
+		entries, err := w.cfg.Store.Pending(ctx)
+		if err == nil {
+			entries = slices.DeleteFunc(entries, func(e ports.OutboxEntry) bool { return e.ChannelID != id })
+			b := newBatch(w)
+			if _, _, err = b.load(ctx, id); err == nil {
+				err = b.drain(ctx, entries)
+			}
+			res := b.finish()
+			for _, m := range res.Outbox {
+				w.subs.publish(Notification{Type: MessageQueued, Message: m})
+			}
+		}
+		unlock()
+		if err != nil {
+			w.log.Warn("resume failed", "channel", id, "err", err)
+		}
+	}
+	return nil
+}
+
+// outbox merges the messages of one call into one per recipient and sender.
+type outbox struct {
+	version string
+	order   []string
+	msgs    map[string]*core.Message
+}
+
+func newOutbox(version string) *outbox {
+	return &outbox{version: version, msgs: map[string]*core.Message{}}
+}
+
+func (o *outbox) add(m core.Message) {
+	k := m.Sender + "\x00" + m.Recipient
+	cur, ok := o.msgs[k]
+	if !ok {
+		cp := m
+		cp.Payload.WalletVersion = o.version
+		o.msgs[k] = &cp
+		o.order = append(o.order, k)
+		return
+	}
+	cur.Payload.SignedStates = append(cur.Payload.SignedStates, m.Payload.SignedStates...)
+	cur.Payload.Objectives = append(cur.Payload.Objectives, m.Payload.Objectives...)
+	cur.Payload.Requests = append(cur.Payload.Requests, m.Payload.Requests...)
+}
+
+func (o *outbox) messages() []Message {
+	out := make([]Message, 0, len(o.order))
+	for _, k := range o.order {
+		m := o.msgs[k]
+		data, err := wire.EncodeMessage(*m)
+		if err != nil {
+			// Our own states always encode; a failure here is a bug.
+			panic(fmt.Sprintf("app: encode own message: %v", err))
+		}
+		out = append(out, Message{Recipient: m.Recipient, Sender: m.Sender, Data: data})
+	}
+	return out
+}
+
+// channelLocks serializes work per channel.
+type channelLocks struct {
+	mu    sync.Mutex
+	locks map[nitro.Bytes32]*sync.Mutex
+}
+
+func newChannelLocks() *channelLocks { return &channelLocks{locks: map[nitro.Bytes32]*sync.Mutex{}} }
+
+// lock takes the locks of the ids in a fixed order and returns the unlock.
+func (l *channelLocks) lock(ids []nitro.Bytes32) func() {
+	ids = slices.Clone(ids)
+	slices.SortFunc(ids, func(a, b nitro.Bytes32) int { return bytes.Compare(a[:], b[:]) })
+	ids = slices.Compact(ids)
+	ms := make([]*sync.Mutex, len(ids))
+	l.mu.Lock()
+	for i, id := range ids {
+		m, ok := l.locks[id]
+		if !ok {
+			m = &sync.Mutex{}
+			l.locks[id] = m
+		}
+		ms[i] = m
+	}
+	l.mu.Unlock()
+	for _, m := range ms {
+		m.Lock()
+	}
+	return func() {
+		for i := len(ms) - 1; i >= 0; i-- {
+			ms[i].Unlock()
+		}
+	}
+}
+
+// hub fans notifications out to subscribers without ever dropping one.
+type hub struct {
+	mu   sync.Mutex
+	subs map[*subscriber]struct{}
+	done bool
+}
+
+type subscriber struct {
+	mu    sync.Mutex
+	cond  *sync.Cond
+	queue []Notification
+	out   chan Notification
+	done  bool
+}
+
+func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
+
+func (h *hub) subscribe() (<-chan Notification, func()) {
+	s := &subscriber{out: make(chan Notification)}
+	s.cond = sync.NewCond(&s.mu)
+	h.mu.Lock()
+	if h.done {
+		h.mu.Unlock()
+		close(s.out)
+		return s.out, func() {}
+	}
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	stop := make(chan struct{})
+	go func() {
+		defer close(s.out)
+		for {
+			s.mu.Lock()
+			for len(s.queue) == 0 && !s.done {
+				s.cond.Wait()
+			}
+			if s.done && len(s.queue) == 0 {
+				s.mu.Unlock()
+				return
+			}
+			n := s.queue[0]
+			s.queue = s.queue[1:]
+			s.mu.Unlock()
+			select {
+			case s.out <- n:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var once sync.Once
+	return s.out, func() {
+		once.Do(func() {
+			h.mu.Lock()
+			delete(h.subs, s)
+			h.mu.Unlock()
+			close(stop)
+			s.finish()
+		})
+	}
+}
+
+func (s *subscriber) finish() {
+	s.mu.Lock()
+	s.done = true
+	s.mu.Unlock()
+	s.cond.Broadcast()
+}
+
+func (h *hub) publish(n Notification) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.subs {
+		s.mu.Lock()
+		s.queue = append(s.queue, n)
+		s.mu.Unlock()
+		s.cond.Signal()
+	}
+}
+
+func (h *hub) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.done = true
+	for s := range h.subs {
+		s.finish()
+	}
+	h.subs = map[*subscriber]struct{}{}
+}

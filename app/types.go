@@ -1,0 +1,185 @@
+package app
+
+import (
+	"encoding/json"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common/hexutil"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// Participant is a channel member (client API Participant).
+type Participant struct {
+	ParticipantID  string        `json:"participantId"`
+	SigningAddress nitro.Address `json:"signingAddress"`
+	Destination    nitro.Bytes32 `json:"destination"`
+}
+
+// AllocationItem pays Amount to Destination.
+type AllocationItem struct {
+	Destination nitro.Bytes32 `json:"destination"`
+	Amount      *big.Int      `json:"-"`
+}
+
+type allocationItemJSON struct {
+	Destination nitro.Bytes32 `json:"destination"`
+	Amount      string        `json:"amount"`
+}
+
+// MarshalJSON writes the amount as a 32-byte hex string, as the client API does.
+func (a AllocationItem) MarshalJSON() ([]byte, error) {
+	amt := a.Amount
+	if amt == nil {
+		amt = new(big.Int)
+	}
+	return json.Marshal(allocationItemJSON{Destination: a.Destination, Amount: fmt.Sprintf("0x%064x", amt)})
+}
+
+// UnmarshalJSON reads a hex or decimal amount.
+func (a *AllocationItem) UnmarshalJSON(b []byte) error {
+	var raw allocationItemJSON
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return err
+	}
+	amt, ok := new(big.Int).SetString(raw.Amount, 0)
+	if !ok {
+		return fmt.Errorf("%w: amount %q", ErrInvalidParams, raw.Amount)
+	}
+	a.Destination, a.Amount = raw.Destination, amt
+	return nil
+}
+
+// Allocation is one asset holder's allocation (client API Allocation).
+type Allocation struct {
+	AssetHolderAddress nitro.Address    `json:"assetHolderAddress"`
+	AllocationItems    []AllocationItem `json:"allocationItems"`
+}
+
+// ChannelResult is the client API's ChannelResult.
+type ChannelResult struct {
+	ChannelID               nitro.Bytes32      `json:"channelId"`
+	Status                  core.Status        `json:"status"`
+	TurnNum                 uint64             `json:"turnNum"`
+	Participants            []Participant      `json:"participants"`
+	Allocations             []Allocation       `json:"allocations"`
+	AppDefinition           nitro.Address      `json:"appDefinition"`
+	AppData                 hexutil.Bytes      `json:"appData"`
+	FundingStatus           core.FundingStatus `json:"fundingStatus"`
+	ChallengeExpirationTime *uint64            `json:"challengeExpirationTime,omitempty"`
+}
+
+// Message is a wire message queued for delivery: route it to Recipient and
+// give Data (the JSON message) to that wallet's PushMessage.
+type Message struct {
+	Recipient string
+	Sender    string
+	Data      json.RawMessage
+}
+
+// Result is what a call returns: the channels it touched and the outbox.
+type Result struct {
+	ChannelResults []ChannelResult
+	Outbox         []Message
+}
+
+// Channel returns the result for one channel id, if present.
+func (r Result) Channel(id nitro.Bytes32) (ChannelResult, bool) {
+	for _, c := range r.ChannelResults {
+		if c.ChannelID == id {
+			return c, true
+		}
+	}
+	return ChannelResult{}, false
+}
+
+// CreateChannelParams are the client API's CreateChannel parameters.
+type CreateChannelParams struct {
+	Participants      []Participant
+	Allocations       []Allocation
+	AppDefinition     nitro.Address
+	AppData           []byte
+	FundingStrategy   string
+	ChallengeDuration uint64
+}
+
+// UpdateChannelParams are the client API's UpdateChannel parameters.
+type UpdateChannelParams struct {
+	ChannelID   nitro.Bytes32
+	Allocations []Allocation
+	AppData     []byte
+}
+
+// NotificationType names a notification of the client API.
+type NotificationType string
+
+// Notification types.
+const (
+	ChannelProposed NotificationType = "ChannelProposed"
+	ChannelUpdated  NotificationType = "ChannelUpdated"
+	ChannelClosed   NotificationType = "ChannelClosed"
+	MessageQueued   NotificationType = "MessageQueued"
+)
+
+// Notification is published to subscribers: a channel change, or a message
+// the wallet produced outside any call.
+type Notification struct {
+	Type    NotificationType
+	Channel ChannelResult
+	Message Message
+}
+
+func toOutcome(as []Allocation) (nitro.Outcome, error) {
+	out := make(nitro.Outcome, len(as))
+	for i, a := range as {
+		out[i].AssetHolder = a.AssetHolderAddress
+		out[i].Allocation = make([]nitro.AllocationItem, len(a.AllocationItems))
+		for j, it := range a.AllocationItems {
+			if err := nitro.CheckAmount(it.Amount); err != nil {
+				return nil, fmt.Errorf("%w: allocation %d item %d: %w", ErrInvalidParams, i, j, err)
+			}
+			out[i].Allocation[j] = nitro.AllocationItem{Destination: it.Destination, Amount: new(big.Int).Set(it.Amount)}
+		}
+	}
+	return out, nil
+}
+
+func fromOutcome(o nitro.Outcome) []Allocation {
+	out := make([]Allocation, 0, len(o))
+	for _, a := range o {
+		al := Allocation{AssetHolderAddress: a.AssetHolder, AllocationItems: make([]AllocationItem, len(a.Allocation))}
+		for j, it := range a.Allocation {
+			al.AllocationItems[j] = AllocationItem{Destination: it.Destination, Amount: new(big.Int).Set(it.Amount)}
+		}
+		out = append(out, al)
+	}
+	return out
+}
+
+func toCoreParticipants(ps []Participant) []core.Participant {
+	out := make([]core.Participant, len(ps))
+	for i, p := range ps {
+		out[i] = core.Participant(p)
+	}
+	return out
+}
+
+// ResultOf builds the ChannelResult of a core channel.
+func ResultOf(c core.Channel) ChannelResult {
+	r := ChannelResult{
+		ChannelID: c.ID, Status: c.Status(), TurnNum: c.TurnNum(), AppDefinition: c.Setup.AppDefinition,
+		FundingStatus: c.FundingStatus(),
+	}
+	for _, p := range c.Participants {
+		r.Participants = append(r.Participants, Participant(p))
+	}
+	st := c.Setup
+	if l, ok := c.Latest(); ok {
+		st = l.State
+	}
+	r.Allocations = fromOutcome(st.Outcome)
+	r.AppData = append(hexutil.Bytes{}, st.AppData...)
+	return r
+}

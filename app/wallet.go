@@ -1,0 +1,285 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/core/wire"
+	"github.com/nitrowallet/nitrowallet/ports"
+)
+
+// DefaultChallengeDuration is used when CreateChannel does not give one (seconds).
+const DefaultChallengeDuration = 86400
+
+// Config wires a wallet to its adapters.
+type Config struct {
+	Signer ports.Signer
+	Store  ports.Store
+	Chain  ports.Chain
+	// Clock defaults to the system clock.
+	Clock ports.Clock
+	// TickInterval is how often channels get a Tick (retries, backup
+	// conclude); zero means one second, negative disables the ticker.
+	TickInterval time.Duration
+	// Limits bound incoming messages; zero means wire.DefaultLimits().
+	Limits wire.Limits
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// WalletVersion goes into every message; defaults to wire.WalletVersion.
+	WalletVersion string
+}
+
+// Wallet is a Nitro state-channel wallet. Create one with New; it is safe for
+// concurrent use.
+type Wallet struct {
+	cfg    Config
+	log    *slog.Logger
+	me     nitro.Address
+	locks  *channelLocks
+	subs   *hub
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	closed chan struct{}
+}
+
+// New returns a wallet and starts its background work: following chain
+// events from the stored cursor and ticking channels. Close stops it.
+func New(ctx context.Context, cfg Config) (*Wallet, error) {
+	if cfg.Signer == nil || cfg.Store == nil || cfg.Chain == nil {
+		return nil, fmt.Errorf("%w: signer, store and chain are required", ErrInvalidParams)
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = ports.SystemClock{}
+	}
+	if cfg.TickInterval == 0 {
+		cfg.TickInterval = time.Second
+	}
+	if cfg.Limits == (wire.Limits{}) {
+		cfg.Limits = wire.DefaultLimits()
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.WalletVersion == "" {
+		cfg.WalletVersion = wire.WalletVersion
+	}
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	w := &Wallet{
+		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
+		subs: newHub(), cancel: cancel, closed: make(chan struct{}),
+	}
+	if _, err := cfg.Store.ChainCursor(ctx); err != nil {
+		cancel()
+		return nil, fmt.Errorf("app: read chain cursor: %w", err)
+	}
+	// Effects committed before a crash are carried out again.
+	if err := w.resume(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
+	w.wg.Add(1)
+	go w.followChain(bg)
+	if cfg.TickInterval > 0 {
+		w.wg.Add(1)
+		go w.tickLoop(bg)
+	}
+	return w, nil
+}
+
+// Close stops the background work and waits for it.
+func (w *Wallet) Close() error {
+	select {
+	case <-w.closed:
+		return nil
+	default:
+	}
+	close(w.closed)
+	w.cancel()
+	w.wg.Wait()
+	w.subs.close()
+	return nil
+}
+
+// Address is the wallet's signing address.
+func (w *Wallet) Address() nitro.Address { return w.me }
+
+// Subscribe returns a stream of notifications and a function that ends it.
+// The stream never drops a notification; a slow reader only delays its own.
+func (w *Wallet) Subscribe() (<-chan Notification, func()) { return w.subs.subscribe() }
+
+// CreateChannel proposes a new directly funded channel and signs its first
+// setup state.
+func (w *Wallet) CreateChannel(ctx context.Context, p CreateChannelParams) (Result, error) {
+	rules := []codeRule{{core.ErrNotParticipant, CodeSigningAddressNotFound}}
+	outcome, err := toOutcome(p.Allocations)
+	if err != nil {
+		return Result{}, apiError(err, rules...)
+	}
+	if p.FundingStrategy == "" {
+		p.FundingStrategy = core.FundingDirect
+	}
+	if p.ChallengeDuration == 0 {
+		p.ChallengeDuration = DefaultChallengeDuration
+	}
+	if len(p.AppData) > w.cfg.Limits.MaxAppDataBytes {
+		return Result{}, apiError(fmt.Errorf("%w: appData of %d bytes", ErrInvalidParams, len(p.AppData)), rules...)
+	}
+	addrs := make([]nitro.Address, len(p.Participants))
+	for i, pp := range p.Participants {
+		addrs[i] = pp.SigningAddress
+	}
+	if !slices.Contains(addrs, w.me) {
+		return Result{}, apiError(core.ErrNotParticipant, rules...)
+	}
+	nonce, err := w.cfg.Store.NextNonce(ctx, addrs)
+	if err != nil {
+		return Result{}, apiError(err)
+	}
+	in := core.Create{
+		Me: w.me, ChainID: w.cfg.Chain.ChainID(), Participants: toCoreParticipants(p.Participants),
+		Outcome: outcome, AppDefinition: p.AppDefinition, AppData: p.AppData,
+		ChallengeDuration: p.ChallengeDuration, ChannelNonce: nonce, FundingStrategy: p.FundingStrategy,
+	}
+	st := nitro.State{ChainID: in.ChainID, Participants: addrs, ChannelNonce: nonce}
+	id, err := st.ChannelID()
+	if err != nil {
+		return Result{}, apiError(fmt.Errorf("%w: %w", ErrInvalidParams, err), rules...)
+	}
+	res, err := w.apply(ctx, []job{{id: id, in: in, create: true}})
+	return res, apiError(err, rules...)
+}
+
+// JoinChannel accepts a proposed channel and signs its setup state.
+func (w *Wallet) JoinChannel(ctx context.Context, id nitro.Bytes32) (Result, error) {
+	res, err := w.apply(ctx, []job{{id: id, in: core.Join{}}})
+	return res, apiError(err,
+		codeRule{core.ErrChannelNotFound, CodeChannelNotFoundJoin},
+		codeRule{core.ErrAlreadyJoined, CodeInvalidTransitionJoin},
+		codeRule{core.ErrUnsupportedFunding, CodeInvalidTransitionJoin})
+}
+
+// UpdateChannel signs the next state on this wallet's turn.
+func (w *Wallet) UpdateChannel(ctx context.Context, p UpdateChannelParams) (Result, error) {
+	rules := []codeRule{
+		{core.ErrChannelNotFound, CodeChannelNotFoundUpdate},
+		{core.ErrNotYourTurn, CodeNotYourTurnUpdate},
+		{core.ErrChannelClosed, CodeChannelClosedUpdate},
+		{core.ErrInvalidTransition, CodeInvalidTransition},
+		{core.ErrNotRunning, CodeInvalidTransition},
+		{ErrInvalidParams, CodeInvalidTransition},
+	}
+	outcome, err := toOutcome(p.Allocations)
+	if err != nil {
+		return Result{}, apiError(err, rules...)
+	}
+	if len(p.AppData) > w.cfg.Limits.MaxAppDataBytes {
+		return Result{}, &Error{Code: CodeInvalidAppData, Err: fmt.Errorf("%w: appData of %d bytes", ErrInvalidParams, len(p.AppData))}
+	}
+	res, err := w.apply(ctx, []job{{id: p.ChannelID, in: core.Update{Outcome: outcome, AppData: p.AppData}}})
+	return res, apiError(err, rules...)
+}
+
+// CloseChannel signs a final state on this wallet's turn; the others
+// countersign it and the channel is concluded on chain.
+func (w *Wallet) CloseChannel(ctx context.Context, id nitro.Bytes32) (Result, error) {
+	res, err := w.apply(ctx, []job{{id: id, in: core.Close{}}})
+	return res, apiError(err,
+		codeRule{core.ErrChannelNotFound, CodeChannelNotFoundClose},
+		codeRule{core.ErrNotYourTurn, CodeNotYourTurnClose},
+		codeRule{core.ErrChannelClosed, CodeNotYourTurnClose})
+}
+
+// SyncChannel resends this wallet's states to every peer and asks them for
+// theirs: use it after a peer may have lost messages.
+func (w *Wallet) SyncChannel(ctx context.Context, id nitro.Bytes32) (Result, error) {
+	res, err := w.apply(ctx, []job{{id: id, in: core.Sync{}}})
+	return res, apiError(err, codeRule{core.ErrChannelNotFound, CodeChannelNotFoundGetState})
+}
+
+// GetState returns one channel's result.
+func (w *Wallet) GetState(ctx context.Context, id nitro.Bytes32) (ChannelResult, error) {
+	c, err := w.cfg.Store.Get(ctx, id)
+	if errors.Is(err, ports.ErrNotFound) {
+		err = fmt.Errorf("%w: %s", core.ErrChannelNotFound, id)
+	}
+	if err != nil {
+		return ChannelResult{}, apiError(err, codeRule{core.ErrChannelNotFound, CodeChannelNotFoundGetState})
+	}
+	return ResultOf(c), nil
+}
+
+// GetChannels returns every channel's result.
+func (w *Wallet) GetChannels(ctx context.Context) ([]ChannelResult, error) {
+	cs, err := w.cfg.Store.List(ctx)
+	if err != nil {
+		return nil, apiError(err)
+	}
+	out := make([]ChannelResult, len(cs))
+	for i, c := range cs {
+		out[i] = ResultOf(c)
+	}
+	return out, nil
+}
+
+// PushMessage takes a wire message (JSON) from a peer. A message is applied
+// whole or not at all: any bad part rejects it and changes nothing.
+func (w *Wallet) PushMessage(ctx context.Context, data []byte) (Result, error) {
+	msg, err := wire.DecodeMessage(data, w.cfg.Limits)
+	if err != nil {
+		return Result{}, apiError(err)
+	}
+	jobs := receiveJobs(w.me, msg)
+	res, err := w.apply(ctx, jobs)
+	return res, apiError(err, codeRule{core.ErrNotParticipant, CodeWrongParticipant})
+}
+
+// receiveJobs splits a message into one Receive per channel, in the order
+// channels first appear.
+func receiveJobs(me nitro.Address, m core.Message) []job {
+	var jobs []job
+	idx := map[nitro.Bytes32]int{}
+	get := func(id nitro.Bytes32) *core.Receive {
+		i, ok := idx[id]
+		if !ok {
+			i = len(jobs)
+			idx[id] = i
+			jobs = append(jobs, job{id: id, in: core.Receive{Me: me, Sender: m.Sender}})
+		}
+		r := jobs[i].in.(core.Receive)
+		return &r
+	}
+	put := func(id nitro.Bytes32, r *core.Receive) { jobs[idx[id]].in = *r }
+	for _, s := range m.Payload.SignedStates {
+		id, err := s.State.ChannelID()
+		if err != nil {
+			continue // the codec already verified ids; unreachable
+		}
+		r := get(id)
+		r.States = append(r.States, s)
+		put(id, r)
+	}
+	for _, o := range m.Payload.Objectives {
+		if o.TargetChannelID == (nitro.Bytes32{}) {
+			continue
+		}
+		r := get(o.TargetChannelID)
+		r.Objectives = append(r.Objectives, o)
+		put(o.TargetChannelID, r)
+	}
+	for _, q := range m.Payload.Requests {
+		r := get(q.ChannelID)
+		r.Requests = append(r.Requests, q)
+		put(q.ChannelID, r)
+	}
+	for i := range jobs {
+		jobs[i].receive = true
+	}
+	return jobs
+}

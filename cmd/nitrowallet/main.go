@@ -1,0 +1,40 @@
+// Command nitrowallet runs the Nitro state-channel wallet's programs:
+//
+//	nitrowallet demo [-m N]   the founding document's happy path between two
+//	                          wallets on an embedded in-memory chain
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "nitrowallet:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return fmt.Errorf("usage: nitrowallet demo [-m updates]")
+	}
+	switch args[0] {
+	case "demo":
+		fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+		m := fs.Int("m", 3, "number of update rounds (A then B) while running")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		return demo(ctx, out, *m)
+	default:
+		return fmt.Errorf("unknown command %q (try: demo)", args[0])
+	}
+}

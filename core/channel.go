@@ -1,0 +1,356 @@
+package core
+
+import (
+	"math/big"
+	"slices"
+
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// Status is a channel's status as the client API reports it.
+type Status string
+
+// Channel statuses of the client API.
+const (
+	StatusProposed    Status = "proposed"
+	StatusOpening     Status = "opening"
+	StatusFunding     Status = "funding"
+	StatusRunning     Status = "running"
+	StatusChallenging Status = "challenging"
+	StatusResponding  Status = "responding"
+	StatusClosing     Status = "closing"
+	StatusClosed      Status = "closed"
+)
+
+// FundingStatus is the client API's fundingStatus.
+type FundingStatus string
+
+// Funding statuses of the client API.
+const (
+	FundingUncategorized FundingStatus = "Uncategorized"
+	FundingReadyToFund   FundingStatus = "ReadyToFund"
+	FundingFunded        FundingStatus = "Funded"
+	FundingDefunded      FundingStatus = "Defunded"
+)
+
+// TxStatus tracks one transaction the core asked for.
+type TxStatus uint8
+
+// Transaction statuses.
+const (
+	TxNone TxStatus = iota
+	TxRequested
+	TxRetry
+	TxDone
+)
+
+// StoredState is a state the channel holds, with its hash and the signatures
+// collected so far, indexed by participant (a zero V means not signed).
+type StoredState struct {
+	State nitro.State
+	Hash  nitro.Bytes32
+	Sigs  []nitro.Signature
+}
+
+// SignedBy reports whether participant i has signed the state.
+func (s StoredState) SignedBy(i int) bool { return i < len(s.Sigs) && s.Sigs[i].V != 0 }
+
+// SignedByAll reports whether every participant has signed the state.
+func (s StoredState) SignedByAll() bool {
+	for i := range s.Sigs {
+		if s.Sigs[i].V == 0 {
+			return false
+		}
+	}
+	return len(s.Sigs) > 0
+}
+
+// AssetFunding is what the channel knows of one asset holder's account.
+type AssetFunding struct {
+	Asset nitro.Address
+	// Holdings is the channel's balance at the asset holder.
+	Holdings *big.Int
+	// Deposits is the status of my deposit for each allocation item index.
+	Deposits map[int]TxStatus
+	// PaidOut is set once AllocationUpdated has been applied.
+	PaidOut bool
+	// Payouts is what each final allocation item received.
+	Payouts []*big.Int
+}
+
+// Pending is a state the core asked the signer to sign.
+type Pending struct {
+	State nitro.State
+	Hash  nitro.Bytes32
+}
+
+// BackupConcludeDelay is how long (Tick seconds) participants other than the
+// final state's mover wait before backing up the conclude transaction.
+const BackupConcludeDelay = 60
+
+// MaxHeldStates bounds the states held for future turns.
+const MaxHeldStates = 64
+
+// Channel is one channel's protocol state: everything Step needs, nothing it
+// must look up elsewhere. It is a value; Step never mutates its argument.
+type Channel struct {
+	ID              nitro.Bytes32
+	Participants    []Participant
+	MyIndex         int
+	FundingStrategy string
+	// Setup is the prefund state of turn 0: the fixed part, the funding
+	// outcome and the appData every setup state carries.
+	Setup nitro.State
+	// Joined is true once this wallet created or joined the channel.
+	Joined bool
+	// Creator is true on the wallet that created the channel.
+	Creator bool
+	// States holds the recent states by ascending turn.
+	States []StoredState
+	// Held holds well-signed states for turns not yet reachable.
+	Held []SignedState
+	// MyLastTurn is the highest turn this wallet signed or asked to sign; -1
+	// before any. The wallet only ever signs above it.
+	MyLastTurn int64
+	// Pending is the state the signer is signing, if any.
+	Pending *Pending
+	// Funding holds one entry per asset of the funding outcome.
+	Funding []AssetFunding
+	// Conclude tracks concludePushOutcomeAndTransferAll.
+	Conclude TxStatus
+	// Concluded is set by the Concluded event.
+	Concluded bool
+	// CloseInitiator is true on the wallet whose CloseChannel made the final state.
+	CloseInitiator bool
+	// Now is the latest Tick time; ClosedAt the first Tick time seen closed.
+	Now      int64
+	ClosedAt int64
+}
+
+// N is the number of participants.
+func (c *Channel) N() int { return len(c.Participants) }
+
+// Me returns this wallet's participant.
+func (c *Channel) Me() Participant { return c.Participants[c.MyIndex] }
+
+// Clone returns a deep copy of the channel.
+func (c Channel) Clone() Channel {
+	out := c
+	out.Participants = slices.Clone(c.Participants)
+	out.Setup = c.Setup.Clone()
+	out.States = make([]StoredState, len(c.States))
+	for i, s := range c.States {
+		out.States[i] = StoredState{State: s.State.Clone(), Hash: s.Hash, Sigs: slices.Clone(s.Sigs)}
+	}
+	if c.Held != nil {
+		out.Held = make([]SignedState, len(c.Held))
+		for i, h := range c.Held {
+			out.Held[i] = SignedState{State: h.State.Clone(), Participants: slices.Clone(h.Participants), Signatures: slices.Clone(h.Signatures)}
+		}
+	}
+	if c.Pending != nil {
+		p := Pending{State: c.Pending.State.Clone(), Hash: c.Pending.Hash}
+		out.Pending = &p
+	}
+	out.Funding = make([]AssetFunding, len(c.Funding))
+	for i, f := range c.Funding {
+		nf := AssetFunding{Asset: f.Asset, Holdings: new(big.Int).Set(f.Holdings), PaidOut: f.PaidOut}
+		if f.Deposits != nil {
+			nf.Deposits = make(map[int]TxStatus, len(f.Deposits))
+			for k, v := range f.Deposits {
+				nf.Deposits[k] = v
+			}
+		}
+		for _, p := range f.Payouts {
+			nf.Payouts = append(nf.Payouts, new(big.Int).Set(p))
+		}
+		out.Funding[i] = nf
+	}
+	return out
+}
+
+// Latest returns the highest-turn state held, if any.
+func (c *Channel) Latest() (StoredState, bool) {
+	if len(c.States) == 0 {
+		return StoredState{}, false
+	}
+	return c.States[len(c.States)-1], true
+}
+
+// stateAt finds the index of the state of turn t in States.
+func (c *Channel) stateAt(turn uint64) (int, bool) {
+	i, ok := slices.BinarySearchFunc(c.States, turn, func(s StoredState, t uint64) int {
+		switch {
+		case s.State.TurnNum < t:
+			return -1
+		case s.State.TurnNum > t:
+			return 1
+		}
+		return 0
+	})
+	return i, ok
+}
+
+// signedAt reports whether the state of turn t is held and signed by participant i.
+func (c *Channel) signedAt(t uint64, i int) bool {
+	k, ok := c.stateAt(t)
+	return ok && c.States[k].SignedBy(i)
+}
+
+func (c *Channel) phaseComplete(from uint64) bool {
+	n := uint64(c.N())
+	for t := from; t < from+n; t++ {
+		if !c.signedAt(t, int(t%n)) {
+			// A later running state implies the phase completed earlier.
+			if l, ok := c.Latest(); ok && l.State.TurnNum >= 2*n {
+				return true
+			}
+			return false
+		}
+	}
+	return true
+}
+
+// PrefundComplete reports whether every prefund state 0..n-1 is signed.
+func (c *Channel) PrefundComplete() bool { return c.phaseComplete(0) }
+
+// PostfundComplete reports whether every postfund state n..2n-1 is signed.
+func (c *Channel) PostfundComplete() bool { return c.phaseComplete(uint64(c.N())) }
+
+// Final returns the final state, if one is held.
+func (c *Channel) Final() (StoredState, bool) {
+	l, ok := c.Latest()
+	if ok && l.State.IsFinal {
+		return l, true
+	}
+	return StoredState{}, false
+}
+
+// mover returns the participant index that moves at turn t.
+func (c *Channel) mover(t uint64) int { return int(t % uint64(c.N())) }
+
+// fundingOutcome is the outcome the channel is funded for.
+func (c *Channel) fundingOutcome() nitro.Outcome { return c.Setup.Outcome }
+
+// prefix returns the sum of the allocation amounts before item k.
+func prefix(items []nitro.AllocationItem, k int) *big.Int {
+	s := new(big.Int)
+	for _, it := range items[:k] {
+		s.Add(s, it.Amount)
+	}
+	return s
+}
+
+// myQueuePosition returns the sum of the items before my first item of the
+// asset outcome (the whole total when I have none).
+func (c *Channel) myQueuePosition(a nitro.AssetOutcome) *big.Int {
+	me := c.Me().Destination
+	for k, it := range a.Allocation {
+		if it.Destination == me {
+			return prefix(a.Allocation, k)
+		}
+	}
+	return a.Total()
+}
+
+// Funded reports whether every asset holds at least the funding outcome's total.
+func (c *Channel) Funded() bool {
+	for i, a := range c.fundingOutcome() {
+		if i >= len(c.Funding) || c.Funding[i].Holdings.Cmp(a.Total()) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+func (c *Channel) queueReachedMe() bool {
+	for i, a := range c.fundingOutcome() {
+		if i >= len(c.Funding) || c.Funding[i].Holdings.Cmp(c.myQueuePosition(a)) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// dueDeposits returns, per asset index, my allocation items whose turn to be
+// deposited has come: holdings in [prefix(k), prefix(k+1)).
+func (c *Channel) dueDeposits(visit func(asset, item int, expectedHeld, amount *big.Int)) {
+	me := c.Me().Destination
+	for i, a := range c.fundingOutcome() {
+		if i >= len(c.Funding) {
+			return
+		}
+		h := c.Funding[i].Holdings
+		for k, it := range a.Allocation {
+			if it.Destination != me || it.Amount.Sign() == 0 {
+				continue
+			}
+			before := prefix(a.Allocation, k)
+			through := new(big.Int).Add(before, it.Amount)
+			if h.Cmp(before) >= 0 && h.Cmp(through) < 0 {
+				visit(i, k, before, it.Amount)
+			}
+		}
+	}
+}
+
+// Status returns the channel's status by the rule in the package doc.
+func (c *Channel) Status() Status {
+	if f, ok := c.Final(); ok {
+		if f.SignedByAll() {
+			return StatusClosed
+		}
+		return StatusClosing
+	}
+	if !c.Joined {
+		return StatusProposed
+	}
+	if l, ok := c.Latest(); ok && l.State.TurnNum >= uint64(2*c.N()) || c.PostfundComplete() {
+		return StatusRunning
+	}
+	if c.PrefundComplete() && c.queueReachedMe() {
+		return StatusFunding
+	}
+	return StatusOpening
+}
+
+// FundingStatus returns the client API's fundingStatus.
+func (c *Channel) FundingStatus() FundingStatus {
+	if c.FundingStrategy != FundingDirect {
+		return FundingUncategorized
+	}
+	if len(c.Funding) > 0 {
+		all := true
+		for _, f := range c.Funding {
+			all = all && f.PaidOut
+		}
+		if all {
+			return FundingDefunded
+		}
+	} else if c.Concluded {
+		return FundingDefunded
+	}
+	if c.Funded() {
+		return FundingFunded
+	}
+	due := false
+	c.dueDeposits(func(int, int, *big.Int, *big.Int) { due = true })
+	if due {
+		return FundingReadyToFund
+	}
+	return FundingUncategorized
+}
+
+// TurnNum is the turn of the latest state held (0 before any).
+func (c *Channel) TurnNum() uint64 {
+	if l, ok := c.Latest(); ok {
+		return l.State.TurnNum
+	}
+	return 0
+}
+
+// MyTurn reports whether this wallet moves next (turn latest+1).
+func (c *Channel) MyTurn() bool {
+	l, ok := c.Latest()
+	return ok && c.mover(l.State.TurnNum+1) == c.MyIndex
+}

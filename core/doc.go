@@ -1,0 +1,39 @@
+// Package core is the wallet's deterministic heart: Step(channel, input)
+// returns the channel's next state and the side effects the app must carry
+// out (sign, send, deposit, conclude, watch). It does no I/O, reads no clock,
+// draws no randomness, holds no keys and starts no goroutines: signatures,
+// chain events, messages, API calls and time all arrive as inputs.
+//
+// The protocols, for a directly funded channel with n participants where
+// participant i is the mover of every turn t with t mod n == i:
+//
+//   - open: participant i signs the prefund setup state of turn i when it
+//     creates or joins the channel. Once turns 0..n-1 are all signed, the
+//     allocation items are deposited in order: whoever owns item k deposits
+//     it when the holdings reach the sum of the items before k (Nitro's
+//     expectedHeld), learning holdings from Deposited events. When every
+//     asset is fully funded, participant i signs the postfund state n+i once
+//     it holds the postfund states of the participants before it.
+//   - run: the mover of turn latest+1 may sign a new state that keeps each
+//     asset's total; receivers check signer, mover and turn.
+//   - close: the mover of turn latest+1 signs an isFinal state with the
+//     latest outcome; every other participant countersigns it on receipt.
+//     Once all have signed, the final state's mover submits
+//     concludePushOutcomeAndTransferAll; the others back it up only after
+//     BackupConcludeDelay seconds of Tick time without a Concluded event.
+//
+// Status rule (reported as ChannelResult.status), first match wins:
+//
+//	closed    a final state is signed by every participant
+//	closing   a final state exists that is not signed by everyone yet
+//	proposed  I have not joined the channel
+//	running   every postfund state is signed, or a later state exists
+//	funding   the prefund states are all signed and the deposit queue has
+//	          reached me in every asset (holdings >= sum of items before mine)
+//	opening   otherwise
+//
+// With two participants this gives the founding document's sequence: A is
+// opening after create, funding after B's prefund, running after B's
+// postfund; B is proposed on the proposal, opening after join, funding once
+// A's deposit lands, and running after A's postfund and its own.
+package core

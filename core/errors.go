@@ -1,0 +1,34 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by Step; each leaves the channel unchanged. Test them with
+// errors.Is.
+var (
+	ErrChannelNotFound     = errors.New("core: channel not found")
+	ErrChannelExists       = errors.New("core: channel already exists")
+	ErrNotParticipant      = errors.New("core: this wallet is not a participant of the channel")
+	ErrInvalidParams       = errors.New("core: invalid channel parameters")
+	ErrUnsupportedFunding  = errors.New("core: unsupported funding strategy")
+	ErrNotYourTurn         = errors.New("core: not your turn")
+	ErrChannelClosed       = errors.New("core: channel is closing or closed")
+	ErrNotRunning          = errors.New("core: channel is not running")
+	ErrAlreadyJoined       = errors.New("core: channel already joined")
+	ErrInvalidTransition   = errors.New("core: invalid transition")
+	ErrWrongSigner         = errors.New("core: state not signed by its mover, or signed by a non-participant")
+	ErrStaleState          = errors.New("core: stale state")
+	ErrConflictingState    = errors.New("core: a different state for this turn is already held")
+	ErrFutureState         = errors.New("core: too many states held for future turns")
+	ErrSigningInProgress   = errors.New("core: a signature is already being made for this channel")
+	ErrUnexpectedSignature = errors.New("core: signature does not match the pending state")
+
+	// Refinements of ErrInvalidTransition.
+	ErrFixedPartMismatch = fmt.Errorf("%w: fixed part differs from the channel's", ErrInvalidTransition)
+	ErrTotalsChanged     = fmt.Errorf("%w: an asset's total changed", ErrInvalidTransition)
+	ErrSetupChanged      = fmt.Errorf("%w: setup states must keep outcome and appData", ErrInvalidTransition)
+	ErrFinalOutcome      = fmt.Errorf("%w: a final state must keep the outcome", ErrInvalidTransition)
+	ErrInvalidOutcome    = fmt.Errorf("%w: outcome unusable for direct funding", ErrInvalidTransition)
+)

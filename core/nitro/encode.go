@@ -1,0 +1,369 @@
+package nitro
+
+import (
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/accounts"
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+)
+
+func mustType(t string, comps []abi.ArgumentMarshaling) abi.Type {
+	ty, err := abi.NewType(t, "", comps)
+	if err != nil {
+		panic(err)
+	}
+	return ty
+}
+
+// ABI argument lists, built once; they are read-only after construction.
+var (
+	tUint256   = mustType("uint256", nil)
+	tAddress   = mustType("address", nil)
+	tAddresses = mustType("address[]", nil)
+	tBytes     = mustType("bytes", nil)
+	tBytes32   = mustType("bytes32", nil)
+	tString    = mustType("string", nil)
+
+	channelIDArgs = abi.Arguments{{Type: tUint256}, {Type: tAddresses}, {Type: tUint256}}
+	appPartArgs   = abi.Arguments{{Type: tUint256}, {Type: tAddress}, {Type: tBytes}}
+	stateArgs     = abi.Arguments{{Type: mustType("tuple", []abi.ArgumentMarshaling{
+		{Name: "turnNum", Type: "uint48"}, {Name: "isFinal", Type: "bool"}, {Name: "channelId", Type: "bytes32"},
+		{Name: "appPartHash", Type: "bytes32"}, {Name: "outcomeHash", Type: "bytes32"}})}}
+	allocationArgs = abi.Arguments{{Type: mustType("tuple[]", []abi.ArgumentMarshaling{
+		{Name: "destination", Type: "bytes32"}, {Name: "amount", Type: "uint256"}})}}
+	guaranteeArgs = abi.Arguments{{Type: mustType("tuple", []abi.ArgumentMarshaling{
+		{Name: "targetChannelId", Type: "bytes32"}, {Name: "destinations", Type: "bytes32[]"}})}}
+	assetOutcomeArgs = abi.Arguments{{Type: mustType("tuple", []abi.ArgumentMarshaling{
+		{Name: "assetOutcomeType", Type: "uint8"}, {Name: "allocationOrGuaranteeBytes", Type: "bytes"}})}}
+	outcomeArgs = abi.Arguments{{Type: mustType("tuple[]", []abi.ArgumentMarshaling{
+		{Name: "assetHolderAddress", Type: "address"}, {Name: "assetOutcomeBytes", Type: "bytes"}})}}
+	challengeArgs = abi.Arguments{{Type: tBytes32}, {Type: tString}}
+)
+
+// Asset outcome type tags as encoded on chain.
+const (
+	AllocationType uint8 = 0
+	GuaranteeType  uint8 = 1
+)
+
+type abiAllocationItem struct {
+	Destination [32]byte
+	Amount      *big.Int
+}
+
+type abiGuarantee struct {
+	TargetChannelId [32]byte
+	Destinations    [][32]byte
+}
+
+type abiAssetOutcome struct {
+	AssetOutcomeType           uint8
+	AllocationOrGuaranteeBytes []byte
+}
+
+type abiOutcomeItem struct {
+	AssetHolderAddress common.Address
+	AssetOutcomeBytes  []byte
+}
+
+type abiState struct {
+	TurnNum     *big.Int
+	IsFinal     bool
+	ChannelId   [32]byte
+	AppPartHash [32]byte
+	OutcomeHash [32]byte
+}
+
+// ChannelID returns keccak256(abi.encode(chainId, participants, channelNonce)).
+// It fails like the npm helper when the id would look like an external
+// destination.
+func (f FixedPart) ChannelID() (Bytes32, error) {
+	if err := f.check(); err != nil {
+		return Bytes32{}, err
+	}
+	enc, err := channelIDArgs.Pack(f.ChainID, f.Participants, new(big.Int).SetUint64(f.ChannelNonce))
+	if err != nil {
+		return Bytes32{}, fmt.Errorf("nitro: encode channel id: %w", err)
+	}
+	id := crypto.Keccak256Hash(enc)
+	if IsExternalDestination(id) {
+		return Bytes32{}, ErrExternalChannelID
+	}
+	return id, nil
+}
+
+func (f FixedPart) check() error {
+	if f.ChainID == nil || f.ChainID.Sign() < 0 || f.ChainID.Cmp(maxUint256) > 0 {
+		return ErrBadChainID
+	}
+	if len(f.Participants) > MaxParticipants {
+		return ErrTooManyParticipants
+	}
+	if f.ChannelNonce > MaxUint48 || f.ChallengeDuration > MaxUint48 {
+		return ErrUint48OutOfRange
+	}
+	return nil
+}
+
+// ChannelID returns the id of the state's channel.
+func (s State) ChannelID() (Bytes32, error) { return s.FixedPart().ChannelID() }
+
+// AppPartHash returns keccak256(abi.encode(challengeDuration, appDefinition, appData)).
+func (s State) AppPartHash() (Bytes32, error) {
+	if s.ChallengeDuration > MaxUint48 {
+		return Bytes32{}, ErrUint48OutOfRange
+	}
+	enc, err := appPartArgs.Pack(new(big.Int).SetUint64(s.ChallengeDuration), s.AppDefinition, s.AppData)
+	if err != nil {
+		return Bytes32{}, fmt.Errorf("nitro: encode app part: %w", err)
+	}
+	return crypto.Keccak256Hash(enc), nil
+}
+
+// Hash returns the state hash participants sign:
+// keccak256(abi.encode(State{turnNum, isFinal, channelId, appPartHash, outcomeHash})).
+func (s State) Hash() (Bytes32, error) {
+	if s.TurnNum > MaxUint48 {
+		return Bytes32{}, ErrUint48OutOfRange
+	}
+	id, err := s.ChannelID()
+	if err != nil {
+		return Bytes32{}, err
+	}
+	app, err := s.AppPartHash()
+	if err != nil {
+		return Bytes32{}, err
+	}
+	oh, err := s.Outcome.Hash()
+	if err != nil {
+		return Bytes32{}, err
+	}
+	enc, err := stateArgs.Pack(abiState{
+		TurnNum: new(big.Int).SetUint64(s.TurnNum), IsFinal: s.IsFinal,
+		ChannelId: id, AppPartHash: app, OutcomeHash: oh,
+	})
+	if err != nil {
+		return Bytes32{}, fmt.Errorf("nitro: encode state: %w", err)
+	}
+	return crypto.Keccak256Hash(enc), nil
+}
+
+// EncodeAllocation returns abi.encode(AllocationItem[]).
+func EncodeAllocation(items []AllocationItem) ([]byte, error) {
+	arg := make([]abiAllocationItem, len(items))
+	for i, it := range items {
+		if err := CheckAmount(it.Amount); err != nil {
+			return nil, err
+		}
+		arg[i] = abiAllocationItem{Destination: it.Destination, Amount: it.Amount}
+	}
+	return allocationArgs.Pack(arg)
+}
+
+// EncodeGuarantee returns abi.encode(Guarantee).
+func EncodeGuarantee(g Guarantee) ([]byte, error) {
+	ds := make([][32]byte, len(g.Destinations))
+	for i, d := range g.Destinations {
+		ds[i] = d
+	}
+	return guaranteeArgs.Pack(abiGuarantee{TargetChannelId: g.TargetChannelID, Destinations: ds})
+}
+
+// Encode returns the asset outcome bytes: abi.encode(AssetOutcome{type, bytes}).
+func (a AssetOutcome) Encode() ([]byte, error) {
+	var (
+		inner []byte
+		typ   = AllocationType
+		err   error
+	)
+	if a.Guarantee != nil {
+		typ = GuaranteeType
+		inner, err = EncodeGuarantee(*a.Guarantee)
+	} else {
+		inner, err = EncodeAllocation(a.Allocation)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return assetOutcomeArgs.Pack(abiAssetOutcome{AssetOutcomeType: typ, AllocationOrGuaranteeBytes: inner})
+}
+
+// Encode returns the outcome bytes: abi.encode(OutcomeItem[]).
+func (o Outcome) Encode() ([]byte, error) {
+	items := make([]abiOutcomeItem, len(o))
+	for i, a := range o {
+		b, err := a.Encode()
+		if err != nil {
+			return nil, err
+		}
+		items[i] = abiOutcomeItem{AssetHolderAddress: a.AssetHolder, AssetOutcomeBytes: b}
+	}
+	enc, err := outcomeArgs.Pack(items)
+	if err != nil {
+		return nil, fmt.Errorf("nitro: encode outcome: %w", err)
+	}
+	return enc, nil
+}
+
+// Hash returns keccak256 of the outcome bytes (0.17.0's outcomeHash).
+func (o Outcome) Hash() (Bytes32, error) {
+	enc, err := o.Encode()
+	if err != nil {
+		return Bytes32{}, err
+	}
+	return crypto.Keccak256Hash(enc), nil
+}
+
+// DecodeOutcome parses outcome bytes.
+func DecodeOutcome(b []byte) (out Outcome, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = nil, fmt.Errorf("%w: %v", ErrBadOutcome, r)
+		}
+	}()
+	vals, err := outcomeArgs.Unpack(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadOutcome, err)
+	}
+	var items []abiOutcomeItem
+	if err := outcomeArgs.Copy(&items, vals); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadOutcome, err)
+	}
+	out = make(Outcome, len(items))
+	for i, it := range items {
+		a, err := DecodeAssetOutcome(it.AssetOutcomeBytes)
+		if err != nil {
+			return nil, err
+		}
+		a.AssetHolder = it.AssetHolderAddress
+		out[i] = a
+	}
+	return out, nil
+}
+
+// DecodeAssetOutcome parses asset outcome bytes (without the asset holder).
+func DecodeAssetOutcome(b []byte) (out AssetOutcome, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			out, err = AssetOutcome{}, fmt.Errorf("%w: %v", ErrBadOutcome, r)
+		}
+	}()
+	vals, err := assetOutcomeArgs.Unpack(b)
+	if err != nil {
+		return AssetOutcome{}, fmt.Errorf("%w: %v", ErrBadOutcome, err)
+	}
+	// Arguments.Copy assigns a lone argument to the first field of a struct
+	// destination, so the tuple is copied through a one-field wrapper.
+	var aw struct{ V abiAssetOutcome }
+	if err := assetOutcomeArgs.Copy(&aw, vals); err != nil {
+		return AssetOutcome{}, fmt.Errorf("%w: %v", ErrBadOutcome, err)
+	}
+	ao := aw.V
+	switch ao.AssetOutcomeType {
+	case AllocationType:
+		items, err := DecodeAllocation(ao.AllocationOrGuaranteeBytes)
+		if err != nil {
+			return AssetOutcome{}, err
+		}
+		return AssetOutcome{Allocation: items}, nil
+	case GuaranteeType:
+		gv, err := guaranteeArgs.Unpack(ao.AllocationOrGuaranteeBytes)
+		if err != nil {
+			return AssetOutcome{}, fmt.Errorf("%w: %v", ErrBadOutcome, err)
+		}
+		var gw struct{ V abiGuarantee }
+		if err := guaranteeArgs.Copy(&gw, gv); err != nil {
+			return AssetOutcome{}, fmt.Errorf("%w: %v", ErrBadOutcome, err)
+		}
+		g := gw.V
+		ds := make([]Bytes32, len(g.Destinations))
+		for i, d := range g.Destinations {
+			ds[i] = d
+		}
+		return AssetOutcome{Guarantee: &Guarantee{TargetChannelID: g.TargetChannelId, Destinations: ds}}, nil
+	default:
+		return AssetOutcome{}, fmt.Errorf("%w: unknown asset outcome type %d", ErrBadOutcome, ao.AssetOutcomeType)
+	}
+}
+
+// DecodeAllocation parses abi.encode(AllocationItem[]).
+func DecodeAllocation(b []byte) (items []AllocationItem, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			items, err = nil, fmt.Errorf("%w: %v", ErrBadOutcome, r)
+		}
+	}()
+	vals, err := allocationArgs.Unpack(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadOutcome, err)
+	}
+	var raw []abiAllocationItem
+	if err := allocationArgs.Copy(&raw, vals); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrBadOutcome, err)
+	}
+	items = make([]AllocationItem, len(raw))
+	for i, r := range raw {
+		items[i] = AllocationItem{Destination: r.Destination, Amount: r.Amount}
+	}
+	return items, nil
+}
+
+// SignatureDigest returns the eth_sign digest of a state hash:
+// keccak256("\x19Ethereum Signed Message:\n32" || stateHash).
+func SignatureDigest(stateHash Bytes32) []byte { return accounts.TextHash(stateHash[:]) }
+
+// ChallengeHash returns keccak256(abi.encode(stateHash, "forceMove")), which a
+// challenger signs.
+func ChallengeHash(stateHash Bytes32) Bytes32 {
+	enc, err := challengeArgs.Pack([32]byte(stateHash), "forceMove")
+	if err != nil {
+		panic(err) // fixed-size inputs cannot fail to pack
+	}
+	return crypto.Keccak256Hash(enc)
+}
+
+// Bytes returns the 65-byte r || s || v form used on the wire.
+func (s Signature) Bytes() []byte {
+	out := make([]byte, 65)
+	copy(out, s.R[:])
+	copy(out[32:], s.S[:])
+	out[64] = s.V
+	return out
+}
+
+// SignatureFromBytes parses r || s || v with v in {27, 28} (0 and 1 are
+// accepted and normalised).
+func SignatureFromBytes(b []byte) (Signature, error) {
+	if len(b) != 65 {
+		return Signature{}, fmt.Errorf("%w: length %d", ErrBadSignature, len(b))
+	}
+	v := b[64]
+	if v < 27 {
+		v += 27
+	}
+	if v != 27 && v != 28 {
+		return Signature{}, fmt.Errorf("%w: v = %d", ErrBadSignature, b[64])
+	}
+	var s Signature
+	copy(s.R[:], b[:32])
+	copy(s.S[:], b[32:64])
+	s.V = v
+	return s, nil
+}
+
+// RecoverSigner returns the address whose key made sig over stateHash.
+func RecoverSigner(stateHash Bytes32, sig Signature) (Address, error) {
+	if sig.V != 27 && sig.V != 28 {
+		return Address{}, fmt.Errorf("%w: v = %d", ErrBadSignature, sig.V)
+	}
+	raw := sig.Bytes()
+	raw[64] -= 27
+	pub, err := crypto.SigToPub(SignatureDigest(stateHash), raw)
+	if err != nil {
+		return Address{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
+	}
+	return crypto.PubkeyToAddress(*pub), nil
+}

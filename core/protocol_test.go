@@ -1,0 +1,289 @@
+package core_test
+
+import (
+	"errors"
+	"math/big"
+	"reflect"
+	"testing"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// runOpen opens an n-party channel delivering everything in order.
+func runOpen(t *testing.T, n int) *world {
+	w := newWorld(t, n)
+	amounts := make([]int64, n)
+	for i := range amounts {
+		amounts[i] = int64(10 * (i + 1))
+	}
+	w.step(0, w.createInput(amounts...))
+	w.deliverAll()
+	for i := 1; i < n; i++ {
+		w.wantStatus(i, core.StatusProposed)
+		w.step(i, core.Join{})
+	}
+	w.deliverAll()
+	for k := 0; k < n; k++ {
+		if len(w.deposits) != 1 {
+			t.Fatalf("deposit %d: %d queued, want exactly 1 (ordered deposits)", k, len(w.deposits))
+		}
+		w.mineDeposit()
+		w.deliverAll()
+	}
+	for i := 0; i < n; i++ {
+		w.wantStatus(i, core.StatusRunning)
+	}
+	return w
+}
+
+func TestMultiPartyHappyPath(t *testing.T) {
+	for _, n := range []int{3, 5} {
+		w := runOpen(t, n)
+		total := int64(0)
+		for i := 0; i < n; i++ {
+			total += int64(10 * (i + 1))
+		}
+		turn := uint64(2*n - 1)
+		for u := 0; u < 2*n; u++ {
+			turn++
+			mover := int(turn % uint64(n))
+			amts := make([]int64, n)
+			amts[0] = total - int64(n-1)
+			for i := 1; i < n; i++ {
+				amts[i] = 1
+			}
+			w.step(mover, core.Update{Outcome: w.outcome(amts...)})
+			w.deliverAll()
+			for i := 0; i < n; i++ {
+				if w.nodes[i].TurnNum() != turn {
+					t.Fatalf("n=%d node %d turn %d want %d", n, i, w.nodes[i].TurnNum(), turn)
+				}
+			}
+		}
+		closer := int((turn + 1) % uint64(n))
+		w.step(closer, core.Close{})
+		w.wantStatus(closer, core.StatusClosing)
+		w.deliverAll()
+		for i := 0; i < n; i++ {
+			w.wantStatus(i, core.StatusClosed)
+		}
+		if len(w.concl) != 1 {
+			t.Fatalf("n=%d: %d concludes, want 1 by the closer", n, len(w.concl))
+		}
+	}
+}
+
+func TestDuplicateMessagesAreNoOps(t *testing.T) {
+	w := openTwoParty(t)
+	w.step(0, core.Update{Outcome: w.outcome(4, 4)})
+	msg := w.net[0]
+	if err := w.deliver(0); err != nil {
+		t.Fatal(err)
+	}
+	before := w.nodes[1].Clone()
+	next, effs, err := core.Step(w.nodes[1], core.Receive{Me: w.addr(1), Sender: msg.Sender, States: msg.Payload.SignedStates})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(effs) != 0 {
+		t.Fatalf("duplicate produced effects: %+v", effs)
+	}
+	if !reflect.DeepEqual(before, next) {
+		t.Fatal("duplicate changed the channel")
+	}
+}
+
+func TestReorderedStatesAreHeldThenApplied(t *testing.T) {
+	w := runOpen(t, 3)
+	// Turn 6 by p0, then 7 by p1 reach p2 in reverse order.
+	w.step(0, core.Update{Outcome: w.outcome(10, 20, 30)})
+	var toP1, toP2first []int
+	for k, m := range w.net {
+		if m.Recipient == "p1" {
+			toP1 = append(toP1, k)
+		} else {
+			toP2first = append(toP2first, k)
+		}
+	}
+	if err := w.deliver(toP1[0]); err != nil {
+		t.Fatal(err)
+	}
+	w.step(1, core.Update{Outcome: w.outcome(11, 19, 30)})
+	// w.net now: [turn6->p2, turn7->p0, turn7->p2]
+	last := len(w.net) - 1
+	if w.net[last].Recipient != "p2" || w.net[last].Payload.SignedStates[0].State.TurnNum != 7 {
+		t.Fatalf("unexpected net %+v", w.net)
+	}
+	if err := w.deliver(last); err != nil {
+		t.Fatal(err)
+	}
+	if w.nodes[2].TurnNum() != 5 || len(w.nodes[2].Held) != 1 {
+		t.Fatalf("future state not held: turn %d held %d", w.nodes[2].TurnNum(), len(w.nodes[2].Held))
+	}
+	w.deliverAll()
+	for i := 0; i < 3; i++ {
+		if w.nodes[i].TurnNum() != 7 || len(w.nodes[i].Held) != 0 {
+			t.Fatalf("node %d turn %d held %d", i, w.nodes[i].TurnNum(), len(w.nodes[i].Held))
+		}
+	}
+	_ = toP2first
+}
+
+// forge builds a received state at turn t signed by the given nodes.
+func (w *world) forge(t uint64, final bool, outcome nitro.Outcome, signers ...int) core.SignedState {
+	st := w.nodes[0].Setup.Clone()
+	st.TurnNum, st.IsFinal, st.Outcome = t, final, outcome
+	h, err := st.Hash()
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	ss := core.SignedState{State: st, Participants: w.parts}
+	for _, i := range signers {
+		ss.Signatures = append(ss.Signatures, sign(w.t, w.keys[i], h))
+	}
+	return ss
+}
+
+func TestReceiveBadStates(t *testing.T) {
+	w := openTwoParty(t) // latest turn 3; next mover is p0
+	stranger := newWorld(t, 3).keys[2]
+	wrongKey := w.forge(4, false, w.outcome(4, 4))
+	h, _ := wrongKey.State.Hash()
+	wrongKey.Signatures = []nitro.Signature{sign(t, stranger, h)}
+	otherChain := w.forge(4, false, w.outcome(4, 4), 0)
+	otherChain.State.ChainID = big.NewInt(1)
+	cases := []struct {
+		name string
+		ss   core.SignedState
+		want error
+	}{
+		{"not the mover", w.forge(4, false, w.outcome(4, 4), 1), core.ErrWrongSigner},
+		{"non-participant signer", wrongKey, core.ErrWrongSigner},
+		{"unsigned", w.forge(4, false, w.outcome(4, 4)), core.ErrWrongSigner},
+		{"totals changed", w.forge(4, false, w.outcome(4, 5), 0), core.ErrTotalsChanged},
+		{"final changes outcome", w.forge(4, true, w.outcome(4, 4), 0), core.ErrFinalOutcome},
+		{"setup state changed", w.forge(2, false, w.outcome(4, 4), 0), core.ErrConflictingState},
+		{"fixed part", otherChain, core.ErrFixedPartMismatch},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, effs, err := core.Step(w.nodes[1], core.Receive{Me: w.addr(1), Sender: "p0", States: []core.SignedState{tc.ss}})
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err %v, want %v", err, tc.want)
+			}
+			if effs != nil {
+				t.Fatal("effects on error")
+			}
+		})
+	}
+	// A stale state below the kept window.
+	for u := 0; u < 12; u++ {
+		mover := (4 + u) % 2
+		w.step(mover, core.Update{Outcome: w.outcome(int64(u%8), int64(8-u%8))})
+		w.deliverAll()
+	}
+	stale := w.forge(5, false, w.outcome(1, 7), 1)
+	if _, _, err := core.Step(w.nodes[0], core.Receive{Me: w.addr(0), States: []core.SignedState{stale}}); !errors.Is(err, core.ErrStaleState) {
+		t.Fatalf("stale: %v", err)
+	}
+}
+
+func TestFutureStatesBounded(t *testing.T) {
+	w := openTwoParty(t)
+	c := w.nodes[1]
+	var err error
+	for k := 0; k <= core.MaxHeldStates; k++ {
+		turn := uint64(6 + 2*k) // p0's turns, all beyond the next one
+		c, _, err = core.Step(c, core.Receive{Me: w.addr(1), States: []core.SignedState{w.forge(turn, false, w.outcome(4, 4), 0)}})
+		if err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, core.ErrFutureState) {
+		t.Fatalf("err %v, want ErrFutureState", err)
+	}
+	if len(c.Held) != core.MaxHeldStates {
+		t.Fatalf("held %d", len(c.Held))
+	}
+}
+
+func TestStepIsDeterministic(t *testing.T) {
+	w := openTwoParty(t)
+	in := core.Update{Outcome: w.outcome(1, 7), AppData: []byte{1, 2, 3}}
+	a, ea, err1 := core.Step(w.nodes[0], in)
+	b, eb, err2 := core.Step(w.nodes[0], in)
+	if err1 != nil || err2 != nil || !reflect.DeepEqual(a, b) || !reflect.DeepEqual(ea, eb) {
+		t.Fatalf("two steps differ: %v %v", err1, err2)
+	}
+	// The input channel itself is untouched.
+	if w.nodes[0].Pending != nil || w.nodes[0].MyLastTurn != 2 {
+		t.Fatal("Step mutated its argument")
+	}
+}
+
+func TestBackupConcludeAfterDelay(t *testing.T) {
+	w := openTwoParty(t)
+	w.step(0, core.Close{})
+	w.deliverAll()
+	if len(w.concl) != 1 {
+		t.Fatalf("closer concluded %d times", len(w.concl))
+	}
+	w.concl = nil
+	// B sees no Concluded event: it backs up only after the delay.
+	w.step(1, core.Tick{Now: 1000})
+	w.step(1, core.Tick{Now: 1000 + core.BackupConcludeDelay - 1})
+	if len(w.concl) != 0 {
+		t.Fatal("backup too early")
+	}
+	w.step(1, core.Tick{Now: 1000 + core.BackupConcludeDelay})
+	if len(w.concl) != 1 {
+		t.Fatal("no backup conclude")
+	}
+	// Once concluded, nobody submits again.
+	w.broadcastEvent(core.ChainEvent{Kind: core.EventConcluded, ChannelID: w.nodes[0].ID})
+	w.step(1, core.Tick{Now: 5000})
+	w.step(0, core.Tick{Now: 5000})
+	if len(w.concl) != 1 {
+		t.Fatal("conclude repeated after Concluded")
+	}
+}
+
+func TestFailedDepositRetriedOnTick(t *testing.T) {
+	w := newWorld(t, 2)
+	w.step(0, w.createInput(5, 3))
+	w.deliverAll()
+	w.step(1, core.Join{})
+	w.deliverAll()
+	if len(w.deposits) != 1 {
+		t.Fatal("no deposit")
+	}
+	d := w.deposits[0]
+	w.deposits = nil
+	w.step(0, core.TxFailed{Kind: core.TxDeposit, Asset: d.Asset, Item: d.Item, Err: "rpc down"})
+	if len(w.deposits) != 0 {
+		t.Fatal("retried without a tick")
+	}
+	w.step(0, core.Tick{Now: 1})
+	if len(w.deposits) != 1 || w.deposits[0].Amount.Cmp(d.Amount) != 0 {
+		t.Fatalf("deposit not retried: %+v", w.deposits)
+	}
+	// "holdings already sufficient" counts as done: no retry.
+	w.deposits = nil
+	w.step(0, core.TxFailed{Kind: core.TxDeposit, Asset: d.Asset, Item: d.Item, Done: true})
+	w.step(0, core.Tick{Now: 2})
+	if len(w.deposits) != 0 {
+		t.Fatal("done deposit retried")
+	}
+}
+
+func TestChainEventsOrderInsensitive(t *testing.T) {
+	w := newWorld(t, 2)
+	w.step(0, w.createInput(5, 3))
+	id := w.nodes[0].ID
+	w.step(0, core.ChainEvent{Kind: core.EventDeposited, ChannelID: id, Asset: w.asset, Block: 2, Holdings: big.NewInt(8)})
+	w.step(0, core.ChainEvent{Kind: core.EventDeposited, ChannelID: id, Asset: w.asset, Block: 1, Holdings: big.NewInt(5)})
+	if h := w.nodes[0].Funding[0].Holdings; h.Int64() != 8 {
+		t.Fatalf("holdings %v after a late older event", h)
+	}
+}

@@ -1,0 +1,184 @@
+package core
+
+import (
+	"bytes"
+	"fmt"
+	"slices"
+
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// receive applies what a peer sent. Every state is checked before anything
+// is kept: one bad state rejects the whole input.
+func (s *stepper) receive(in Receive) error {
+	states := slices.Clone(in.States)
+	slices.SortStableFunc(states, func(a, b SignedState) int {
+		switch {
+		case a.State.TurnNum < b.State.TurnNum:
+			return -1
+		case a.State.TurnNum > b.State.TurnNum:
+			return 1
+		}
+		return 0
+	})
+	if s.c.ID == (nitro.Bytes32{}) {
+		if len(states) == 0 {
+			return ErrChannelNotFound
+		}
+		first := states[0]
+		n := uint64(len(first.State.Participants))
+		if first.State.TurnNum >= n || first.State.IsFinal {
+			return fmt.Errorf("%w: first state seen has turn %d", ErrChannelNotFound, first.State.TurnNum)
+		}
+		id, err := first.State.ChannelID()
+		if err != nil {
+			return fmt.Errorf("%w: %w", ErrInvalidParams, err)
+		}
+		strategy := FundingDirect
+		for _, o := range in.Objectives {
+			if o.Type == ObjectiveOpenChannel && o.TargetChannelID == id && o.FundingStrategy != "" {
+				strategy = o.FundingStrategy
+			}
+		}
+		if err := s.initChannel(first.State.Clone(), first.Participants, in.Me, strategy); err != nil {
+			return err
+		}
+	}
+	for _, st := range states {
+		if err := s.accept(st); err != nil {
+			return err
+		}
+	}
+	s.applyHeld()
+	for _, r := range in.Requests {
+		if r.Type == RequestGetChannel && r.ChannelID == s.c.ID && in.Sender != "" {
+			s.sendTo(in.Sender, Payload{SignedStates: s.recentStates()})
+		}
+	}
+	return nil
+}
+
+func sameParticipants(a, b []Participant) bool { return slices.Equal(a, b) }
+
+// checkFixed verifies a received state belongs to this channel.
+func (c *Channel) checkFixed(ss SignedState) error {
+	st, f := ss.State, c.Setup
+	if st.ChainID == nil || st.ChainID.Cmp(f.ChainID) != 0 || !slices.Equal(st.Participants, f.Participants) ||
+		st.ChannelNonce != f.ChannelNonce || st.AppDefinition != f.AppDefinition ||
+		st.ChallengeDuration != f.ChallengeDuration {
+		return ErrFixedPartMismatch
+	}
+	if !sameParticipants(ss.Participants, c.Participants) {
+		return fmt.Errorf("%w: participant details differ", ErrFixedPartMismatch)
+	}
+	return nil
+}
+
+// verified returns the state's hash and its signatures indexed by participant.
+func (c *Channel) verified(ss SignedState) (nitro.Bytes32, []nitro.Signature, error) {
+	h, err := ss.State.Hash()
+	if err != nil {
+		return h, nil, fmt.Errorf("%w: %w", ErrInvalidParams, err)
+	}
+	sigs := make([]nitro.Signature, c.N())
+	for _, sig := range ss.Signatures {
+		who, err := nitro.RecoverSigner(h, sig)
+		if err != nil {
+			return h, nil, fmt.Errorf("%w: %w", ErrWrongSigner, err)
+		}
+		i := slices.Index(c.Setup.Participants, who)
+		if i < 0 {
+			return h, nil, fmt.Errorf("%w: %s is not a participant", ErrWrongSigner, who)
+		}
+		sigs[i] = sig
+	}
+	if sigs[c.mover(ss.State.TurnNum)].V == 0 {
+		return h, nil, fmt.Errorf("%w: turn %d lacks its mover's signature", ErrWrongSigner, ss.State.TurnNum)
+	}
+	return h, sigs, nil
+}
+
+// accept checks one received state and keeps it, holds it for later, or
+// fails.
+func (s *stepper) accept(ss SignedState) error {
+	c := &s.c
+	if err := c.checkFixed(ss); err != nil {
+		return err
+	}
+	h, sigs, err := c.verified(ss)
+	if err != nil {
+		return err
+	}
+	t := ss.State.TurnNum
+	if k, ok := c.stateAt(t); ok {
+		if c.States[k].Hash != h {
+			return fmt.Errorf("%w: turn %d", ErrConflictingState, t)
+		}
+		s.insert(StoredState{State: ss.State, Hash: h, Sigs: sigs})
+		return nil
+	}
+	n := uint64(c.N())
+	if t < 2*n {
+		if ss.State.IsFinal || !ss.State.Outcome.Equal(c.Setup.Outcome) || !bytes.Equal(ss.State.AppData, c.Setup.AppData) {
+			return fmt.Errorf("%w: turn %d", ErrSetupChanged, t)
+		}
+		if l, ok := c.Latest(); ok && l.State.TurnNum >= 2*n {
+			return fmt.Errorf("%w: setup turn %d after running", ErrStaleState, t)
+		}
+		s.insert(StoredState{State: ss.State.Clone(), Hash: h, Sigs: sigs})
+		return nil
+	}
+	l, ok := c.Latest()
+	if ok && t <= l.State.TurnNum {
+		return fmt.Errorf("%w: turn %d, latest %d", ErrStaleState, t, l.State.TurnNum)
+	}
+	if !ok || !c.PostfundComplete() || t > l.State.TurnNum+1 {
+		return s.hold(ss, h)
+	}
+	if err := checkTransition(l.State, ss.State); err != nil {
+		return err
+	}
+	s.insert(StoredState{State: ss.State.Clone(), Hash: h, Sigs: sigs})
+	return nil
+}
+
+// hold keeps a well-signed state for a turn that cannot be applied yet.
+func (s *stepper) hold(ss SignedState, h nitro.Bytes32) error {
+	for _, o := range s.c.Held {
+		if o.State.TurnNum == ss.State.TurnNum {
+			oh, _ := o.State.Hash()
+			if oh != h {
+				return fmt.Errorf("%w: held turn %d", ErrConflictingState, ss.State.TurnNum)
+			}
+			return nil
+		}
+	}
+	if len(s.c.Held) >= MaxHeldStates {
+		return ErrFutureState
+	}
+	s.c.Held = append(s.c.Held, SignedState{State: ss.State.Clone(), Participants: slices.Clone(ss.Participants), Signatures: slices.Clone(ss.Signatures)})
+	return nil
+}
+
+// applyHeld applies held states that have become reachable and drops those
+// that are stale or invalid.
+func (s *stepper) applyHeld() {
+	for progress := true; progress && len(s.c.Held) > 0; {
+		progress = false
+		held := s.c.Held
+		s.c.Held = nil
+		slices.SortFunc(held, func(a, b SignedState) int { return int(a.State.TurnNum - b.State.TurnNum) })
+		for _, h := range held {
+			l, _ := s.c.Latest()
+			if h.State.TurnNum > l.State.TurnNum+1 || !s.c.PostfundComplete() {
+				s.c.Held = append(s.c.Held, h)
+				continue
+			}
+			before := len(s.c.Held)
+			_ = s.accept(h) // a stale or now-invalid held state is dropped
+			if len(s.c.Held) == before {
+				progress = true
+			}
+		}
+	}
+}

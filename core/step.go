@@ -1,0 +1,520 @@
+package core
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// Step applies one input to a channel and returns the channel's next state
+// and the effects to carry out, in order. On error it returns the channel
+// unchanged and no effects. A zero Channel stands for a channel not yet
+// known; only Create and Receive can start one.
+func Step(c Channel, in Input) (Channel, []Effect, error) {
+	s := stepper{c: c.Clone()}
+	var err error
+	switch in := in.(type) {
+	case Create:
+		err = s.create(in)
+	case Receive:
+		err = s.receive(in)
+	default:
+		if c.ID == (nitro.Bytes32{}) {
+			return c, nil, ErrChannelNotFound
+		}
+		switch in := in.(type) {
+		case Join:
+			err = s.join()
+		case Update:
+			err = s.update(in)
+		case Close:
+			err = s.close()
+		case Signed:
+			err = s.signed(in)
+		case ChainEvent:
+			s.chainEvent(in)
+		case TxFailed:
+			s.txFailed(in)
+		case Tick:
+			s.tick(in)
+		case Sync:
+			s.sync()
+		default:
+			err = fmt.Errorf("core: unknown input %T", in)
+		}
+	}
+	if err != nil {
+		return c, nil, err
+	}
+	s.crank()
+	return s.c, s.out, nil
+}
+
+// stepper accumulates the effects of one Step.
+type stepper struct {
+	c   Channel
+	out []Effect
+}
+
+func (s *stepper) emit(e Effect) { s.out = append(s.out, e) }
+
+func (s *stepper) create(in Create) error {
+	if s.c.ID != (nitro.Bytes32{}) {
+		return ErrChannelExists
+	}
+	if in.FundingStrategy != FundingDirect {
+		return fmt.Errorf("%w: %q", ErrUnsupportedFunding, in.FundingStrategy)
+	}
+	st := nitro.State{
+		ChainID: in.ChainID, ChannelNonce: in.ChannelNonce, AppDefinition: in.AppDefinition,
+		ChallengeDuration: in.ChallengeDuration, AppData: in.AppData, Outcome: in.Outcome,
+	}
+	for _, p := range in.Participants {
+		st.Participants = append(st.Participants, p.SigningAddress)
+	}
+	if err := s.initChannel(st, in.Participants, in.Me, in.FundingStrategy); err != nil {
+		return err
+	}
+	s.c.Joined, s.c.Creator = true, true
+	return nil
+}
+
+// initChannel fills a new channel from its setup state.
+func (s *stepper) initChannel(setup nitro.State, ps []Participant, me nitro.Address, strategy string) error {
+	n := len(ps)
+	if n < 2 {
+		return fmt.Errorf("%w: %d participants", ErrInvalidParams, n)
+	}
+	if n > nitro.MaxParticipants {
+		return fmt.Errorf("%w: %d participants", ErrInvalidParams, n)
+	}
+	if len(setup.Participants) != n {
+		return fmt.Errorf("%w: participant lists differ", ErrInvalidParams)
+	}
+	seen := make(map[nitro.Address]bool, n)
+	my := -1
+	for i, p := range ps {
+		if p.SigningAddress != setup.Participants[i] {
+			return fmt.Errorf("%w: participant %d signing address differs", ErrInvalidParams, i)
+		}
+		if seen[p.SigningAddress] {
+			return fmt.Errorf("%w: duplicate participant %s", ErrInvalidParams, p.SigningAddress)
+		}
+		seen[p.SigningAddress] = true
+		if p.SigningAddress == me {
+			my = i
+		}
+	}
+	if my < 0 {
+		return ErrNotParticipant
+	}
+	if err := checkFundingOutcome(setup.Outcome); err != nil {
+		return err
+	}
+	setup.TurnNum, setup.IsFinal = 0, false
+	id, err := setup.ChannelID()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
+	}
+	if _, err := setup.Hash(); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
+	}
+	s.c = Channel{
+		ID: id, Participants: slices.Clone(ps), MyIndex: my, FundingStrategy: strategy,
+		Setup: setup.Clone(), MyLastTurn: -1,
+	}
+	assets := make([]nitro.Address, len(setup.Outcome))
+	for i, a := range setup.Outcome {
+		s.c.Funding = append(s.c.Funding, AssetFunding{Asset: a.AssetHolder, Holdings: new(big.Int)})
+		assets[i] = a.AssetHolder
+	}
+	s.emit(Watch{ChannelID: id, Assets: assets})
+	return nil
+}
+
+// checkFundingOutcome accepts allocations with valid amounts, one per asset holder.
+func checkFundingOutcome(o nitro.Outcome) error {
+	seen := map[nitro.Address]bool{}
+	for _, a := range o {
+		if a.Guarantee != nil {
+			return fmt.Errorf("%w: guarantee", ErrInvalidOutcome)
+		}
+		if seen[a.AssetHolder] {
+			return fmt.Errorf("%w: asset holder %s twice", ErrInvalidOutcome, a.AssetHolder)
+		}
+		seen[a.AssetHolder] = true
+		total := new(big.Int)
+		for _, it := range a.Allocation {
+			if err := nitro.CheckAmount(it.Amount); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalidOutcome, err)
+			}
+			total.Add(total, it.Amount)
+		}
+		if err := nitro.CheckAmount(total); err != nil {
+			return fmt.Errorf("%w: total: %w", ErrInvalidOutcome, err)
+		}
+	}
+	return nil
+}
+
+func (s *stepper) join() error {
+	if s.c.Joined {
+		return ErrAlreadyJoined
+	}
+	if s.c.FundingStrategy != FundingDirect {
+		return fmt.Errorf("%w: %q", ErrUnsupportedFunding, s.c.FundingStrategy)
+	}
+	s.c.Joined = true
+	return nil
+}
+
+// nextTurnCheck returns the latest state if this wallet may move next.
+func (s *stepper) nextTurnCheck() (StoredState, error) {
+	c := &s.c
+	if c.Status() == StatusClosing || c.Status() == StatusClosed {
+		return StoredState{}, ErrChannelClosed
+	}
+	if c.Status() != StatusRunning {
+		return StoredState{}, ErrNotRunning
+	}
+	if c.Pending != nil {
+		return StoredState{}, ErrSigningInProgress
+	}
+	l, _ := c.Latest()
+	if !c.MyTurn() {
+		return StoredState{}, ErrNotYourTurn
+	}
+	return l, nil
+}
+
+func (s *stepper) update(in Update) error {
+	l, err := s.nextTurnCheck()
+	if err != nil {
+		return err
+	}
+	next := l.State.Clone()
+	next.TurnNum++
+	next.Outcome = in.Outcome.Clone()
+	next.AppData = slices.Clone(in.AppData)
+	if err := checkTransition(l.State, next); err != nil {
+		return err
+	}
+	return s.requestSign(next)
+}
+
+func (s *stepper) close() error {
+	l, err := s.nextTurnCheck()
+	if err != nil {
+		return err
+	}
+	next := l.State.Clone()
+	next.TurnNum++
+	next.IsFinal = true
+	s.c.CloseInitiator = true
+	return s.requestSign(next)
+}
+
+// checkTransition checks a running or final transition from a to b.
+func checkTransition(a, b nitro.State) error {
+	if a.IsFinal {
+		return ErrChannelClosed
+	}
+	if len(a.Outcome) != len(b.Outcome) {
+		return fmt.Errorf("%w: asset count changed", ErrTotalsChanged)
+	}
+	if err := checkFundingOutcome(b.Outcome); err != nil {
+		return err
+	}
+	for i := range a.Outcome {
+		if a.Outcome[i].AssetHolder != b.Outcome[i].AssetHolder {
+			return fmt.Errorf("%w: asset holder changed", ErrTotalsChanged)
+		}
+		if a.Outcome[i].Total().Cmp(b.Outcome[i].Total()) != 0 {
+			return ErrTotalsChanged
+		}
+	}
+	if b.IsFinal && !a.Outcome.Equal(b.Outcome) {
+		return ErrFinalOutcome
+	}
+	return nil
+}
+
+// requestSign records the intent to sign st and asks the signer for it.
+func (s *stepper) requestSign(st nitro.State) error {
+	if int64(st.TurnNum) <= s.c.MyLastTurn || s.c.Pending != nil {
+		return fmt.Errorf("%w: turn %d", ErrStaleState, st.TurnNum)
+	}
+	h, err := st.Hash()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
+	}
+	s.c.Pending = &Pending{State: st, Hash: h}
+	s.c.MyLastTurn = int64(st.TurnNum)
+	s.emit(SignState{ChannelID: s.c.ID, State: st.Clone(), Hash: h})
+	return nil
+}
+
+func (s *stepper) signed(in Signed) error {
+	p := s.c.Pending
+	if p == nil || p.Hash != in.Hash {
+		return ErrUnexpectedSignature
+	}
+	who, err := nitro.RecoverSigner(in.Hash, in.Signature)
+	if err != nil || who != s.c.Me().SigningAddress {
+		return fmt.Errorf("%w: not signed by this wallet's key", ErrUnexpectedSignature)
+	}
+	s.c.Pending = nil
+	sigs := make([]nitro.Signature, s.c.N())
+	sigs[s.c.MyIndex] = in.Signature
+	st := p.State
+	s.insert(StoredState{State: st, Hash: p.Hash, Sigs: sigs})
+	k, _ := s.c.stateAt(st.TurnNum)
+	msg := Payload{SignedStates: []SignedState{s.signedState(s.c.States[k])}}
+	if st.TurnNum == uint64(s.c.MyIndex) && s.c.Creator {
+		msg.Objectives = append(msg.Objectives, s.objective(ObjectiveOpenChannel))
+	}
+	if st.IsFinal && s.c.CloseInitiator {
+		msg.Objectives = append(msg.Objectives, s.objective(ObjectiveCloseChannel))
+	}
+	s.broadcast(msg)
+	return nil
+}
+
+func (s *stepper) objective(typ string) Objective {
+	o := Objective{Type: typ, Participants: slices.Clone(s.c.Participants), TargetChannelID: s.c.ID, FundingStrategy: s.c.FundingStrategy}
+	if typ == ObjectiveOpenChannel {
+		o.Role = "app"
+	}
+	return o
+}
+
+func (s *stepper) signedState(st StoredState) SignedState {
+	out := SignedState{State: st.State.Clone(), Participants: slices.Clone(s.c.Participants)}
+	for _, sig := range st.Sigs {
+		if sig.V != 0 {
+			out.Signatures = append(out.Signatures, sig)
+		}
+	}
+	return out
+}
+
+// broadcast sends the payload to every other participant.
+func (s *stepper) broadcast(p Payload) {
+	for i, to := range s.c.Participants {
+		if i != s.c.MyIndex {
+			s.sendTo(to.ParticipantID, p)
+		}
+	}
+}
+
+func (s *stepper) sendTo(to string, p Payload) {
+	s.emit(Send{ChannelID: s.c.ID, Message: Message{Recipient: to, Sender: s.c.Me().ParticipantID, Payload: p}})
+}
+
+// insert adds a state in turn order, merging signatures into an equal state.
+func (s *stepper) insert(st StoredState) {
+	k, ok := s.c.stateAt(st.State.TurnNum)
+	if ok {
+		for i, sig := range st.Sigs {
+			if sig.V != 0 {
+				s.c.States[k].Sigs[i] = sig
+			}
+		}
+		return
+	}
+	s.c.States = slices.Insert(s.c.States, k, st)
+	s.prune()
+}
+
+// prune keeps the setup states and the last 2n turns.
+func (s *stepper) prune() {
+	l, _ := s.c.Latest()
+	n := uint64(2 * s.c.N())
+	if l.State.TurnNum < 2*n {
+		return
+	}
+	floor := l.State.TurnNum - n
+	i := 0
+	for i < len(s.c.States) && s.c.States[i].State.TurnNum < floor {
+		i++
+	}
+	s.c.States = slices.Delete(s.c.States, 0, i)
+}
+
+func (s *stepper) tick(in Tick) {
+	s.c.Now = in.Now
+	if s.c.Status() == StatusClosed && s.c.ClosedAt == 0 {
+		s.c.ClosedAt = in.Now
+	}
+	// Failed transactions are retried on a tick.
+	for i := range s.c.Funding {
+		for k, st := range s.c.Funding[i].Deposits {
+			if st == TxRetry {
+				delete(s.c.Funding[i].Deposits, k)
+			}
+		}
+	}
+	if s.c.Conclude == TxRetry {
+		s.c.Conclude = TxNone
+	}
+}
+
+func (s *stepper) txFailed(in TxFailed) {
+	st := TxRetry
+	if in.Done {
+		st = TxDone
+	}
+	switch in.Kind {
+	case TxDeposit:
+		for i := range s.c.Funding {
+			if s.c.Funding[i].Asset == in.Asset && s.c.Funding[i].Deposits[in.Item] == TxRequested {
+				s.c.Funding[i].Deposits[in.Item] = st
+			}
+		}
+	case TxConclude:
+		if s.c.Conclude == TxRequested {
+			s.c.Conclude = st
+		}
+	}
+}
+
+func (s *stepper) chainEvent(ev ChainEvent) {
+	switch ev.Kind {
+	case EventDeposited:
+		for i := range s.c.Funding {
+			f := &s.c.Funding[i]
+			if f.Asset == ev.Asset && !f.PaidOut && ev.Holdings != nil && ev.Holdings.Cmp(f.Holdings) > 0 {
+				// Holdings only grow until the payout, so the largest
+				// report wins whatever order events arrive in.
+				f.Holdings = new(big.Int).Set(ev.Holdings)
+			}
+		}
+	case EventConcluded:
+		s.c.Concluded = true
+		if s.c.Conclude != TxDone {
+			s.c.Conclude = TxDone
+		}
+	case EventAllocationUpdated:
+		s.c.Concluded = true
+		s.c.Conclude = TxDone
+		final, ok := s.c.Final()
+		if !ok || ev.InitialHoldings == nil {
+			return
+		}
+		for i := range s.c.Funding {
+			f := &s.c.Funding[i]
+			if f.Asset != ev.Asset || f.PaidOut {
+				continue
+			}
+			var items []nitro.AllocationItem
+			for _, a := range final.State.Outcome {
+				if a.AssetHolder == ev.Asset {
+					items = a.Allocation
+				}
+			}
+			surplus := new(big.Int).Set(ev.InitialHoldings)
+			f.Payouts = make([]*big.Int, len(items))
+			for k, it := range items {
+				pay := new(big.Int).Set(it.Amount)
+				if pay.Cmp(surplus) > 0 {
+					pay.Set(surplus)
+				}
+				surplus.Sub(surplus, pay)
+				f.Payouts[k] = pay
+			}
+			f.Holdings = surplus
+			f.PaidOut = true
+		}
+	}
+}
+
+func (s *stepper) sync() {
+	states := s.recentStates()
+	for i, to := range s.c.Participants {
+		if i == s.c.MyIndex {
+			continue
+		}
+		s.sendTo(to.ParticipantID, Payload{
+			SignedStates: states,
+			Requests:     []Request{{Type: RequestGetChannel, ChannelID: s.c.ID}},
+		})
+	}
+}
+
+// recentStates returns the states a peer needs to catch up: all held ones.
+func (s *stepper) recentStates() []SignedState {
+	out := make([]SignedState, 0, len(s.c.States))
+	for _, st := range s.c.States {
+		out = append(out, s.signedState(st))
+	}
+	return out
+}
+
+// crank takes every protocol action the channel's state now calls for, in
+// protocol order; each guard either waits or emits effects.
+func (s *stepper) crank() {
+	c := &s.c
+	if !c.Joined || c.Pending != nil {
+		return
+	}
+	n := uint64(c.N())
+	me := uint64(c.MyIndex)
+	// Open: my prefund state.
+	if !c.signedAt(me, c.MyIndex) && c.MyLastTurn < int64(me) {
+		st := c.Setup.Clone()
+		st.TurnNum = me
+		_ = s.requestSign(st)
+		return
+	}
+	if !c.PrefundComplete() {
+		return
+	}
+	// Fund: deposit my items whose turn has come.
+	if c.FundingStrategy == FundingDirect && !c.PostfundComplete() {
+		c.dueDeposits(func(asset, item int, expectedHeld, amount *big.Int) {
+			f := &c.Funding[asset]
+			if f.Deposits == nil {
+				f.Deposits = map[int]TxStatus{}
+			}
+			if f.Deposits[item] != TxNone {
+				return
+			}
+			f.Deposits[item] = TxRequested
+			s.emit(Deposit{ChannelID: c.ID, Asset: f.Asset, Item: item, ExpectedHeld: expectedHeld, Amount: new(big.Int).Set(amount)})
+		})
+	}
+	// Postfund: once funded, in turn order.
+	if c.Funded() && !c.signedAt(n+me, c.MyIndex) && c.MyLastTurn < int64(n+me) {
+		for t := n; t < n+me; t++ {
+			if !c.signedAt(t, int(t%n)) {
+				return
+			}
+		}
+		st := c.Setup.Clone()
+		st.TurnNum = n + me
+		_ = s.requestSign(st)
+		return
+	}
+	final, ok := c.Final()
+	if !ok {
+		return
+	}
+	// Close: countersign a final state.
+	if !final.SignedBy(c.MyIndex) {
+		if c.MyLastTurn < int64(final.State.TurnNum) {
+			_ = s.requestSign(final.State.Clone())
+		}
+		return
+	}
+	// Conclude: the final state's mover at once, the others as a backup.
+	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone {
+		mover := c.mover(final.State.TurnNum) == c.MyIndex
+		backup := c.ClosedAt > 0 && c.Now-c.ClosedAt >= BackupConcludeDelay
+		if mover || backup {
+			c.Conclude = TxRequested
+			s.emit(Conclude{ChannelID: c.ID, State: final.State.Clone(), Signatures: slices.Clone(final.Sigs)})
+		}
+	}
+}

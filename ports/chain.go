@@ -1,0 +1,78 @@
+package ports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// DepositRequest asks the chain to deposit Amount into ChannelID at the asset
+// holder Asset, provided the channel already holds ExpectedHeld (Nitro's
+// expectedHeld guard: a repeated deposit is refunded or reverts harmlessly).
+type DepositRequest struct {
+	ChannelID    nitro.Bytes32
+	Asset        nitro.Address
+	ExpectedHeld *big.Int
+	Amount       *big.Int
+}
+
+// ConcludeRequest asks the chain to conclude a channel with a final state
+// signed by every participant and pay out its outcome
+// (concludePushOutcomeAndTransferAll). Signatures[i] is participant i's.
+type ConcludeRequest struct {
+	State      nitro.State
+	Signatures []nitro.Signature
+}
+
+// TxHash identifies a submitted transaction.
+type TxHash = nitro.Bytes32
+
+// Chain is what the wallet needs from a chain carrying the Nitro 0.17.0
+// contracts, bound to the wallet's own account.
+type Chain interface {
+	// ChainID is the chain id states must carry.
+	ChainID() *big.Int
+	// Deposit submits an asset holder deposit from the wallet's account.
+	Deposit(ctx context.Context, req DepositRequest) (TxHash, error)
+	// ConcludeAndTransferAll submits concludePushOutcomeAndTransferAll.
+	ConcludeAndTransferAll(ctx context.Context, req ConcludeRequest) (TxHash, error)
+	// Holdings reads what the asset holder holds for a channel now.
+	Holdings(ctx context.Context, asset nitro.Address, channelID nitro.Bytes32) (*big.Int, error)
+	// Events streams every Nitro event from block fromBlock on, in chain
+	// order, until ctx ends. The channel is closed when the stream ends.
+	Events(ctx context.Context, fromBlock uint64) (<-chan core.ChainEvent, error)
+}
+
+// Chain errors shared by every chain adapter; test them with errors.Is.
+var (
+	// ErrReverted: the transaction (or its gas estimate) reverted.
+	ErrReverted = errors.New("chain: transaction reverted")
+	// ErrInsufficientFunds: the account cannot pay value plus gas.
+	ErrInsufficientFunds = errors.New("chain: insufficient funds")
+	// ErrUnavailable: the chain could not be reached.
+	ErrUnavailable = errors.New("chain: unavailable")
+)
+
+// Revert reasons the Nitro 0.17.0 contracts give, as matched in RevertError.
+const (
+	ReasonHoldingsBelowExpected = "holdings < expectedHeld"
+	ReasonHoldingsSufficient    = "holdings already sufficient"
+	ReasonChannelFinalized      = "Channel finalized."
+	ReasonInvalidSignature      = "Invalid signature"
+)
+
+// RevertError carries a contract's revert reason. It matches ErrReverted with
+// errors.Is.
+type RevertError struct {
+	Reason string
+}
+
+// Error implements error.
+func (e *RevertError) Error() string { return fmt.Sprintf("chain: transaction reverted: %s", e.Reason) }
+
+// Is makes errors.Is(err, ErrReverted) true.
+func (e *RevertError) Is(target error) bool { return target == ErrReverted }
