@@ -747,6 +747,16 @@ func TestChainEvents(t *testing.T) {
 	chainSameEvents(t, chainRead(t, live, 2), append(r5.Events, r6.Events...))
 	chainSameEvents(t, chainRead(t, lazy, 2), append(r5.Events, r6.Events...))
 
+	// A stream from a future block skips the blocks before it.
+	future, err := w.a.Events(ctx, w.c.BlockNumber()+2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.deposit(t, w.b, w.tok, w.otherID, big.NewInt(7), big.NewInt(1))
+	chainNoMore(t, future)
+	r8 := w.deposit(t, w.a, w.tok, w.otherID, big.NewInt(8), big.NewInt(1))
+	chainSameEvents(t, chainRead(t, future, 1), r8.Events)
+
 	// Events are copies: changing one does not change the chain's log.
 	all[0].Holdings.SetInt64(-1)
 	again, err := w.a.Events(ctx, 1)
@@ -852,6 +862,42 @@ func TestChainManualMining(t *testing.T) {
 	chainSameEvents(t, chainRead(t, stream, 4)[1:], append(rc1.Events, rc3.Events...))
 	if w.c.Pending() != 0 {
 		t.Fatal("pending after Mine")
+	}
+}
+
+// TestChainManualMiningLateRevert: a conclude that passes the submission check
+// but reverts when mined, after paying someone, leaves no trace.
+func TestChainManualMiningLateRevert(t *testing.T) {
+	w := newChainWorld(t, memory.WithManualMining())
+	ctx := context.Background()
+	if _, err := w.a.Deposit(ctx, ports.DepositRequest{ChannelID: w.id, Asset: w.eth, ExpectedHeld: big.NewInt(0), Amount: chainMilli(100)}); err != nil {
+		t.Fatal(err)
+	}
+	w.c.Mine()
+	// With 0.1 held Alice takes everything and the contract address gets
+	// nothing, so the check passes; once Bob's deposit lands first, the
+	// second item pays ETH to a contract, which reverts.
+	o := nitro.Outcome{chainAlloc(w.eth, w.alice.dest(), chainMilli(100), nitro.AddressToDestination(w.tok), chainMilli(100))}
+	txb, err := w.b.Deposit(ctx, ports.DepositRequest{ChannelID: w.id, Asset: w.eth, ExpectedHeld: chainMilli(100), Amount: chainMilli(400)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	txc, err := w.a.ConcludeAndTransferAll(ctx, w.signedConclude(t, w.state(o, true)))
+	if err != nil {
+		t.Fatalf("submission check: %v", err)
+	}
+	w.c.Mine()
+	w.receipt(t, txb)
+	rc, ok := w.c.Receipt(txc)
+	if !ok || len(rc.Events) != 0 {
+		t.Fatalf("receipt %+v", rc)
+	}
+	chainWantReason(t, rc.Err, memory.ChainReasonETHTransfer)
+	chainWantAmount(t, "alice", w.c.Balance(w.alice.addr), chainMilli(9_900))
+	chainWantAmount(t, "holdings", w.c.ChannelHoldings(w.eth, w.id), chainMilli(500))
+	chainWantAmount(t, "asset holder", w.c.Balance(w.eth), chainMilli(500))
+	if w.c.Finalized(w.id) {
+		t.Fatal("finalized by a failed transaction")
 	}
 }
 

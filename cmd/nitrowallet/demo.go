@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -15,6 +16,13 @@ import (
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
+// demoOptions selects what the demo runs on.
+type demoOptions struct {
+	updates int
+	chain   string
+	store   string
+}
+
 // demoParty is one server application and its wallet.
 type demoParty struct {
 	name  string
@@ -25,14 +33,27 @@ type demoParty struct {
 
 // demo runs the founding document's happy path between A and B, printing
 // every call, status and message as it happens.
-func demo(ctx context.Context, out io.Writer, m int) error {
-	chain := memory.NewChain(big.NewInt(1337))
+func demo(ctx context.Context, out io.Writer, opt demoOptions) error {
+	m := opt.updates
+	chain, err := newChainBackend(ctx, opt.chain)
+	if err != nil {
+		return err
+	}
+	defer chain.Close()
 	var parties []*demoParty
 	var ps []app.Participant
 	for _, name := range []string{"A", "B"} {
 		s := memory.SignerFromSeed("nitrowallet-demo-" + name)
-		chain.Fund(s.Address(), big.NewInt(1e18))
-		w, err := app.New(ctx, app.Config{Signer: s, Store: memory.NewStore(), Chain: chain.Account(s.Address())})
+		acct, err := chain.Account(ctx, s)
+		if err != nil {
+			return err
+		}
+		store, closeStore, err := newStore(ctx, opt.store, name)
+		if err != nil {
+			return err
+		}
+		defer closeStore()
+		w, err := app.New(ctx, app.Config{Signer: s, Store: store, Chain: acct})
 		if err != nil {
 			return err
 		}
@@ -92,7 +113,11 @@ func demo(ctx context.Context, out io.Writer, m int) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "chain: channel holds %v wei\n", chain.ChannelHoldings(chain.ETHAssetHolder(), id))
+	held, err := chain.Holdings(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "chain: channel holds %v wei\n", held)
 	if r, err = push(msg2); err != nil {
 		return err
 	}
@@ -132,8 +157,13 @@ func demo(ctx context.Context, out io.Writer, m int) error {
 			return err
 		}
 	}
-	fmt.Fprintf(out, "final balances: A's destination %v wei, B's destination %v wei; channel holds %v\n",
-		chain.Balance(A.dest), chain.Balance(B.dest), chain.ChannelHoldings(chain.ETHAssetHolder(), id))
+	balA, errA := chain.Balance(ctx, A.dest)
+	balB, errB := chain.Balance(ctx, B.dest)
+	held, errH := chain.Holdings(ctx, id)
+	if err := errors.Join(errA, errB, errH); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "final balances: A's destination %v wei, B's destination %v wei; channel holds %v\n", balA, balB, held)
 	return nil
 }
 

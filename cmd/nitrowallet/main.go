@@ -1,7 +1,7 @@
 // Command nitrowallet runs the Nitro state-channel wallet's programs:
 //
-//	nitrowallet demo [-m N]   the founding document's happy path between two
-//	                          wallets on an embedded in-memory chain
+//	nitrowallet demo [-m N] [-chain C] [-store S]
+//	    the founding document's happy path between two wallets
 package main
 
 import (
@@ -30,10 +30,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	case "demo":
 		fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 		m := fs.Int("m", 3, "number of update rounds (A then B) while running")
+		chain := fs.String("chain", "memory", "chain to run on: memory")
+		store := fs.String("store", "memory", "store for both wallets: memory")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
-		return demo(ctx, out, *m)
+		return demo(ctx, out, demoOptions{updates: *m, chain: *chain, store: *store})
 	default:
 		return fmt.Errorf("unknown command %q (try: demo)", args[0])
 	}

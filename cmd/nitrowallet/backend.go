@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/nitrowallet/nitrowallet/adapters/memory"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/ports"
+)
+
+// chainBackend is a chain the demo can run on: it funds the demo's accounts,
+// gives each wallet its ports.Chain, and reads balances for the report.
+type chainBackend interface {
+	// Account returns the chain port bound to addr, funding addr first.
+	Account(ctx context.Context, s ports.Signer) (ports.Chain, error)
+	ETHAssetHolder() nitro.Address
+	Balance(ctx context.Context, addr nitro.Address) (*big.Int, error)
+	Holdings(ctx context.Context, id nitro.Bytes32) (*big.Int, error)
+	Close()
+}
+
+// newChainBackend builds the named chain backend.
+func newChainBackend(ctx context.Context, name string) (chainBackend, error) {
+	switch name {
+	case "memory":
+		return &memoryBackend{c: memory.NewChain(big.NewInt(1337))}, nil
+	}
+	return nil, fmt.Errorf("unknown chain %q (known: memory)", name)
+}
+
+// memoryBackend runs the demo on the in-memory model of the contracts.
+type memoryBackend struct{ c *memory.Chain }
+
+func (b *memoryBackend) Account(_ context.Context, s ports.Signer) (ports.Chain, error) {
+	b.c.Fund(s.Address(), big.NewInt(1e18))
+	return b.c.Account(s.Address()), nil
+}
+
+func (b *memoryBackend) ETHAssetHolder() nitro.Address { return b.c.ETHAssetHolder() }
+
+func (b *memoryBackend) Balance(_ context.Context, a nitro.Address) (*big.Int, error) {
+	return b.c.Balance(a), nil
+}
+
+func (b *memoryBackend) Holdings(_ context.Context, id nitro.Bytes32) (*big.Int, error) {
+	return b.c.ChannelHoldings(b.c.ETHAssetHolder(), id), nil
+}
+
+func (b *memoryBackend) Close() {}
+
+// newStore opens the store a demo wallet uses: "memory" (each wallet its own).
+func newStore(_ context.Context, url, wallet string) (ports.Store, func(), error) {
+	if url == "" || url == "memory" {
+		return memory.NewStore(), func() {}, nil
+	}
+	return nil, nil, fmt.Errorf("unknown store %q (known: memory)", url)
+}
