@@ -294,8 +294,8 @@ func (w *Wallet) tickLoop(ctx context.Context) {
 	}
 }
 
-// Tick gives every unfinished channel the current time (retrying failed
-// transactions, backing up a stalled conclude) and drives effects left
+// Tick gives every channel that waits on time the current time (retrying
+// failed transactions, backing up a stalled conclude) and drives effects left
 // pending by a failure. The wallet calls it every TickInterval.
 func (w *Wallet) Tick(ctx context.Context) {
 	cs, err := w.cfg.Store.List(ctx)
@@ -305,7 +305,7 @@ func (w *Wallet) Tick(ctx context.Context) {
 	}
 	now := w.cfg.Clock.Now().Unix()
 	for _, c := range cs {
-		if c.FundingStatus() == core.FundingDefunded {
+		if !c.NeedsTick() {
 			continue
 		}
 		w.applyAsync(ctx, []job{{id: c.ID, in: core.Tick{Now: now}}})

@@ -354,3 +354,23 @@ func (c *Channel) MyTurn() bool {
 	l, ok := c.Latest()
 	return ok && c.mover(l.State.TurnNum+1) == c.MyIndex
 }
+
+// NeedsTick reports whether time matters to the channel now: a failed
+// transaction waits for a retry, or a closed channel waits for its conclude.
+// Other channels can skip Tick inputs.
+func (c *Channel) NeedsTick() bool {
+	if c.Conclude == TxRetry {
+		return true
+	}
+	for _, f := range c.Funding {
+		for _, st := range f.Deposits {
+			if st == TxRetry {
+				return true
+			}
+		}
+	}
+	if f, ok := c.Final(); ok && f.SignedByAll() && !c.Concluded {
+		return true
+	}
+	return false
+}
