@@ -16,7 +16,7 @@ import (
 )
 
 // openRunning opens a two-party channel over a bus and returns its id.
-func openRunning(t *testing.T) (*env, nitro.Bytes32) {
+func openRunning(t testing.TB) (*env, nitro.Bytes32) {
 	t.Helper()
 	e := newEnv(t, 2)
 	bus := e.connect()
@@ -85,7 +85,7 @@ func (e *env) forged(id nitro.Bytes32, t uint64, final bool, amounts []int64, si
 	return core.Message{Recipient: "B", Sender: "A", Payload: core.Payload{SignedStates: []core.SignedState{ss}}}
 }
 
-func encode(t *testing.T, m core.Message) []byte {
+func encode(t testing.TB, m core.Message) []byte {
 	t.Helper()
 	b, err := wire.EncodeMessage(m)
 	if err != nil {
@@ -95,7 +95,7 @@ func encode(t *testing.T, m core.Message) []byte {
 }
 
 // edit decodes a JSON message, lets f change it, and re-encodes it.
-func edit(t *testing.T, b []byte, f func(m map[string]any)) []byte {
+func edit(t testing.TB, b []byte, f func(m map[string]any)) []byte {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(b, &m); err != nil {

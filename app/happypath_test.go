@@ -28,13 +28,13 @@ type party struct {
 
 // env is a set of wallets sharing one in-memory chain.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	chain   *memory.Chain
 	parties []*party
 }
 
-func newEnv(t *testing.T, n int) *env {
+func newEnv(t testing.TB, n int) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)

@@ -92,6 +92,11 @@ const (
 	EventDeposited EventKind = iota + 1
 	EventAllocationUpdated
 	EventConcluded
+	// EventChallengeRegistered and EventChallengeCleared are the
+	// adjudicator's dispute events. Chain adapters report them; the core
+	// does not act on them yet.
+	EventChallengeRegistered
+	EventChallengeCleared
 )
 
 // String returns the Solidity event name.
@@ -103,6 +108,10 @@ func (k EventKind) String() string {
 		return "AllocationUpdated"
 	case EventConcluded:
 		return "Concluded"
+	case EventChallengeRegistered:
+		return "ChallengeRegistered"
+	case EventChallengeCleared:
+		return "ChallengeCleared"
 	}
 	return "Unknown"
 }
@@ -124,6 +133,10 @@ type ChainEvent struct {
 	Holdings        *big.Int
 	// AllocationUpdated: holdings before the payout.
 	InitialHoldings *big.Int
-	// Concluded: the finalization time.
+	// Concluded: the finalization time. ChallengeRegistered: when the
+	// challenge times out.
 	FinalizesAt uint64
+	// ChallengeRegistered: the challenged turn; ChallengeCleared: the new
+	// turn number record.
+	TurnNumRecord uint64
 }

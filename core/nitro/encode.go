@@ -20,18 +20,9 @@ func mustType(t string, comps []abi.ArgumentMarshaling) abi.Type {
 
 // ABI argument lists, built once; they are read-only after construction.
 var (
-	tUint256   = mustType("uint256", nil)
-	tAddress   = mustType("address", nil)
-	tAddresses = mustType("address[]", nil)
-	tBytes     = mustType("bytes", nil)
-	tBytes32   = mustType("bytes32", nil)
-	tString    = mustType("string", nil)
+	tBytes32 = mustType("bytes32", nil)
+	tString  = mustType("string", nil)
 
-	channelIDArgs = abi.Arguments{{Type: tUint256}, {Type: tAddresses}, {Type: tUint256}}
-	appPartArgs   = abi.Arguments{{Type: tUint256}, {Type: tAddress}, {Type: tBytes}}
-	stateArgs     = abi.Arguments{{Type: mustType("tuple", []abi.ArgumentMarshaling{
-		{Name: "turnNum", Type: "uint48"}, {Name: "isFinal", Type: "bool"}, {Name: "channelId", Type: "bytes32"},
-		{Name: "appPartHash", Type: "bytes32"}, {Name: "outcomeHash", Type: "bytes32"}})}}
 	allocationArgs = abi.Arguments{{Type: mustType("tuple[]", []abi.ArgumentMarshaling{
 		{Name: "destination", Type: "bytes32"}, {Name: "amount", Type: "uint256"}})}}
 	guaranteeArgs = abi.Arguments{{Type: mustType("tuple", []abi.ArgumentMarshaling{
@@ -69,14 +60,6 @@ type abiOutcomeItem struct {
 	AssetOutcomeBytes  []byte
 }
 
-type abiState struct {
-	TurnNum     *big.Int
-	IsFinal     bool
-	ChannelId   [32]byte
-	AppPartHash [32]byte
-	OutcomeHash [32]byte
-}
-
 // ChannelID returns keccak256(abi.encode(chainId, participants, channelNonce)).
 // It fails like the npm helper when the id would look like an external
 // destination.
@@ -84,11 +67,7 @@ func (f FixedPart) ChannelID() (Bytes32, error) {
 	if err := f.check(); err != nil {
 		return Bytes32{}, err
 	}
-	enc, err := channelIDArgs.Pack(f.ChainID, f.Participants, new(big.Int).SetUint64(f.ChannelNonce))
-	if err != nil {
-		return Bytes32{}, fmt.Errorf("nitro: encode channel id: %w", err)
-	}
-	id := crypto.Keccak256Hash(enc)
+	id := crypto.Keccak256Hash(encodeChannelID(f.ChainID, f.Participants, f.ChannelNonce))
 	if IsExternalDestination(id) {
 		return Bytes32{}, ErrExternalChannelID
 	}
@@ -116,11 +95,7 @@ func (s State) AppPartHash() (Bytes32, error) {
 	if s.ChallengeDuration > MaxUint48 {
 		return Bytes32{}, ErrUint48OutOfRange
 	}
-	enc, err := appPartArgs.Pack(new(big.Int).SetUint64(s.ChallengeDuration), s.AppDefinition, s.AppData)
-	if err != nil {
-		return Bytes32{}, fmt.Errorf("nitro: encode app part: %w", err)
-	}
-	return crypto.Keccak256Hash(enc), nil
+	return crypto.Keccak256Hash(encodeAppPart(s.ChallengeDuration, s.AppDefinition, s.AppData)), nil
 }
 
 // Hash returns the state hash participants sign:
@@ -141,35 +116,22 @@ func (s State) Hash() (Bytes32, error) {
 	if err != nil {
 		return Bytes32{}, err
 	}
-	enc, err := stateArgs.Pack(abiState{
-		TurnNum: new(big.Int).SetUint64(s.TurnNum), IsFinal: s.IsFinal,
-		ChannelId: id, AppPartHash: app, OutcomeHash: oh,
-	})
-	if err != nil {
-		return Bytes32{}, fmt.Errorf("nitro: encode state: %w", err)
-	}
-	return crypto.Keccak256Hash(enc), nil
+	return crypto.Keccak256Hash(encodeState(s.TurnNum, s.IsFinal, id, app, oh)), nil
 }
 
 // EncodeAllocation returns abi.encode(AllocationItem[]).
 func EncodeAllocation(items []AllocationItem) ([]byte, error) {
-	arg := make([]abiAllocationItem, len(items))
-	for i, it := range items {
+	for _, it := range items {
 		if err := CheckAmount(it.Amount); err != nil {
 			return nil, err
 		}
-		arg[i] = abiAllocationItem{Destination: it.Destination, Amount: it.Amount}
 	}
-	return allocationArgs.Pack(arg)
+	return encodeAllocationItems(items), nil
 }
 
 // EncodeGuarantee returns abi.encode(Guarantee).
 func EncodeGuarantee(g Guarantee) ([]byte, error) {
-	ds := make([][32]byte, len(g.Destinations))
-	for i, d := range g.Destinations {
-		ds[i] = d
-	}
-	return guaranteeArgs.Pack(abiGuarantee{TargetChannelId: g.TargetChannelID, Destinations: ds})
+	return encodeGuaranteeTuple(g), nil
 }
 
 // Encode returns the asset outcome bytes: abi.encode(AssetOutcome{type, bytes}).
@@ -188,24 +150,21 @@ func (a AssetOutcome) Encode() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return assetOutcomeArgs.Pack(abiAssetOutcome{AssetOutcomeType: typ, AllocationOrGuaranteeBytes: inner})
+	return encodeAssetOutcomeTuple(typ, inner), nil
 }
 
 // Encode returns the outcome bytes: abi.encode(OutcomeItem[]).
 func (o Outcome) Encode() ([]byte, error) {
-	items := make([]abiOutcomeItem, len(o))
+	holders := make([]Address, len(o))
+	items := make([][]byte, len(o))
 	for i, a := range o {
 		b, err := a.Encode()
 		if err != nil {
 			return nil, err
 		}
-		items[i] = abiOutcomeItem{AssetHolderAddress: a.AssetHolder, AssetOutcomeBytes: b}
+		holders[i], items[i] = a.AssetHolder, b
 	}
-	enc, err := outcomeArgs.Pack(items)
-	if err != nil {
-		return nil, fmt.Errorf("nitro: encode outcome: %w", err)
-	}
-	return enc, nil
+	return encodeOutcomeItems(holders, items), nil
 }
 
 // Hash returns keccak256 of the outcome bytes (0.17.0's outcomeHash).

@@ -239,6 +239,7 @@ func TestDecodeRejects(t *testing.T) {
 		{name: "chainId negative", mut: []mutation{set("-1", p(ss0, "chainId")...)}, want: []error{ErrOutOfRange}, schema: schemaAccepts},
 		// Size limits.
 		{name: "300 participants", mut: []mutation{manyParticipants(300)}, want: []error{ErrTooLarge}, where: "participants", schema: schemaAccepts},
+		{name: "256 participants with a raised limit", mut: []mutation{manyParticipants(256)}, lim: small(func(l *Limits) { l.MaxParticipants = 1000 }), want: []error{ErrTooLarge}, schema: schemaAccepts},
 		{name: "300 objective participants", mut: []mutation{func(root map[string]any) {
 			ps := make([]any, 300)
 			for i := range ps {

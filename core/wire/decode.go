@@ -301,7 +301,8 @@ func (d *decoder) signedState(path string) (core.SignedState, error) {
 				st.ChainID, err = parseChainID(s, path)
 			}
 		case "participants":
-			ss.Participants, err = d.participants(path)
+			// A state's participants are also bounded by Nitro itself.
+			ss.Participants, err = d.participants(path, min(d.lim.MaxParticipants, nitro.MaxParticipants))
 		case "channelNonce":
 			st.ChannelNonce, err = d.uint48(path)
 		case "appDefinition":
@@ -370,9 +371,9 @@ func (d *decoder) signature(path string) (nitro.Signature, error) {
 	return sig, nil
 }
 
-func (d *decoder) participants(path string) ([]core.Participant, error) {
+func (d *decoder) participants(path string, max int) ([]core.Participant, error) {
 	var ps []core.Participant
-	err := d.array(path, d.lim.MaxParticipants, func(_ int, path string) error {
+	err := d.array(path, max, func(_ int, path string) error {
 		p, err := d.participant(path)
 		ps = append(ps, p)
 		return err
@@ -559,7 +560,7 @@ func (d *decoder) objective(path string) (core.Objective, error) {
 				}
 			}
 		case "participants":
-			o.Participants, err = d.participants(path)
+			o.Participants, err = d.participants(path, d.lim.MaxParticipants)
 		case "data":
 			// The type may come after data, so collect the string fields
 			// first and check them against the type afterwards.

@@ -3,6 +3,7 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -190,7 +191,11 @@ func encodeSignedState(ss core.SignedState, path string) (wireSignedState, error
 	}
 	id, err := st.ChannelID()
 	if err != nil {
-		return w, fmt.Errorf("%w: %s.channelId: %w", ErrOutOfRange, path, err)
+		sentinel := ErrOutOfRange
+		if errors.Is(err, nitro.ErrTooManyParticipants) {
+			sentinel = ErrTooLarge
+		}
+		return w, fmt.Errorf("%w: %s.channelId: %w", sentinel, path, err)
 	}
 	outcome, err := encodeOutcome(st.Outcome, path+".outcome")
 	if err != nil {

@@ -13,6 +13,7 @@ var ErrInvalidMessage = errors.New("wire: invalid message")
 // wireError is a sentinel that also matches ErrInvalidMessage.
 type wireError struct{ msg string }
 
+// Error returns the sentinel's message.
 func (e *wireError) Error() string { return e.msg }
 
 // Is makes every sentinel match its parent ErrInvalidMessage.

@@ -13,7 +13,7 @@ import (
 // the published schema (the decoder is never looser than the schema).
 func FuzzDecodeMessage(f *testing.F) {
 	// Seeds are kept small: the engine minimises every new input it finds,
-	// and minimising a 20 KB message would take the whole fuzzing budget.
+	// and minimising a message of several KB would take the whole fuzzing budget.
 	// Large cases are also added split into their parts.
 	const maxSeed = 4 << 10
 	for _, c := range roundTripCases() {

@@ -289,6 +289,13 @@ func TestEncodeErrors(t *testing.T) {
 		{"empty strategy", withObjective(core.Objective{Type: core.ObjectiveCloseChannel}), ErrMissingField},
 		{"unknown role", withObjective(core.Objective{Type: core.ObjectiveOpenChannel, FundingStrategy: "Direct", Role: "boss"}), ErrUnsupported},
 		{"bad ledger ref", withObjective(core.Objective{Type: core.ObjectiveOpenChannel, FundingStrategy: "Ledger", FundingLedgerChannelID: "0x12"}), ErrBadHex},
+		{"256 participants", withState(func(s *core.SignedState) {
+			s.Participants = participants(make([]string, 256)...)
+			s.State.Participants = nil
+			for _, p := range s.Participants {
+				s.State.Participants = append(s.State.Participants, p.SigningAddress)
+			}
+		}), ErrTooLarge},
 		{"unknown request", func() core.Message {
 			m := base
 			m.Payload.Requests = []core.Request{{Type: "GetState"}}

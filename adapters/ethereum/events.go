@@ -1,0 +1,187 @@
+package ethereum
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// Events implements ports.Chain. The stream replays the contracts' events
+// of blocks fromBlock (at least Contracts.StartBlock) up to the head less
+// Confirmations, then polls for new blocks every PollInterval. Each event
+// carries its block's header time. The channel is closed when ctx ends,
+// the chain is closed, or the node fails to answer; the consumer then
+// resubscribes from the last block it processed.
+func (c *Chain) Events(ctx context.Context, fromBlock uint64) (<-chan core.ChainEvent, error) {
+	if _, err := c.client.BlockNumber(ctx); err != nil {
+		return nil, classify("read head", err)
+	}
+	out := make(chan core.ChainEvent)
+	c.done.Add(1)
+	go func() {
+		defer c.done.Done()
+		defer close(out)
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		stop := context.AfterFunc(c.send.life, cancel)
+		defer stop()
+		s := scanner{c: c, next: max(fromBlock, c.cfg.Contracts.StartBlock)}
+		for {
+			evs, err := s.scan(ctx)
+			for _, ev := range evs {
+				select {
+				case out <- ev:
+				case <-ctx.Done():
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(c.cfg.PollInterval):
+			}
+		}
+	}()
+	return out, nil
+}
+
+// scanner reads the contracts' logs block range by block range.
+type scanner struct {
+	c    *Chain
+	next uint64 // first block not scanned yet
+}
+
+// scan returns the events of the blocks from s.next up to the head less
+// the confirmation depth, and advances s.next past them. On an error it
+// returns the events of the ranges read before it.
+func (s *scanner) scan(ctx context.Context) ([]core.ChainEvent, error) {
+	c := s.c
+	head, err := c.client.BlockNumber(ctx)
+	if err != nil {
+		return nil, classify("read head", err)
+	}
+	if head < c.cfg.Confirmations {
+		return nil, nil
+	}
+	safe := head - c.cfg.Confirmations
+	var evs []core.ChainEvent
+	times := map[uint64]uint64{}
+	for s.next <= safe {
+		to := min(safe, s.next+c.cfg.MaxBlockRange-1)
+		logs, err := c.client.FilterLogs(ctx, ethereum.FilterQuery{
+			FromBlock: new(big.Int).SetUint64(s.next),
+			ToBlock:   new(big.Int).SetUint64(to),
+			Addresses: c.watch,
+			Topics:    [][]common.Hash{c.topics},
+		})
+		if err != nil {
+			return evs, classify("filter logs", err)
+		}
+		var batch []core.ChainEvent
+		for _, l := range logs {
+			if l.Removed {
+				continue
+			}
+			ev, ok, err := c.decode(l)
+			if err != nil {
+				return evs, err
+			}
+			if !ok {
+				continue
+			}
+			t, known := times[l.BlockNumber]
+			if !known {
+				h, err := c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(l.BlockNumber))
+				if err != nil {
+					return evs, classify("read header", err)
+				}
+				t = h.Time
+				times[l.BlockNumber] = t
+			}
+			ev.BlockTime = t
+			batch = append(batch, ev)
+		}
+		// A range is delivered whole or not at all, so a retry from the
+		// cursor never skips part of a block.
+		evs = append(evs, batch...)
+		s.next = to + 1
+	}
+	return evs, nil
+}
+
+// decode turns a log of a watched contract into a ChainEvent; ok is false
+// for a log the wallet does not follow.
+func (c *Chain) decode(l types.Log) (ev core.ChainEvent, ok bool, err error) {
+	if len(l.Topics) < 2 {
+		return ev, false, nil
+	}
+	ev = core.ChainEvent{
+		ChannelID: nitro.Bytes32(l.Topics[1]),
+		Block:     l.BlockNumber,
+		LogIndex:  uint64(l.Index),
+		TxHash:    l.TxHash,
+	}
+	fromAdjudicator := l.Address == c.cfg.Contracts.Adjudicator
+	unpack := func(name string, fromHolder bool) ([]any, error) {
+		a := adjudicatorABI
+		if fromHolder {
+			a = assetHolderABI
+		}
+		vals, err := a.Unpack(name, l.Data)
+		if err != nil {
+			return nil, fmt.Errorf("ethereum: decode %s in tx %s: %w", name, l.TxHash, err)
+		}
+		return vals, nil
+	}
+	switch {
+	case !fromAdjudicator && l.Topics[0] == assetHolderABI.Events["Deposited"].ID:
+		vals, err := unpack("Deposited", true)
+		if err != nil {
+			return ev, false, err
+		}
+		ev.Kind, ev.Asset = core.EventDeposited, l.Address
+		ev.AmountDeposited, ev.Holdings = vals[0].(*big.Int), vals[1].(*big.Int)
+	case !fromAdjudicator && l.Topics[0] == assetHolderABI.Events["AllocationUpdated"].ID:
+		vals, err := unpack("AllocationUpdated", true)
+		if err != nil {
+			return ev, false, err
+		}
+		ev.Kind, ev.Asset = core.EventAllocationUpdated, l.Address
+		ev.InitialHoldings = vals[0].(*big.Int)
+	case fromAdjudicator && l.Topics[0] == adjudicatorABI.Events["Concluded"].ID:
+		vals, err := unpack("Concluded", false)
+		if err != nil {
+			return ev, false, err
+		}
+		ev.Kind = core.EventConcluded
+		ev.FinalizesAt = vals[0].(*big.Int).Uint64()
+	case fromAdjudicator && l.Topics[0] == adjudicatorABI.Events["ChallengeRegistered"].ID:
+		vals, err := unpack("ChallengeRegistered", false)
+		if err != nil {
+			return ev, false, err
+		}
+		ev.Kind = core.EventChallengeRegistered
+		ev.TurnNumRecord, ev.FinalizesAt = vals[0].(*big.Int).Uint64(), vals[1].(*big.Int).Uint64()
+	case fromAdjudicator && l.Topics[0] == adjudicatorABI.Events["ChallengeCleared"].ID:
+		vals, err := unpack("ChallengeCleared", false)
+		if err != nil {
+			return ev, false, err
+		}
+		ev.Kind = core.EventChallengeCleared
+		ev.TurnNumRecord = vals[0].(*big.Int).Uint64()
+	default:
+		return ev, false, nil
+	}
+	return ev, true, nil
+}
