@@ -120,9 +120,9 @@ func p(base []any, more ...any) []any { return append(append([]any(nil), base...
 type schemaVerdict int
 
 const (
-	notJSON        schemaVerdict = iota // not a single JSON value: nothing to validate
-	schemaRejects                       // the schema rejects it too
-	schemaAccepts                       // we are stricter than the schema
+	notJSON       schemaVerdict = iota // not a single JSON value: nothing to validate
+	schemaRejects                      // the schema rejects it too
+	schemaAccepts                      // we are stricter than the schema
 )
 
 func hexN(n int, c byte) string { return "0x" + strings.Repeat(string(c), n) }
@@ -130,7 +130,7 @@ func hexN(n int, c byte) string { return "0x" + strings.Repeat(string(c), n) }
 func TestDecodeRejects(t *testing.T) {
 	type row struct {
 		name   string
-		raw    []byte     // used when set
+		raw    []byte // used when set
 		base   func(*testing.T) map[string]any
 		mut    []mutation // applied to base (badBase when nil)
 		lim    *Limits

@@ -11,7 +11,8 @@
 // uint48 fields must be integers in 0..2^48-1, chainId must be a hex or
 // decimal number, and signatures must be 65-byte r||s||v with v in 27/28 (or
 // 0/1). A signed state's claimed channelId is checked against the id computed
-// from its fixed part unless Limits.SkipChannelIDCheck is set.
+// from its fixed part. Limits.FormatOnly turns off the channelId and v checks
+// (and only those) to check the format alone.
 //
 // Encoding emits exactly the shape the server wallet emits: the same key
 // order, EIP-55 checksummed addresses, 32-byte padded destinations, amounts as

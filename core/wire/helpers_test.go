@@ -17,49 +17,17 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
-)
-
-// wireFormatDir is the installed @statechannels/wire-format@0.8.3 package,
-// relative to this package's directory.
-var wireFormatDir = filepath.Join("..", "..", "tools", "oracle", "node_modules", "@statechannels", "wire-format", "lib", "src")
-
-const oracleHint = "the pinned npm packages are missing: run `make oracle` (npm ci in tools/oracle) first"
-
-var (
-	schemaOnce sync.Once
-	schemaMsg  *jsonschema.Schema
-	schemaErr  error
+	"github.com/nitrowallet/nitrowallet/internal/wireschema"
 )
 
 // messageSchema compiles the published schema's Message definition (draft 7).
 func messageSchema(tb testing.TB) *jsonschema.Schema {
 	tb.Helper()
-	schemaOnce.Do(func() {
-		path := filepath.Join(wireFormatDir, "generated-schema.json")
-		f, err := os.Open(path)
-		if err != nil {
-			schemaErr = fmt.Errorf("%s: %v", oracleHint, err)
-			return
-		}
-		defer f.Close()
-		doc, err := jsonschema.UnmarshalJSON(f)
-		if err != nil {
-			schemaErr = err
-			return
-		}
-		c := jsonschema.NewCompiler()
-		c.DefaultDraft(jsonschema.Draft7)
-		const url = "file:///wire-format/generated-schema.json"
-		if err := c.AddResource(url, doc); err != nil {
-			schemaErr = err
-			return
-		}
-		schemaMsg, schemaErr = c.Compile(url + "#/definitions/Message")
-	})
-	if schemaErr != nil {
-		tb.Fatalf("wire-format schema: %v", schemaErr)
+	sch, err := wireschema.Message()
+	if err != nil {
+		tb.Fatalf("wire-format schema: %v", err)
 	}
-	return schemaMsg
+	return sch
 }
 
 // schemaCheck validates raw JSON against the Message schema. It returns
@@ -101,7 +69,7 @@ var (
 func loadSamples(tb testing.TB) samples {
 	tb.Helper()
 	samplesOnce.Do(func() {
-		dir, err := filepath.Abs(filepath.Join(wireFormatDir, "__tests__"))
+		dir, err := wireSamplesDir()
 		if err != nil {
 			samplesErr = err
 			return
@@ -109,7 +77,7 @@ func loadSamples(tb testing.TB) samples {
 		good, bad := filepath.Join(dir, "good_sample_messages.js"), filepath.Join(dir, "bad_sample_messages.js")
 		for _, p := range []string{good, bad} {
 			if _, err := os.Stat(p); err != nil {
-				samplesErr = fmt.Errorf("%s: %v", oracleHint, err)
+				samplesErr = fmt.Errorf("%s: %v", wireschema.Hint, err)
 				return
 			}
 		}
@@ -233,4 +201,10 @@ func channelID(tb testing.TB, ss core.SignedState) nitro.Bytes32 {
 		tb.Fatal(err)
 	}
 	return id
+}
+
+// wireSamplesDir is the installed package's folder of sample messages.
+func wireSamplesDir() (string, error) {
+	dir, err := wireschema.WireFormatDir()
+	return filepath.Join(dir, "__tests__"), err
 }

@@ -139,4 +139,6 @@ func equalFold(a, b string) bool {
 	return true
 }
 
-func isErr(err, target error) bool { return errors.Is(err, target) && errors.Is(err, ErrInvalidMessage) }
+func isErr(err, target error) bool {
+	return errors.Is(err, target) && errors.Is(err, ErrInvalidMessage)
+}
