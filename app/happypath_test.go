@@ -188,6 +188,11 @@ func seedPath(t *testing.T, m int) {
 	if got := e.chain.ChannelHoldings(e.chain.ETHAssetHolder(), id); got.Int64() != 8 {
 		t.Fatalf("holdings %v, want 8", got)
 	}
+	// As in the founding document, B has seen both Deposited events (it
+	// learns of its own deposit from the chain, like A) before msg2 arrives.
+	waitNote(t, B, "B funded", func(n app.Notification) bool {
+		return n.Channel.ChannelID == id && n.Channel.FundingStatus == core.FundingFunded
+	})
 	r = e.push(n.Message)
 	wantStatus(t, "B on msg2", one(t, r, id), core.StatusRunning, 3)
 	wantOutbox(t, "B on msg2", r, "A")

@@ -70,21 +70,33 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	if err != nil {
 		return Result{}, fmt.Errorf("app: commit: %w", err)
 	}
-	err = b.drain(ctx, entries)
+	err = errors.Join(b.drain(ctx, entries), b.markDone(ctx))
 	return b.finish(), err
 }
 
 // batch tracks the channels one call touches and what their effects produce.
 type batch struct {
 	w      *Wallet
-	before map[nitro.Bytes32]*ChannelResult
+	before map[nitro.Bytes32]*summary
 	chans  map[nitro.Bytes32]core.Channel
 	order  []nitro.Bytes32
 	out    *outbox
+	done   []uint64 // outbox entries carried out, to mark done
+}
+
+// summary is what notifications compare of a channel before and after a call.
+type summary struct {
+	status  core.Status
+	turn    uint64
+	funding core.FundingStatus
+}
+
+func summarize(c *core.Channel) summary {
+	return summary{status: c.Status(), turn: c.TurnNum(), funding: c.FundingStatus()}
 }
 
 func newBatch(w *Wallet) *batch {
-	return &batch{w: w, before: map[nitro.Bytes32]*ChannelResult{}, chans: map[nitro.Bytes32]core.Channel{}, out: newOutbox(w.cfg.WalletVersion)}
+	return &batch{w: w, before: map[nitro.Bytes32]*summary{}, chans: map[nitro.Bytes32]core.Channel{}, out: newOutbox(w.cfg.WalletVersion)}
 }
 
 func (b *batch) load(ctx context.Context, id nitro.Bytes32) (core.Channel, bool, error) {
@@ -99,7 +111,7 @@ func (b *batch) load(ctx context.Context, id nitro.Bytes32) (core.Channel, bool,
 	if err != nil {
 		return core.Channel{}, false, fmt.Errorf("app: load channel: %w", err)
 	}
-	r := ResultOf(c)
+	r := summarize(&c)
 	b.before[id] = &r
 	return c, true, nil
 }
@@ -112,7 +124,7 @@ func (b *batch) set(c core.Channel) {
 }
 
 // drain carries out outbox entries, stepping each result back into its
-// channel and committing before marking the entry done.
+// channel and committing it; markDone then marks the entries done.
 func (b *batch) drain(ctx context.Context, queue []ports.OutboxEntry) error {
 	var firstErr error
 	for len(queue) > 0 {
@@ -144,12 +156,27 @@ func (b *batch) drain(ctx context.Context, queue []ports.OutboxEntry) error {
 				b.set(next)
 			}
 		}
-		if err := b.w.cfg.Store.Done(ctx, []uint64{e.ID}); err != nil {
-			return fmt.Errorf("app: mark effect done: %w", err)
-		}
+		b.done = append(b.done, e.ID)
 		queue = append(queue, more...)
 	}
 	return firstErr
+}
+
+// markDone marks the entries drain carried out as done, in one store call.
+// An entry is done only after what it produced is committed; should the
+// wallet stop before this, the entries are carried out again on restart,
+// which is harmless (a resent message, a signature of a committed state
+// that gives the same signature and is then refused as unexpected).
+func (b *batch) markDone(ctx context.Context) error {
+	if len(b.done) == 0 {
+		return nil
+	}
+	ids := b.done
+	b.done = nil
+	if err := b.w.cfg.Store.Done(ctx, ids); err != nil {
+		return fmt.Errorf("app: mark effect done: %w", err)
+	}
+	return nil
 }
 
 // execute carries out one effect and returns the input it produces, if any.
@@ -222,7 +249,7 @@ func (b *batch) finish() Result {
 		switch {
 		case before == nil && r.Status == core.StatusProposed:
 			b.w.subs.publish(Notification{Type: ChannelProposed, Channel: r})
-		case before != nil && before.Status != core.StatusClosed && r.Status == core.StatusClosed:
+		case before != nil && before.status != core.StatusClosed && r.Status == core.StatusClosed:
 			b.w.subs.publish(Notification{Type: ChannelClosed, Channel: r})
 		case before == nil || changed(*before, r):
 			b.w.subs.publish(Notification{Type: ChannelUpdated, Channel: r})
@@ -231,8 +258,8 @@ func (b *batch) finish() Result {
 	return res
 }
 
-func changed(a, b ChannelResult) bool {
-	return a.Status != b.Status || a.TurnNum != b.TurnNum || a.FundingStatus != b.FundingStatus
+func changed(a summary, b ChannelResult) bool {
+	return a.status != b.Status || a.turn != b.TurnNum || a.funding != b.FundingStatus
 }
 
 // applyAsync applies inputs that no call asked for (chain events, ticks,
@@ -337,7 +364,7 @@ func (w *Wallet) resume(ctx context.Context) error {
 			entries = slices.DeleteFunc(entries, func(e ports.OutboxEntry) bool { return e.ChannelID != id })
 			b := newBatch(w)
 			if _, _, err = b.load(ctx, id); err == nil {
-				err = b.drain(ctx, entries)
+				err = errors.Join(b.drain(ctx, entries), b.markDone(ctx))
 			}
 			res := b.finish()
 			for _, m := range res.Outbox {
@@ -369,6 +396,11 @@ func (o *outbox) add(m core.Message) {
 	if !ok {
 		cp := m
 		cp.Payload.WalletVersion = o.version
+		// The lists may be shared with the effect (and, for a broadcast,
+		// with other recipients' messages): merging must copy them.
+		cp.Payload.SignedStates = slices.Clip(cp.Payload.SignedStates)
+		cp.Payload.Objectives = slices.Clip(cp.Payload.Objectives)
+		cp.Payload.Requests = slices.Clip(cp.Payload.Requests)
 		o.msgs[k] = &cp
 		o.order = append(o.order, k)
 		return
@@ -392,45 +424,100 @@ func (o *outbox) messages() []Message {
 	return out
 }
 
-// channelLocks serializes work per channel.
+// channelLocks serializes work per channel. The locks live in shards (no
+// lock is shared by all channels) and only while someone holds or waits
+// for them, so idle channels cost nothing.
 type channelLocks struct {
-	mu    sync.Mutex
-	locks map[nitro.Bytes32]*sync.Mutex
+	shards [lockShards]lockShard
 }
 
-func newChannelLocks() *channelLocks { return &channelLocks{locks: map[nitro.Bytes32]*sync.Mutex{}} }
+const lockShards = 64
+
+type lockShard struct {
+	mu    sync.Mutex
+	locks map[nitro.Bytes32]*channelLock
+}
+
+type channelLock struct {
+	mu   sync.Mutex
+	refs int // holders and waiters, under the shard's mutex
+}
+
+func newChannelLocks() *channelLocks {
+	l := &channelLocks{}
+	for i := range l.shards {
+		l.shards[i].locks = map[nitro.Bytes32]*channelLock{}
+	}
+	return l
+}
+
+func (l *channelLocks) shard(id nitro.Bytes32) *lockShard {
+	return &l.shards[(uint(id[0])<<8|uint(id[31]))%lockShards]
+}
+
+// acquire returns id's lock, counting the caller as a holder.
+func (l *channelLocks) acquire(id nitro.Bytes32) *channelLock {
+	sh := l.shard(id)
+	sh.mu.Lock()
+	m, ok := sh.locks[id]
+	if !ok {
+		m = &channelLock{}
+		sh.locks[id] = m
+	}
+	m.refs++
+	sh.mu.Unlock()
+	return m
+}
+
+// release drops the caller's count, forgetting the lock when unused.
+func (l *channelLocks) release(id nitro.Bytes32, m *channelLock) {
+	sh := l.shard(id)
+	sh.mu.Lock()
+	if m.refs--; m.refs == 0 {
+		delete(sh.locks, id)
+	}
+	sh.mu.Unlock()
+}
 
 // lock takes the locks of the ids in a fixed order and returns the unlock.
 func (l *channelLocks) lock(ids []nitro.Bytes32) func() {
+	if len(ids) == 1 {
+		id := ids[0]
+		m := l.acquire(id)
+		m.mu.Lock()
+		return func() {
+			m.mu.Unlock()
+			l.release(id, m)
+		}
+	}
 	ids = slices.Clone(ids)
 	slices.SortFunc(ids, func(a, b nitro.Bytes32) int { return bytes.Compare(a[:], b[:]) })
 	ids = slices.Compact(ids)
-	ms := make([]*sync.Mutex, len(ids))
-	l.mu.Lock()
+	ms := make([]*channelLock, len(ids))
 	for i, id := range ids {
-		m, ok := l.locks[id]
-		if !ok {
-			m = &sync.Mutex{}
-			l.locks[id] = m
-		}
-		ms[i] = m
+		ms[i] = l.acquire(id)
 	}
-	l.mu.Unlock()
 	for _, m := range ms {
-		m.Lock()
+		m.mu.Lock()
 	}
 	return func() {
 		for i := len(ms) - 1; i >= 0; i-- {
-			ms[i].Unlock()
+			ms[i].mu.Unlock()
+			l.release(ids[i], ms[i])
 		}
 	}
 }
 
 // hub fans notifications out to subscribers without ever dropping one.
+// Notifications published while it is holding (during New, which resumes
+// the effects a crash left pending before anyone can subscribe) are kept
+// for the first subscriber, so messages resent on restart are not lost.
 type hub struct {
-	mu   sync.Mutex
-	subs map[*subscriber]struct{}
-	done bool
+	mu      sync.Mutex
+	subs    map[*subscriber]struct{}
+	done    bool
+	holding bool
+	held    []Notification
 }
 
 type subscriber struct {
@@ -453,6 +540,7 @@ func (h *hub) subscribe() (<-chan Notification, func()) {
 		return s.out, func() {}
 	}
 	h.subs[s] = struct{}{}
+	s.queue, h.held = h.held, nil
 	h.mu.Unlock()
 	stop := make(chan struct{})
 	go func() {
@@ -495,9 +583,27 @@ func (s *subscriber) finish() {
 	s.cond.Broadcast()
 }
 
+// hold makes publish keep notifications for the first subscriber while no
+// one is subscribed; release stops it (what is kept stays kept).
+func (h *hub) hold() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.holding = true
+}
+
+func (h *hub) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.holding = false
+}
+
 func (h *hub) publish(n Notification) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	if h.holding && len(h.subs) == 0 {
+		h.held = append(h.held, n)
+		return
+	}
 	for s := range h.subs {
 		s.mu.Lock()
 		s.queue = append(s.queue, n)

@@ -79,8 +79,12 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 		cancel()
 		return nil, fmt.Errorf("app: read chain cursor: %w", err)
 	}
-	// Effects committed before a crash are carried out again.
-	if err := w.resume(ctx); err != nil {
+	// Effects committed before a crash are carried out again; the messages
+	// they queue wait for the first subscriber.
+	w.subs.hold()
+	err := w.resume(ctx)
+	w.subs.release()
+	if err != nil {
 		cancel()
 		return nil, err
 	}

@@ -13,7 +13,7 @@ import (
 // unchanged and no effects. A zero Channel stands for a channel not yet
 // known; only Create and Receive can start one.
 func Step(c Channel, in Input) (Channel, []Effect, error) {
-	s := stepper{c: c.Clone()}
+	s := stepper{c: c.shallow()}
 	var err error
 	switch in := in.(type) {
 	case Create:
@@ -50,6 +50,30 @@ func Step(c Channel, in Input) (Channel, []Effect, error) {
 	}
 	s.crank()
 	return s.c, s.out, nil
+}
+
+// shallow returns a copy of c that Step may change: the slices Step edits
+// in place (States, Held, Funding) are copied, while states, signature
+// lists, deposit maps, the setup and the participants are shared with c.
+// Step never modifies those in place: it replaces them (see setDeposit and
+// insert), so c is left as it was.
+func (c Channel) shallow() Channel {
+	out := c
+	out.States = slices.Clone(c.States)
+	out.Held = slices.Clone(c.Held)
+	out.Funding = slices.Clone(c.Funding)
+	return out
+}
+
+// setDeposit records the status of my deposit of an allocation item,
+// copying the map first since Step shares it with its argument.
+func setDeposit(f *AssetFunding, item int, st TxStatus) {
+	m := make(map[int]TxStatus, len(f.Deposits)+1)
+	for k, v := range f.Deposits {
+		m[k] = v
+	}
+	m[item] = st
+	f.Deposits = m
 }
 
 // stepper accumulates the effects of one Step.
@@ -194,7 +218,7 @@ func (s *stepper) update(in Update) error {
 	if err != nil {
 		return err
 	}
-	next := l.State.Clone()
+	next := l.State // the fixed part is shared; the variable part is new
 	next.TurnNum++
 	next.Outcome = in.Outcome.Clone()
 	next.AppData = slices.Clone(in.AppData)
@@ -209,7 +233,7 @@ func (s *stepper) close() error {
 	if err != nil {
 		return err
 	}
-	next := l.State.Clone()
+	next := l.State // shared: states are never modified in place
 	next.TurnNum++
 	next.IsFinal = true
 	s.c.CloseInitiator = true
@@ -252,7 +276,7 @@ func (s *stepper) requestSign(st nitro.State) error {
 	}
 	s.c.Pending = &Pending{State: st, Hash: h}
 	s.c.MyLastTurn = int64(st.TurnNum)
-	s.emit(SignState{ChannelID: s.c.ID, State: st.Clone(), Hash: h})
+	s.emit(SignState{ChannelID: s.c.ID, State: st, Hash: h})
 	return nil
 }
 
@@ -292,8 +316,19 @@ func (s *stepper) objective(typ string) Objective {
 	return o
 }
 
+// signedState returns a held state as sent to peers; it shares the state
+// and the participants with the channel.
 func (s *stepper) signedState(st StoredState) SignedState {
-	out := SignedState{State: st.State.Clone(), Participants: slices.Clone(s.c.Participants)}
+	out := SignedState{State: st.State, Participants: s.c.Participants}
+	n := 0
+	for _, sig := range st.Sigs {
+		if sig.V != 0 {
+			n++
+		}
+	}
+	if n > 0 {
+		out.Signatures = make([]nitro.Signature, 0, n)
+	}
 	for _, sig := range st.Sigs {
 		if sig.V != 0 {
 			out.Signatures = append(out.Signatures, sig)
@@ -319,10 +354,19 @@ func (s *stepper) sendTo(to string, p Payload) {
 func (s *stepper) insert(st StoredState) {
 	k, ok := s.c.stateAt(st.State.TurnNum)
 	if ok {
+		// The signature list may be shared with Step's argument: copy it
+		// before the first change.
+		var sigs []nitro.Signature
 		for i, sig := range st.Sigs {
-			if sig.V != 0 {
-				s.c.States[k].Sigs[i] = sig
+			if sig.V != 0 && s.c.States[k].Sigs[i] != sig {
+				if sigs == nil {
+					sigs = slices.Clone(s.c.States[k].Sigs)
+				}
+				sigs[i] = sig
 			}
+		}
+		if sigs != nil {
+			s.c.States[k].Sigs = sigs
 		}
 		return
 	}
@@ -352,11 +396,21 @@ func (s *stepper) tick(in Tick) {
 	}
 	// Failed transactions are retried on a tick.
 	for i := range s.c.Funding {
-		for k, st := range s.c.Funding[i].Deposits {
-			if st == TxRetry {
-				delete(s.c.Funding[i].Deposits, k)
+		f := &s.c.Funding[i]
+		retry := false
+		for _, st := range f.Deposits {
+			retry = retry || st == TxRetry
+		}
+		if !retry {
+			continue
+		}
+		m := make(map[int]TxStatus, len(f.Deposits))
+		for k, st := range f.Deposits {
+			if st != TxRetry {
+				m[k] = st
 			}
 		}
+		f.Deposits = m
 	}
 	if s.c.Conclude == TxRetry {
 		s.c.Conclude = TxNone
@@ -372,7 +426,7 @@ func (s *stepper) txFailed(in TxFailed) {
 	case TxDeposit:
 		for i := range s.c.Funding {
 			if s.c.Funding[i].Asset == in.Asset && s.c.Funding[i].Deposits[in.Item] == TxRequested {
-				s.c.Funding[i].Deposits[in.Item] = st
+				setDeposit(&s.c.Funding[i], in.Item, st)
 			}
 		}
 	case TxConclude:
@@ -477,13 +531,10 @@ func (s *stepper) crank() {
 	if c.FundingStrategy == FundingDirect && !c.PostfundComplete() {
 		c.dueDeposits(func(asset, item int, expectedHeld, amount *big.Int) {
 			f := &c.Funding[asset]
-			if f.Deposits == nil {
-				f.Deposits = map[int]TxStatus{}
-			}
 			if f.Deposits[item] != TxNone {
 				return
 			}
-			f.Deposits[item] = TxRequested
+			setDeposit(f, item, TxRequested)
 			s.emit(Deposit{ChannelID: c.ID, Asset: f.Asset, Item: item, ExpectedHeld: expectedHeld, Amount: new(big.Int).Set(amount)})
 		})
 	}

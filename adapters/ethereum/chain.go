@@ -111,6 +111,12 @@ type Chain struct {
 
 	stop context.CancelFunc
 	done sync.WaitGroup // event streams
+
+	// wakers are the event streams' wake-up channels: a stream polls at
+	// once when one of the chain's own transactions is mined, so a wallet
+	// sees the events of its own transactions without a poll delay.
+	wakeMu sync.Mutex
+	wakers map[chan struct{}]struct{}
 }
 
 var _ ports.Chain = (*Chain)(nil)
@@ -149,9 +155,10 @@ func New(ctx context.Context, cfg Config) (*Chain, error) {
 		cfg: cfg, client: cfg.Client, chainID: id, stop: stop,
 		tokens:     map[common.Address]common.Address{},
 		tokenLocks: map[common.Address]*sync.Mutex{},
+		wakers:     map[chan struct{}]struct{}{},
 		watch:      []common.Address{cfg.Contracts.Adjudicator, cfg.Contracts.ETHAssetHolder},
 	}
-	c.send = &sender{client: cfg.Client, signer: cfg.Signer, chainID: id, cfg: &c.cfg, life: life}
+	c.send = &sender{client: cfg.Client, signer: cfg.Signer, chainID: id, cfg: &c.cfg, life: life, mined: c.wake}
 	holders := append([]common.Address{cfg.Contracts.ETHAssetHolder}, cfg.Contracts.ERC20AssetHolders...)
 	for i, h := range holders {
 		var adj common.Address

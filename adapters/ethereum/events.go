@@ -33,9 +33,18 @@ func (c *Chain) Events(ctx context.Context, fromBlock uint64) (<-chan core.Chain
 		defer cancel()
 		stop := context.AfterFunc(c.send.life, cancel)
 		defer stop()
+		wake := make(chan struct{}, 1)
+		c.wakeMu.Lock()
+		c.wakers[wake] = struct{}{}
+		c.wakeMu.Unlock()
+		defer func() {
+			c.wakeMu.Lock()
+			delete(c.wakers, wake)
+			c.wakeMu.Unlock()
+		}()
 		s := scanner{c: c, next: max(fromBlock, c.cfg.Contracts.StartBlock)}
 		for {
-			evs, err := s.scan(ctx)
+			evs, more, err := s.scan(ctx)
 			for _, ev := range evs {
 				select {
 				case out <- ev:
@@ -46,14 +55,30 @@ func (c *Chain) Events(ctx context.Context, fromBlock uint64) (<-chan core.Chain
 			if err != nil {
 				return
 			}
+			if more {
+				continue
+			}
 			select {
 			case <-ctx.Done():
 				return
+			case <-wake:
 			case <-time.After(c.cfg.PollInterval):
 			}
 		}
 	}()
 	return out, nil
+}
+
+// wake makes every event stream of the chain poll now.
+func (c *Chain) wake() {
+	c.wakeMu.Lock()
+	defer c.wakeMu.Unlock()
+	for w := range c.wakers {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // scanner reads the contracts' logs block range by block range.
@@ -62,62 +87,57 @@ type scanner struct {
 	next uint64 // first block not scanned yet
 }
 
-// scan returns the events of the blocks from s.next up to the head less
-// the confirmation depth, and advances s.next past them. On an error it
-// returns the events of the ranges read before it.
-func (s *scanner) scan(ctx context.Context) ([]core.ChainEvent, error) {
+// scan returns the events of the next range of at most MaxBlockRange
+// blocks from s.next, up to the head less the confirmation depth, and
+// advances s.next past it; more tells whether blocks remain to scan. A range
+// is returned whole or not at all, so a consumer resuming from the block
+// of the last event it saw never skips part of a block.
+func (s *scanner) scan(ctx context.Context) (evs []core.ChainEvent, more bool, err error) {
 	c := s.c
 	head, err := c.client.BlockNumber(ctx)
 	if err != nil {
-		return nil, classify("read head", err)
+		return nil, false, classify("read head", err)
 	}
-	if head < c.cfg.Confirmations {
-		return nil, nil
+	if head < c.cfg.Confirmations || s.next > head-c.cfg.Confirmations {
+		return nil, false, nil
 	}
 	safe := head - c.cfg.Confirmations
-	var evs []core.ChainEvent
-	times := map[uint64]uint64{}
-	for s.next <= safe {
-		to := min(safe, s.next+c.cfg.MaxBlockRange-1)
-		logs, err := c.client.FilterLogs(ctx, ethereum.FilterQuery{
-			FromBlock: new(big.Int).SetUint64(s.next),
-			ToBlock:   new(big.Int).SetUint64(to),
-			Addresses: c.watch,
-			Topics:    [][]common.Hash{c.topics},
-		})
-		if err != nil {
-			return evs, classify("filter logs", err)
-		}
-		var batch []core.ChainEvent
-		for _, l := range logs {
-			if l.Removed {
-				continue
-			}
-			ev, ok, err := c.decode(l)
-			if err != nil {
-				return evs, err
-			}
-			if !ok {
-				continue
-			}
-			t, known := times[l.BlockNumber]
-			if !known {
-				h, err := c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(l.BlockNumber))
-				if err != nil {
-					return evs, classify("read header", err)
-				}
-				t = h.Time
-				times[l.BlockNumber] = t
-			}
-			ev.BlockTime = t
-			batch = append(batch, ev)
-		}
-		// A range is delivered whole or not at all, so a retry from the
-		// cursor never skips part of a block.
-		evs = append(evs, batch...)
-		s.next = to + 1
+	to := min(safe, s.next+c.cfg.MaxBlockRange-1)
+	logs, err := c.client.FilterLogs(ctx, ethereum.FilterQuery{
+		FromBlock: new(big.Int).SetUint64(s.next),
+		ToBlock:   new(big.Int).SetUint64(to),
+		Addresses: c.watch,
+		Topics:    [][]common.Hash{c.topics},
+	})
+	if err != nil {
+		return nil, false, classify("filter logs", err)
 	}
-	return evs, nil
+	times := map[uint64]uint64{}
+	for _, l := range logs {
+		if l.Removed {
+			continue
+		}
+		ev, ok, err := c.decode(l)
+		if err != nil {
+			return nil, false, err
+		}
+		if !ok {
+			continue
+		}
+		t, known := times[l.BlockNumber]
+		if !known {
+			h, err := c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(l.BlockNumber))
+			if err != nil {
+				return nil, false, classify("read header", err)
+			}
+			t = h.Time
+			times[l.BlockNumber] = t
+		}
+		ev.BlockTime = t
+		evs = append(evs, ev)
+	}
+	s.next = to + 1
+	return evs, to < safe, nil
 }
 
 // decode turns a log of a watched contract into a ChainEvent; ok is false

@@ -65,6 +65,8 @@ type sender struct {
 
 	life context.Context // ends at Close; trackers live until then
 	wg   sync.WaitGroup
+	// mined, if set, is called when a transaction's receipt is found.
+	mined func()
 }
 
 // txResult is what a tracker reports to the caller waiting on it.
@@ -210,6 +212,9 @@ func (s *sender) track(c call, tx *types.Transaction, res chan<- txResult) {
 				info.Err = s.failure(ctx, c, rcpt, versions[len(versions)-1])
 			}
 			s.observe(info)
+			if s.mined != nil {
+				s.mined()
+			}
 			report(txResult{receipt: rcpt, err: info.Err})
 			return
 		}

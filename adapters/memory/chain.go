@@ -46,9 +46,10 @@ var chainMaxUint256 = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big
 type ChainOption func(*chainConfig)
 
 type chainConfig struct {
-	manual    bool
-	startTime uint64
-	blockTime uint64
+	manual        bool
+	startTime     uint64
+	blockTime     uint64
+	confirmations uint64
 }
 
 // WithManualMining makes submitted transactions queue until Mine (or
@@ -69,6 +70,17 @@ func WithBlockTime(seconds uint64) ChainOption {
 		}
 		c.blockTime = seconds
 	}
+}
+
+// WithConfirmations makes the chain's ports.Chain views see a block only once
+// it has n confirmations, that is once n-1 blocks have been mined on top of
+// it: event streams deliver its events then, and Holdings reads the state as
+// of the newest such block. 0 and 1 both mean at once (the default). A reorg
+// of depth < n never removes a block a view has seen, so a wallet never acts
+// on a deposit or a conclude that a reorg then undoes; the submission checks
+// (the gas estimate) still run against the head.
+func WithConfirmations(n uint64) ChainOption {
+	return func(c *chainConfig) { c.confirmations = n }
 }
 
 // Chain is an in-memory chain carrying the Nitro 0.17.0 contracts: a
@@ -94,9 +106,11 @@ func WithBlockTime(seconds uint64) ChainOption {
 // wall clock, and transaction hashes come from a counter, so runs are
 // reproducible.
 //
-// Blocks keep, per transaction, the undo log of its effects, so that a later
-// reorg could roll the last blocks back; reorgs are not implemented yet.
-// Fund and FundToken act outside blocks.
+// Blocks keep, per transaction, the undo log of its effects, so that Reorg
+// can roll the last blocks back. Fund and FundToken act outside blocks and
+// are never rolled back. With WithConfirmations the ports.Chain views lag the
+// head by the confirmation depth; the world helpers (ChannelHoldings, Balance,
+// Finalized, ...) always read the head.
 //
 // A Chain is safe for concurrent use.
 type Chain struct {
@@ -104,6 +118,7 @@ type Chain struct {
 	chainID     *big.Int
 	manual      bool
 	blockTime   uint64
+	confirms    uint64
 	adjudicator nitro.Address
 	ethHolder   nitro.Address
 	holders     map[nitro.Address]*chainAssetHolder
@@ -159,6 +174,17 @@ type chainTx struct {
 	err   error
 	logs  []core.ChainEvent
 	undo  []func()
+	// held records the holdings each effect overwrote, oldest first, so
+	// that reads can lag the head by the confirmation depth.
+	held []chainHeld
+}
+
+// chainHeld is one overwritten holdings entry: asset holder, channel and the
+// value before the write.
+type chainHeld struct {
+	asset nitro.Address
+	id    nitro.Bytes32
+	old   *big.Int
 }
 
 // ChainReceipt describes a mined transaction.
@@ -187,10 +213,14 @@ func NewChain(chainID *big.Int, opts ...ChainOption) *Chain {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	if cfg.confirmations == 0 {
+		cfg.confirmations = 1
+	}
 	c := &Chain{
 		chainID:     new(big.Int).Set(chainID),
 		manual:      cfg.manual,
 		blockTime:   cfg.blockTime,
+		confirms:    cfg.confirmations,
 		adjudicator: chainContractAddress("NitroAdjudicator"),
 		ethHolder:   chainContractAddress("ETHAssetHolder"),
 		holders:     map[nitro.Address]*chainAssetHolder{},
@@ -442,8 +472,9 @@ func (a *chainAccount) ConcludeAndTransferAll(ctx context.Context, req ports.Con
 	return a.c.submit(ctx, &chainTx{from: a.from, conclude: &cp})
 }
 
-// Holdings implements ports.Chain. An address that is not an asset holder of
-// this chain is an error (no contract code), not zero.
+// Holdings implements ports.Chain: the holdings as of the newest confirmed
+// block (the head without WithConfirmations). An address that is not an
+// asset holder of this chain is an error (no contract code), not zero.
 func (a *chainAccount) Holdings(ctx context.Context, asset nitro.Address, channelID nitro.Bytes32) (*big.Int, error) {
 	c := a.c
 	c.mu.Lock()
@@ -455,13 +486,33 @@ func (a *chainAccount) Holdings(ctx context.Context, asset nitro.Address, channe
 	if ah == nil {
 		return nil, fmt.Errorf("memory chain: no asset holder at %s", asset)
 	}
-	return new(big.Int).Set(chainGet(ah.holdings, channelID)), nil
+	return c.confirmedHoldingsLocked(asset, channelID), nil
+}
+
+// confirmedHoldingsLocked returns what asset held for channel id at the
+// newest confirmed block: the head's value with the writes of the younger
+// blocks undone.
+func (c *Chain) confirmedHoldingsLocked(asset nitro.Address, id nitro.Bytes32) *big.Int {
+	v := chainGet(c.holders[asset].holdings, id)
+	for b := len(c.blocks) - 1; b > int(c.confirmedLocked()); b-- {
+		txs := c.blocks[b].txs
+		for i := len(txs) - 1; i >= 0; i-- {
+			for j := len(txs[i].held) - 1; j >= 0; j-- {
+				if h := txs[i].held[j]; h.asset == asset && h.id == id {
+					v = h.old
+				}
+			}
+		}
+	}
+	return new(big.Int).Set(v)
 }
 
 // Events implements ports.Chain. The stream replays every past event of
-// blocks >= fromBlock, then follows new blocks as they are mined. Each
-// subscriber has an unbounded queue, so a slow reader never blocks the
-// chain. The channel is closed when ctx ends or the chain goes down.
+// confirmed blocks >= fromBlock, then follows new blocks as they are mined
+// and confirmed (at once without WithConfirmations). Each subscriber has an
+// unbounded queue, so a slow reader never blocks the chain. The channel is
+// closed when ctx ends, when the chain goes down, or when a Reorg removes a
+// block whose events the stream was given.
 func (a *chainAccount) Events(ctx context.Context, fromBlock uint64) (<-chan core.ChainEvent, error) {
 	c := a.c
 	c.mu.Lock()
@@ -471,15 +522,12 @@ func (a *chainAccount) Events(ctx context.Context, fromBlock uint64) (<-chan cor
 	}
 	s := &chainSub{
 		from: fromBlock,
+		next: fromBlock,
 		wake: make(chan struct{}, 1),
 		stop: make(chan struct{}),
 		out:  make(chan core.ChainEvent),
 	}
-	for _, b := range c.blocks {
-		if b.number >= fromBlock {
-			s.push(chainBlockEvents(b))
-		}
-	}
+	c.feedLocked(s)
 	c.subs[s] = struct{}{}
 	go s.run(ctx, c)
 	return s.out, nil
@@ -549,6 +597,7 @@ func (c *Chain) mineLocked(t uint64) uint64 {
 		tx.mined, tx.block, tx.time, tx.index = true, b.number, t, i
 		tx.undo = x.undo
 		tx.logs = x.logs
+		tx.held = x.held
 		for j := range tx.logs {
 			ev := &tx.logs[j]
 			ev.Block, ev.BlockTime, ev.TxHash, ev.LogIndex = b.number, t, tx.hash, logIndex
@@ -558,12 +607,138 @@ func (c *Chain) mineLocked(t uint64) uint64 {
 	}
 	c.pending = nil
 	c.blocks = append(c.blocks, b)
-	if evs := chainBlockEvents(b); len(evs) > 0 {
-		for s := range c.subs {
+	for s := range c.subs {
+		c.feedLocked(s)
+	}
+	return b.number
+}
+
+// confirmedLocked returns the newest block with the configured number of
+// confirmations (the genesis block while the chain is shorter).
+func (c *Chain) confirmedLocked() uint64 {
+	head := c.head().number
+	if head+1 < c.confirms {
+		return 0
+	}
+	return head + 1 - c.confirms
+}
+
+// feedLocked queues for s the events of the confirmed blocks it has not been
+// given yet.
+func (c *Chain) feedLocked(s *chainSub) {
+	last := c.confirmedLocked()
+	for ; s.next <= last; s.next++ {
+		if evs := chainBlockEvents(c.blocks[s.next]); len(evs) > 0 {
 			s.push(evs)
 		}
 	}
-	return b.number
+}
+
+// ConfirmedBlock returns the newest block the ports.Chain views see: the
+// head less the confirmation depth (see WithConfirmations), at least 0.
+func (c *Chain) ConfirmedBlock() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.confirmedLocked()
+}
+
+// Logs returns the events of the blocks from through to of the current
+// chain (up to the head), in chain order, as eth_getLogs would. They are
+// copies.
+func (c *Chain) Logs(from, to uint64) []core.ChainEvent {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []core.ChainEvent
+	for b := from; b <= to && b < uint64(len(c.blocks)); b++ {
+		for _, ev := range chainBlockEvents(c.blocks[b]) {
+			out = append(out, chainCloneEvent(ev))
+		}
+	}
+	return out
+}
+
+// ReorgMode says what becomes of the transactions of the blocks a reorg
+// removes.
+type ReorgMode uint8
+
+const (
+	// ReorgRequeue puts them back in the pending queue, in their order and
+	// ahead of the transactions already pending, as nodes return them to
+	// their mempools; the next Mine executes them again.
+	ReorgRequeue ReorgMode = iota
+	// ReorgDrop forgets them, as if the new branch carried conflicting
+	// transactions (a double spend): Receipt no longer knows them.
+	ReorgDrop
+)
+
+// Reorg replaces the last depth blocks with an empty branch: it undoes their
+// transactions newest first, removes the blocks (the head goes back to the
+// block before them, its number and its time) and requeues or drops their
+// transactions according to mode. It returns the hashes of the transactions
+// the removed blocks held, in order. The genesis block is never removed, so
+// depth is capped at the head's number. Without WithManualMining requeued
+// transactions are mined again at once, in one block.
+//
+// Event streams that were given no event of a removed block carry on and
+// deliver the new branch's blocks as they are mined (and confirmed). A
+// stream that was given such an event ends, as a lost connection would: its
+// reader must resubscribe from a block at or before the fork, which only a
+// confirmation depth larger than the reorg guarantees (see
+// WithConfirmations).
+func (c *Chain) Reorg(depth int, mode ReorgMode) []ports.TxHash {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	depth = min(max(depth, 0), len(c.blocks)-1)
+	if depth == 0 {
+		return nil
+	}
+	keep := len(c.blocks) - depth
+	removed := c.blocks[keep:]
+	for i := len(removed) - 1; i >= 0; i-- {
+		txs := removed[i].txs
+		for j := len(txs) - 1; j >= 0; j-- {
+			for k := len(txs[j].undo) - 1; k >= 0; k-- {
+				txs[j].undo[k]()
+			}
+		}
+	}
+	for s := range c.subs {
+		cut := false
+		for _, b := range removed {
+			if b.number >= s.from && b.number < s.next && len(chainBlockEvents(b)) > 0 {
+				cut = true
+			}
+		}
+		if cut {
+			close(s.stop)
+			delete(c.subs, s)
+			continue
+		}
+		s.next = max(s.from, min(s.next, uint64(keep)))
+	}
+	var txs []*chainTx
+	var hashes []ports.TxHash
+	for _, b := range removed {
+		for _, tx := range b.txs {
+			tx.mined, tx.block, tx.time, tx.index = false, 0, 0, 0
+			tx.err, tx.logs, tx.undo, tx.held = nil, nil, nil, nil
+			txs = append(txs, tx)
+			hashes = append(hashes, tx.hash)
+		}
+	}
+	c.blocks = c.blocks[:keep:keep]
+	switch mode {
+	case ReorgDrop:
+		for _, tx := range txs {
+			delete(c.txs, tx.hash)
+		}
+	default:
+		c.pending = append(txs, c.pending...)
+		if !c.manual && len(c.pending) > 0 {
+			c.mineLocked(c.nextTimeLocked())
+		}
+	}
+	return hashes
 }
 
 func chainBlockEvents(b *chainBlock) []core.ChainEvent {
@@ -582,6 +757,7 @@ type chainExec struct {
 	time uint64
 	undo []func()
 	logs []core.ChainEvent
+	held []chainHeld
 }
 
 func (x *chainExec) run(tx *chainTx) error {
@@ -595,7 +771,14 @@ func (x *chainExec) rollback() {
 	for i := len(x.undo) - 1; i >= 0; i-- {
 		x.undo[i]()
 	}
-	x.undo, x.logs = nil, nil
+	x.undo, x.logs, x.held = nil, nil, nil
+}
+
+// setHoldings sets what asset holder ah holds for id, journaling the old
+// value for undo and for confirmed reads.
+func (x *chainExec) setHoldings(ah *chainAssetHolder, id nitro.Bytes32, v *big.Int) {
+	x.held = append(x.held, chainHeld{asset: ah.addr, id: id, old: chainGet(ah.holdings, id)})
+	chainSet(x, ah.holdings, id, v)
 }
 
 func (x *chainExec) emit(ev core.ChainEvent) { x.logs = append(x.logs, ev) }
@@ -679,7 +862,7 @@ func (x *chainExec) deposit(req ports.DepositRequest) error {
 		x.move(c.balances, x.from, ah.addr, deposited)
 	}
 	now := new(big.Int).Add(held, deposited)
-	chainSet(x, ah.holdings, req.ChannelID, now)
+	x.setHoldings(ah, req.ChannelID, now)
 	x.emit(core.ChainEvent{
 		Kind: core.EventDeposited, ChannelID: req.ChannelID, Asset: ah.addr,
 		AmountDeposited: new(big.Int).Set(deposited), Holdings: new(big.Int).Set(now),
@@ -775,13 +958,13 @@ func (x *chainExec) transferAll(id nitro.Bytes32, ao nitro.AssetOutcome) error {
 		total.Add(total, pay)
 		pays[i] = pay
 	}
-	chainSet(x, ah.holdings, id, new(big.Int).Sub(initial, total))
+	x.setHoldings(ah, id, new(big.Int).Sub(initial, total))
 	for i, it := range ao.Allocation {
 		if pays[i].Sign() == 0 {
 			continue
 		}
 		if !nitro.IsExternalDestination(it.Destination) {
-			chainSet(x, ah.holdings, it.Destination, new(big.Int).Add(chainGet(ah.holdings, it.Destination), pays[i]))
+			x.setHoldings(ah, it.Destination, new(big.Int).Add(chainGet(ah.holdings, it.Destination), pays[i]))
 			continue
 		}
 		to := nitro.DestinationToAddress(it.Destination)
@@ -813,7 +996,10 @@ func (c *Chain) isContract(a nitro.Address) bool {
 // chainSub is one event stream: a queue filled by the chain under its lock
 // and drained to out by the subscriber's goroutine.
 type chainSub struct {
+	// from is the first block asked for; next is the next block whose
+	// events are to be queued (both guarded by the chain's lock).
 	from  uint64
+	next  uint64
 	mu    sync.Mutex
 	queue []core.ChainEvent
 	wake  chan struct{}
@@ -824,9 +1010,7 @@ type chainSub struct {
 func (s *chainSub) push(evs []core.ChainEvent) {
 	s.mu.Lock()
 	for _, ev := range evs {
-		if ev.Block >= s.from {
-			s.queue = append(s.queue, chainCloneEvent(ev))
-		}
+		s.queue = append(s.queue, chainCloneEvent(ev))
 	}
 	s.mu.Unlock()
 	select {

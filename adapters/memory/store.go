@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"math/big"
 	"slices"
 	"strings"
 	"sync"
@@ -62,18 +63,22 @@ func (s *Store) Commit(_ context.Context, changes []ports.Change) ([]ports.Outbo
 		for _, e := range ch.Effects {
 			entry := ports.OutboxEntry{ID: s.nextID, ChannelID: ch.Channel.ID, Effect: e}
 			s.nextID++
-			s.outbox = append(s.outbox, entry)
+			s.outbox = append(s.outbox, ports.OutboxEntry{ID: entry.ID, ChannelID: entry.ChannelID, Effect: cloneEffect(e)})
 			entries = append(entries, entry)
 		}
 	}
 	return entries, nil
 }
 
-// Pending returns the outbox entries not yet done.
+// Pending returns copies of the outbox entries not yet done.
 func (s *Store) Pending(_ context.Context) ([]ports.OutboxEntry, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return slices.Clone(s.outbox), nil
+	out := make([]ports.OutboxEntry, len(s.outbox))
+	for i, e := range s.outbox {
+		out[i] = ports.OutboxEntry{ID: e.ID, ChannelID: e.ChannelID, Effect: cloneEffect(e.Effect)}
+	}
+	return out, nil
 }
 
 // Done removes outbox entries.
@@ -111,4 +116,57 @@ func (s *Store) SetChainCursor(_ context.Context, block uint64) error {
 		s.cursor = block
 	}
 	return nil
+}
+
+// cloneEffect deep-copies an effect so the store and its callers never share
+// big.Ints or slices.
+func cloneEffect(e core.Effect) core.Effect {
+	switch e := e.(type) {
+	case core.SignState:
+		e.State = e.State.Clone()
+		return e
+	case core.Send:
+		p := &e.Message.Payload
+		p.SignedStates = cloneSignedStates(p.SignedStates)
+		if p.Objectives != nil {
+			objs := make([]core.Objective, len(p.Objectives))
+			for i, o := range p.Objectives {
+				o.Participants = slices.Clone(o.Participants)
+				objs[i] = o
+			}
+			p.Objectives = objs
+		}
+		p.Requests = slices.Clone(p.Requests)
+		return e
+	case core.Deposit:
+		e.ExpectedHeld = cloneInt(e.ExpectedHeld)
+		e.Amount = cloneInt(e.Amount)
+		return e
+	case core.Conclude:
+		e.State = e.State.Clone()
+		e.Signatures = slices.Clone(e.Signatures)
+		return e
+	case core.Watch:
+		e.Assets = slices.Clone(e.Assets)
+		return e
+	}
+	return e
+}
+
+func cloneSignedStates(ss []core.SignedState) []core.SignedState {
+	if ss == nil {
+		return nil
+	}
+	out := make([]core.SignedState, len(ss))
+	for i, s := range ss {
+		out[i] = core.SignedState{State: s.State.Clone(), Participants: slices.Clone(s.Participants), Signatures: slices.Clone(s.Signatures)}
+	}
+	return out
+}
+
+func cloneInt(x *big.Int) *big.Int {
+	if x == nil {
+		return nil
+	}
+	return new(big.Int).Set(x)
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"os"
+	"strings"
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -21,13 +23,21 @@ type chainBackend interface {
 	Close()
 }
 
-// newChainBackend builds the named chain backend.
+// newChainBackend builds the named chain backend: "sim" (the real Nitro
+// contracts in go-ethereum's simulated chain, deployed from the npm
+// artifacts of `make oracle`), "memory" (the in-memory model), or the
+// http:// or ws:// URL of a development node such as geth --dev. The EVM
+// backends print every transaction, with its gas, to standard output.
 func newChainBackend(ctx context.Context, name string) (chainBackend, error) {
-	switch name {
-	case "memory":
+	switch {
+	case name == "memory":
 		return &memoryBackend{c: memory.NewChain(big.NewInt(1337))}, nil
+	case name == "sim":
+		return newSimBackend(ctx, os.Stdout)
+	case strings.HasPrefix(name, "http://"), strings.HasPrefix(name, "https://"), strings.HasPrefix(name, "ws://"), strings.HasPrefix(name, "wss://"):
+		return newRPCBackend(ctx, name, os.Stdout)
 	}
-	return nil, fmt.Errorf("unknown chain %q (known: memory)", name)
+	return nil, fmt.Errorf("unknown chain %q (known: sim, memory, or a node's http:// or ws:// URL)", name)
 }
 
 // memoryBackend runs the demo on the in-memory model of the contracts.
@@ -50,10 +60,15 @@ func (b *memoryBackend) Holdings(_ context.Context, id nitro.Bytes32) (*big.Int,
 
 func (b *memoryBackend) Close() {}
 
-// newStore opens the store a demo wallet uses: "memory" (each wallet its own).
-func newStore(_ context.Context, url, wallet string) (ports.Store, func(), error) {
-	if url == "" || url == "memory" {
+// newStore opens the store a demo wallet uses: "memory" (each wallet its
+// own), or a PostgreSQL URL (postgres://… or postgresql://…) where each
+// wallet gets its own schema (see openPostgresStore).
+func newStore(ctx context.Context, url, wallet string) (ports.Store, func(), error) {
+	switch {
+	case url == "" || url == "memory":
 		return memory.NewStore(), func() {}, nil
+	case isPostgresURL(url):
+		return openPostgresStore(ctx, url, wallet)
 	}
-	return nil, nil, fmt.Errorf("unknown store %q (known: memory)", url)
+	return nil, nil, fmt.Errorf("unknown store %q (known: memory, postgres://…)", url)
 }

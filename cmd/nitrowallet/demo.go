@@ -121,7 +121,15 @@ func demo(ctx context.Context, out io.Writer, opt demoOptions) error {
 	if r, err = push(msg2); err != nil {
 		return err
 	}
-	if _, err = push(r.Outbox[0]); err != nil {
+	// B learns the channel is funded from its own Deposited events; if A's
+	// postfund arrives first, B sends its postfund once it has seen them.
+	msg3 := app.Message{}
+	if len(r.Outbox) > 0 {
+		msg3 = r.Outbox[0]
+	} else if msg3, err = waitMessage(ctx, B, out); err != nil {
+		return err
+	}
+	if _, err = push(msg3); err != nil {
 		return err
 	}
 	a := int64(5)

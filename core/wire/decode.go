@@ -1,12 +1,10 @@
 package wire
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -54,7 +52,7 @@ func DecodePayload(b []byte, lim Limits) (core.Payload, error) {
 }
 
 type decoder struct {
-	dec *json.Decoder
+	lx  *lexer
 	lim Limits
 }
 
@@ -63,55 +61,51 @@ func newDecoder(b []byte, lim Limits) (*decoder, error) {
 	if len(b) > lim.MaxMessageBytes {
 		return nil, errAt(ErrTooLarge, "message", "%d bytes exceed the limit of %d", len(b), lim.MaxMessageBytes)
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	return &decoder{dec: dec, lim: lim}, nil
+	return &decoder{lx: newLexer(b), lim: lim}, nil
 }
 
 // end requires that nothing but white space follows the value.
 func (d *decoder) end() error {
-	if _, err := d.dec.Token(); err != io.EOF {
+	if _, err := d.lx.next(); err != io.EOF {
 		return errAt(ErrMalformed, "message", "trailing data after the JSON value")
 	}
 	return nil
 }
 
 // token reads the next JSON token.
-func (d *decoder) token(path string) (json.Token, error) {
-	t, err := d.dec.Token()
+func (d *decoder) token(path string) (token, error) {
+	t, err := d.lx.next()
 	if err != nil {
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			return nil, errAt(ErrMalformed, path, "unexpected end of input")
+		if err == io.EOF || err == errUnexpectedEnd {
+			return t, errAt(ErrMalformed, path, "unexpected end of input")
 		}
-		return nil, errAt(ErrMalformed, path, "%v", err)
+		return t, errAt(ErrMalformed, path, "%v", err)
 	}
 	return t, nil
 }
 
 // kind names a token's JSON type for error messages.
-func kind(t json.Token) string {
-	switch v := t.(type) {
-	case json.Delim:
-		switch v {
+func kind(t token) string {
+	switch t.kind {
+	case tokDelim:
+		switch t.delim {
 		case '{':
 			return "object"
 		case '[':
 			return "array"
 		}
-		return "'" + v.String() + "'"
-	case string:
+		return "'" + string(t.delim) + "'"
+	case tokString:
 		return "string"
-	case json.Number:
+	case tokNumber:
 		return "number"
-	case bool:
+	case tokBool:
 		return "boolean"
-	case nil:
-		return "null"
 	}
-	return fmt.Sprintf("%T", t)
+	return "null"
 }
 
-func wrongType(path, want string, t json.Token) error {
+func wrongType(path, want string, t token) error {
 	return errAt(ErrMalformed, path, "should be %s, got %s", want, kind(t))
 }
 
@@ -123,23 +117,28 @@ func (d *decoder) object(path string, required []string, field func(key, path st
 	if err != nil {
 		return err
 	}
-	if t != json.Delim('{') {
+	if t.kind != tokDelim || t.delim != '{' {
 		return wrongType(path, "object", t)
 	}
-	seen := make(map[string]bool, 12)
-	for d.dec.More() {
+	// The keys seen so far (views of the input, used only here). Objects
+	// have few keys, and an unknown one ends the decoding.
+	var buf [16]string
+	seen := buf[:0]
+	for d.lx.more() {
 		t, err := d.token(path)
 		if err != nil {
 			return err
 		}
-		key, ok := t.(string)
-		if !ok { // the tokenizer only yields string keys; be safe anyway
+		if t.kind != tokString { // the tokenizer only yields string keys; be safe anyway
 			return wrongType(path, "object key", t)
 		}
-		if seen[key] {
-			return errAt(ErrMalformed, path, "duplicate key %q", truncate(key))
+		key := t.s
+		for _, k := range seen {
+			if k == key {
+				return errAt(ErrMalformed, path, "duplicate key %q", truncate(key))
+			}
 		}
-		seen[key] = true
+		seen = append(seen, key)
 		if err := field(key, path+"."+key); err != nil {
 			return err
 		}
@@ -148,7 +147,11 @@ func (d *decoder) object(path string, required []string, field func(key, path st
 		return err
 	}
 	for _, k := range required {
-		if !seen[k] {
+		found := false
+		for _, s := range seen {
+			found = found || s == k
+		}
+		if !found {
 			return errAt(ErrMissingField, path, "missing required property %q", k)
 		}
 	}
@@ -165,10 +168,10 @@ func (d *decoder) array(path string, max int, elem func(i int, path string) erro
 	if err != nil {
 		return err
 	}
-	if t != json.Delim('[') {
+	if t.kind != tokDelim || t.delim != '[' {
 		return wrongType(path, "array", t)
 	}
-	for i := 0; d.dec.More(); i++ {
+	for i := 0; d.lx.more(); i++ {
 		if i >= max {
 			return errAt(ErrTooLarge, path, "more than %d elements", max)
 		}
@@ -180,16 +183,22 @@ func (d *decoder) array(path string, max int, elem func(i int, path string) erro
 	return err
 }
 
+// str reads a string the decoded message keeps (a copy).
 func (d *decoder) str(path string) (string, error) {
+	s, err := d.view(path)
+	return strings.Clone(s), err
+}
+
+// view reads a string that is only parsed: it may view the input.
+func (d *decoder) view(path string) (string, error) {
 	t, err := d.token(path)
 	if err != nil {
 		return "", err
 	}
-	s, ok := t.(string)
-	if !ok {
+	if t.kind != tokString {
 		return "", wrongType(path, "string", t)
 	}
-	return s, nil
+	return t.s, nil
 }
 
 func (d *decoder) boolean(path string) (bool, error) {
@@ -197,11 +206,10 @@ func (d *decoder) boolean(path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	v, ok := t.(bool)
-	if !ok {
+	if t.kind != tokBool {
 		return false, wrongType(path, "boolean", t)
 	}
-	return v, nil
+	return t.b, nil
 }
 
 func (d *decoder) uint48(path string) (uint64, error) {
@@ -209,15 +217,14 @@ func (d *decoder) uint48(path string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	n, ok := t.(json.Number)
-	if !ok {
+	if t.kind != tokNumber {
 		return 0, wrongType(path, "number", t)
 	}
-	return parseUint48(string(n), path)
+	return parseUint48(t.s, path)
 }
 
 func (d *decoder) bytes32(path string) (nitro.Bytes32, error) {
-	s, err := d.str(path)
+	s, err := d.view(path)
 	if err != nil {
 		return nitro.Bytes32{}, err
 	}
@@ -225,7 +232,7 @@ func (d *decoder) bytes32(path string) (nitro.Bytes32, error) {
 }
 
 func (d *decoder) address(path string) (nitro.Address, error) {
-	s, err := d.str(path)
+	s, err := d.view(path)
 	if err != nil {
 		return nitro.Address{}, err
 	}
@@ -297,7 +304,7 @@ func (d *decoder) signedState(path string) (core.SignedState, error) {
 		switch key {
 		case "chainId":
 			var s string
-			if s, err = d.str(path); err == nil {
+			if s, err = d.view(path); err == nil {
 				st.ChainID, err = parseChainID(s, path)
 			}
 		case "participants":
@@ -315,7 +322,7 @@ func (d *decoder) signedState(path string) (core.SignedState, error) {
 			st.TurnNum, err = d.uint48(path)
 		case "appData":
 			var s string
-			if s, err = d.str(path); err == nil {
+			if s, err = d.view(path); err == nil {
 				st.AppData, err = parseBytes(s, d.lim.MaxAppDataBytes, path)
 			}
 		case "isFinal":
@@ -352,15 +359,15 @@ func (d *decoder) signedState(path string) (core.SignedState, error) {
 }
 
 func (d *decoder) signature(path string) (nitro.Signature, error) {
-	s, err := d.str(path)
+	s, err := d.view(path)
 	if err != nil {
 		return nitro.Signature{}, err
 	}
-	b, err := parseFixed(s, 65, path)
-	if err != nil {
+	var b [65]byte
+	if err := parseFixedInto(b[:], s, path); err != nil {
 		return nitro.Signature{}, err
 	}
-	sig, err := nitro.SignatureFromBytes(b)
+	sig, err := nitro.SignatureFromBytes(b[:])
 	if err != nil && d.lim.FormatOnly {
 		sig = nitro.Signature{V: b[64], R: nitro.Bytes32(b[:32]), S: nitro.Bytes32(b[32:64])}
 		err = nil
@@ -391,7 +398,7 @@ func (d *decoder) participant(path string) (core.Participant, error) {
 			p.SigningAddress, err = d.address(path)
 		case "destination":
 			var s string
-			if s, err = d.str(path); err == nil {
+			if s, err = d.view(path); err == nil {
 				p.Destination, err = parseDestination(s, path)
 			}
 		default:
@@ -501,7 +508,7 @@ func (d *decoder) allocationItem(path string) (nitro.AllocationItem, error) {
 			it.Destination, err = d.bytes32(path)
 		case "amount":
 			var s string
-			if s, err = d.str(path); err == nil {
+			if s, err = d.view(path); err == nil {
 				it.Amount, err = parseUint256(s, path)
 			}
 		default:

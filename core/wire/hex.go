@@ -36,39 +36,49 @@ func hexDigits(s, path string) (string, error) {
 	return d, nil
 }
 
-// parseFixed parses 0x followed by exactly 2*n hex digits.
-func parseFixed(s string, n int, path string) ([]byte, error) {
+// parseFixedInto parses 0x followed by exactly 2*len(dst) hex digits into dst.
+func parseFixedInto(dst []byte, s, path string) error {
 	d, err := hexDigits(s, path)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if len(d) != 2*n {
-		return nil, errAt(ErrBadHex, path, "want %d hex digits, got %d", 2*n, len(d))
+	if len(d) != 2*len(dst) {
+		return errAt(ErrBadHex, path, "want %d hex digits, got %d", 2*len(dst), len(d))
 	}
-	b, err := hex.DecodeString(d)
-	if err != nil { // unreachable after the checks above
-		return nil, errAt(ErrBadHex, path, "%v", err)
+	for i := range dst {
+		dst[i] = unhex(d[2*i])<<4 | unhex(d[2*i+1])
 	}
-	return b, nil
+	return nil
+}
+
+// unhex is the value of a hex digit already checked by isHex.
+func unhex(c byte) byte {
+	switch {
+	case c <= '9':
+		return c - '0'
+	case c >= 'a':
+		return c - 'a' + 10
+	}
+	return c - 'A' + 10
 }
 
 // parseBytes32 parses a Bytes32 (0x + 64 hex digits).
 func parseBytes32(s, path string) (nitro.Bytes32, error) {
-	b, err := parseFixed(s, 32, path)
-	if err != nil {
+	var b nitro.Bytes32
+	if err := parseFixedInto(b[:], s, path); err != nil {
 		return nitro.Bytes32{}, err
 	}
-	return nitro.Bytes32(b), nil
+	return b, nil
 }
 
 // parseAddress parses an Address (0x + 40 hex digits; the checksum is not
 // verified).
 func parseAddress(s, path string) (nitro.Address, error) {
-	b, err := parseFixed(s, 20, path)
-	if err != nil {
+	var a nitro.Address
+	if err := parseFixedInto(a[:], s, path); err != nil {
 		return nitro.Address{}, err
 	}
-	return nitro.Address(b), nil
+	return a, nil
 }
 
 // parseDestination parses a participant destination: a 32-byte value, or a
@@ -102,11 +112,11 @@ func parseUint256(s, path string) (*big.Int, error) {
 	if len(d) > 64 && len(strings.TrimLeft(d, "0")) > 64 {
 		return nil, fmt.Errorf("%w: %w: %s: %d hex digits exceed 2^256-1", ErrBadHex, ErrOutOfRange, path, len(d))
 	}
-	b, err := parseFixed(s, 32, path)
-	if err != nil {
+	var b [32]byte
+	if err := parseFixedInto(b[:], s, path); err != nil {
 		return nil, err
 	}
-	return new(big.Int).SetBytes(b), nil
+	return new(big.Int).SetBytes(b[:]), nil
 }
 
 // parseBytes parses Bytes (0x + an even number of hex digits) of at most max

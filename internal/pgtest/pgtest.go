@@ -37,14 +37,23 @@ func URL() string {
 // does not answer. The connection is closed when t ends.
 func Open(t testing.TB) *sql.DB {
 	t.Helper()
+	db := connect(t)
+	t.Cleanup(func() { _ = db.Close() })
+	return db
+}
+
+// connect connects to the test database, failing t with instructions if it
+// does not answer; the caller closes it.
+func connect(t testing.TB) *sql.DB {
+	t.Helper()
 	db, err := sql.Open("postgres", URL())
 	if err != nil {
 		t.Fatalf("pgtest: %s: %v", URL(), err)
 	}
-	t.Cleanup(func() { _ = db.Close() })
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := db.PingContext(ctx); err != nil {
+		_ = db.Close()
 		t.Fatalf("pgtest: PostgreSQL does not answer at %s: %v\n"+
 			"These tests need PostgreSQL. Run them with `make test`, which uses %s if set, else the server on "+
 			"127.0.0.1:5432, else starts a throwaway cluster when PostgreSQL's binaries are installed "+
@@ -58,7 +67,8 @@ func Open(t testing.TB) *sql.DB {
 // and the schema name.
 func Schema(t testing.TB, prefix string) (url, schema string) {
 	t.Helper()
-	db := Open(t)
+	db := connect(t)
+	defer db.Close()
 	var b [5]byte
 	_, _ = rand.Read(b[:])
 	schema = fmt.Sprintf("%s_%s", prefix, hex.EncodeToString(b[:]))

@@ -1,0 +1,69 @@
+// Package ethereum implements ports.Chain on a real EVM carrying the Nitro
+// 0.17.0 contracts (NitroAdjudicator, ETHAssetHolder, ERC20AssetHolder). It
+// talks to any go-ethereum client: ethclient/simulated in process, or
+// ethclient.Dial(url) for a node over JSON-RPC.
+//
+// # Contracts
+//
+// The adapter carries only the ABI entries it uses (abi.go, checked against
+// the npm artifacts by the tests). Bytecode is never committed: Deploy and
+// DevChain read it at run time from the pinned npm package in tools/oracle
+// (`make oracle`) or from $NITRO_ARTIFACTS.
+//
+// # Transactions
+//
+// Deposit and ConcludeAndTransferAll estimate gas (plus GasMarginPercent),
+// take a nonce from the account's nonce manager, send an EIP-1559
+// transaction and return once it is mined (one block; confirmation depth
+// applies to events only). The nonce manager assigns nonces locally and
+// sends in nonce order, so one account has any number of transactions in
+// flight, one per channel: each waits for its own receipt concurrently. A
+// transaction not mined after StuckBlocks blocks or StuckTimeout is
+// resubmitted with the same nonce and higher fees, by a tracker that keeps
+// following it even when the caller has stopped waiting.
+//
+// Failures come back as the ports errors, which the app turns into
+// core.TxFailed so the channel retries on the next tick instead of sticking:
+//
+//   - a revert in the gas estimate sends nothing and returns a
+//     *ports.RevertError with the contract's reason ("holdings already
+//     sufficient" and "Channel finalized." tell the core the goal is already
+//     reached);
+//   - a transaction that is mined but fails (another transaction changed
+//     the state in between) is replayed on the state after its block to
+//     recover the reason, and returned as a *ports.RevertError together
+//     with its hash;
+//   - a balance too small for value plus gas, or for an ERC20 deposit,
+//     matches ports.ErrInsufficientFunds;
+//   - a node that cannot be reached matches ports.ErrUnavailable. If it goes
+//     away after accepting a transaction, the call returns after
+//     UnavailableAfter failed receipt polls while the tracker keeps
+//     following the transaction; the core's retry is then either mined or
+//     refused harmlessly by the expectedHeld guard or the finalized check.
+//
+// ERC20 deposits approve the asset holder for the amount first (unless the
+// allowance already covers it); deposits to one ERC20 asset holder from one
+// Chain are serialized so that concurrent channels do not overwrite each
+// other's allowance.
+//
+// # Events
+//
+// Events streams Deposited and AllocationUpdated from the asset holders and
+// Concluded, ChallengeRegistered and ChallengeCleared from the adjudicator,
+// in chain order, polling eth_getLogs in ranges of at most MaxBlockRange
+// blocks up to the head less Confirmations. Each event carries its block's
+// header time, never the wall clock. The cursor is the caller's: Events
+// (ctx, block) replays everything from that block, so a consumer that
+// stores the block of the last event it processed resumes after a restart
+// or a dropped stream (the stream closes on any node error) without missing
+// blocks; events of that block come again, which the core handles as
+// idempotent. Reorgs deeper than Confirmations are not handled.
+//
+// # Dev chain
+//
+// DevChain starts go-ethereum's simulated chain, funds a faucet, deploys the
+// contracts and the package's test Token, and mines a block after every
+// transaction, so whole wallets run on it without manual mining.
+// DevOptions.MainnetRules switches off the dev chain's Bogota gas rules for
+// realistic gas figures.
+package ethereum

@@ -1,0 +1,96 @@
+package ethereum_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"math/big"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/nitrowallet/nitrowallet/adapters/ethereum"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/ports"
+)
+
+// artifacts are read once per test binary.
+var artifacts = sync.OnceValues(func() (*ethereum.Artifacts, error) { return ethereum.LoadArtifacts("") })
+
+func loadArtifacts(t testing.TB) *ethereum.Artifacts {
+	t.Helper()
+	a, err := artifacts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// newDevChain starts a dev chain closed at the end of the test.
+func newDevChain(t testing.TB, opts ethereum.DevOptions) *ethereum.DevChain {
+	t.Helper()
+	opts.Artifacts = loadArtifacts(t)
+	d, err := ethereum.NewDevChain(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.Close)
+	return d
+}
+
+var keyCounter atomic.Uint64
+
+// newKey returns a key no other test uses.
+func newKey(t testing.TB) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := crypto.ToECDSA(crypto.Keccak256([]byte(fmt.Sprintf("ethereum-test-key-%d", keyCounter.Add(1)))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// devEnv is the chain suite's Env on a dev chain.
+type devEnv struct {
+	d   *ethereum.DevChain
+	cfg ethereum.Config
+	t   testing.TB
+}
+
+func (e *devEnv) ETHAssetHolder() nitro.Address   { return e.d.Deployment.ETHAssetHolder }
+func (e *devEnv) ERC20AssetHolder() nitro.Address { return e.d.Deployment.ERC20AssetHolder() }
+
+func (e *devEnv) NewAccount(ctx context.Context, wei, tokens *big.Int) (ports.Chain, nitro.Address, error) {
+	key := newKey(e.t)
+	addr := crypto.PubkeyToAddress(key.PublicKey)
+	if wei.Sign() > 0 {
+		if err := e.d.Fund(ctx, addr, wei); err != nil {
+			return nil, addr, err
+		}
+	}
+	if tokens.Sign() > 0 {
+		if err := e.d.FundToken(ctx, addr, tokens); err != nil {
+			return nil, addr, err
+		}
+	}
+	c, err := e.d.NewChain(ctx, key, e.cfg)
+	return c, addr, err
+}
+
+func (e *devEnv) Balance(ctx context.Context, a nitro.Address) (*big.Int, error) {
+	return e.d.Balance(ctx, a)
+}
+
+func (e *devEnv) TokenBalance(ctx context.Context, a nitro.Address) (*big.Int, error) {
+	return e.d.TokenBalance(ctx, a)
+}
+
+func (e *devEnv) Fee(ctx context.Context, tx ports.TxHash) (*big.Int, error) {
+	r, err := e.d.Client().TransactionReceipt(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	return new(big.Int).Mul(new(big.Int).SetUint64(r.GasUsed), r.EffectiveGasPrice), nil
+}

@@ -1,0 +1,51 @@
+package memory_test
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/nitrowallet/nitrowallet/adapters/memory"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/ports"
+	"github.com/nitrowallet/nitrowallet/ports/chaintest"
+)
+
+// TestChainConformance runs the chain suite that the EVM adapter also
+// passes, so the model and the real contracts agree.
+func TestChainConformance(t *testing.T) {
+	chaintest.Run(t, func(t *testing.T) chaintest.Env {
+		c := memory.NewChain(big.NewInt(chaintest.ChainID))
+		return &memoryEnv{c: c, tok: c.AddERC20AssetHolder("TEST")}
+	})
+}
+
+type memoryEnv struct {
+	c   *memory.Chain
+	tok nitro.Address
+	n   int
+}
+
+func (e *memoryEnv) ETHAssetHolder() nitro.Address   { return e.c.ETHAssetHolder() }
+func (e *memoryEnv) ERC20AssetHolder() nitro.Address { return e.tok }
+
+func (e *memoryEnv) NewAccount(_ context.Context, wei, tokens *big.Int) (ports.Chain, nitro.Address, error) {
+	e.n++
+	addr := nitro.Address(crypto.Keccak256([]byte(fmt.Sprintf("conformance-account-%d", e.n)))[12:])
+	e.c.Fund(addr, wei)
+	e.c.FundToken(e.tok, addr, tokens)
+	return e.c.Account(addr), addr, nil
+}
+
+func (e *memoryEnv) Balance(_ context.Context, a nitro.Address) (*big.Int, error) {
+	return e.c.Balance(a), nil
+}
+
+func (e *memoryEnv) TokenBalance(_ context.Context, a nitro.Address) (*big.Int, error) {
+	return e.c.TokenBalance(e.tok, a), nil
+}
+
+func (e *memoryEnv) Fee(context.Context, ports.TxHash) (*big.Int, error) { return new(big.Int), nil }

@@ -1,0 +1,216 @@
+package postgres_test
+
+import (
+	"context"
+	"math/big"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nitrowallet/nitrowallet/adapters/memory"
+	"github.com/nitrowallet/nitrowallet/adapters/postgres"
+	"github.com/nitrowallet/nitrowallet/app"
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/core/wire"
+	"github.com/nitrowallet/nitrowallet/internal/pgtest"
+)
+
+// TestRejectedMessageChangesNothing pushes malformed, badly signed, stale,
+// conflicting and invalid messages into a running wallet on PostgreSQL and
+// checks that each is rejected and leaves the schema byte-for-byte as it
+// was (every row of every table, and the sequences).
+func TestRejectedMessageChangesNothing(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	chain := memory.NewChain(big.NewInt(1337))
+	sa, sb, stranger := crashSigner("A"), crashSigner("B"), memory.SignerFromSeed("stranger")
+	chain.Fund(sa.Address(), big.NewInt(1000))
+	chain.Fund(sb.Address(), big.NewInt(1000))
+	storeA := open(t, postgres.Options{})
+	wA, err := app.New(ctx, app.Config{Signer: sa, Store: storeA, Chain: chain.Account(sa.Address()), TickInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wA.Close()
+	wB, err := app.New(ctx, app.Config{Signer: sb, Store: memory.NewStore(), Chain: chain.Account(sb.Address()), TickInterval: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer wB.Close()
+	bus := memory.NewBus()
+	for name, w := range map[string]*app.Wallet{"A": wA, "B": wB} {
+		w := w
+		bus.Register(name, func(ctx context.Context, data []byte) ([]memory.Envelope, error) {
+			r, err := w.PushMessage(ctx, data)
+			var out []memory.Envelope
+			for _, m := range r.Outbox {
+				out = append(out, memory.Envelope{Recipient: m.Recipient, Data: m.Data})
+			}
+			return out, err
+		})
+		notes, stop := w.Subscribe()
+		defer stop()
+		go func() {
+			for n := range notes {
+				if n.Type == app.MessageQueued {
+					bus.Send(memory.Envelope{Recipient: n.Message.Recipient, Data: n.Message.Data})
+				}
+			}
+		}()
+	}
+	run := func(r app.Result, err error) app.Result {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range r.Outbox {
+			bus.Send(memory.Envelope{Recipient: m.Recipient, Data: m.Data})
+		}
+		if _, err := bus.Run(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	eth := chain.ETHAssetHolder()
+	r := run(wA.CreateChannel(ctx, app.CreateChannelParams{Participants: crashParticipants(), Allocations: crashAllocation(eth, 5, 3)}))
+	id := r.ChannelResults[0].ChannelID
+	run(wB.JoinChannel(ctx, id))
+	waitFor(t, "running", func() bool {
+		_, _ = bus.Run(ctx)
+		a, errA := wA.GetState(ctx, id)
+		b, errB := wB.GetState(ctx, id)
+		return errA == nil && errB == nil && a.Status == core.StatusRunning && b.Status == core.StatusRunning && a.TurnNum == 3 && b.TurnNum == 3
+	})
+	run(wA.UpdateChannel(ctx, app.UpdateChannelParams{ChannelID: id, Allocations: crashAllocation(eth, 4, 4)}))
+	waitFor(t, "B at turn 4", func() bool {
+		b, err := wB.GetState(ctx, id)
+		return err == nil && b.TurnNum == 4
+	})
+
+	db := storeA.DB().DB
+	// Background work (chain events, cursor) has settled when two dumps agree.
+	var before string
+	waitFor(t, "a quiet database", func() bool {
+		d1 := pgtest.Dump(t, db, storeA.Schema())
+		time.Sleep(100 * time.Millisecond)
+		before = pgtest.Dump(t, db, storeA.Schema())
+		return d1 == before
+	})
+
+	c, err := storeA.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	latest, _ := c.Latest()
+	sign := func(s *memory.Signer, st nitro.State) nitro.Signature {
+		h, err := st.Hash()
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig, err := s.SignState(ctx, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sig
+	}
+	signed := func(st nitro.State, by ...*memory.Signer) core.SignedState {
+		ss := core.SignedState{State: st, Participants: c.Participants}
+		for _, s := range by {
+			ss.Signatures = append(ss.Signatures, sign(s, st))
+		}
+		return ss
+	}
+	next := func(turn uint64, a, b int64) nitro.State {
+		st := latest.State.Clone()
+		st.TurnNum = turn
+		st.Outcome[0].Allocation[0].Amount = big.NewInt(a)
+		st.Outcome[0].Allocation[1].Amount = big.NewInt(b)
+		return st
+	}
+	encode := func(states ...core.SignedState) []byte {
+		data, err := wire.EncodeMessage(core.Message{Recipient: "A", Sender: "B", Payload: core.Payload{WalletVersion: wire.WalletVersion, SignedStates: states}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+	good := signed(next(5, 3, 5), sb)
+	conflicting := latest.State.Clone()
+	conflicting.AppData = []byte{0xbad % 256}
+	stale := c.Setup.Clone()
+	stale.TurnNum = 1
+	stale.AppData = []byte{1}
+	otherChannel := next(5, 4, 4)
+	otherChannel.ChannelNonce += 1000
+	bigState := next(5, 4, 4)
+	bigState.AppData = make([]byte, wire.DefaultLimits().MaxAppDataBytes+1)
+
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"not JSON", []byte(`{"recipient":"A","sender":`)},
+		{"JSON of the wrong shape", []byte(`{"recipient":"A","sender":"B","data":{"signedStates":[{"turnNum":"five"}]}}`)},
+		{"state signed by a stranger", encode(signed(next(5, 4, 4), stranger))},
+		{"state signed by the wrong mover", encode(signed(next(5, 4, 4), sa))},
+		{"state changing the totals", encode(signed(next(5, 4, 5), sb))},
+		{"state for a turn already held, with other content", encode(signed(conflicting, sa))},
+		{"stale setup state with other content", encode(signed(stale, sb))},
+		{"final state with another outcome", encode(signed(func() nitro.State { s := next(5, 1, 7); s.IsFinal = true; return s }(), sb))},
+		{"good state with a bad one in the same message", encode(good, signed(next(6, 4, 4), stranger))},
+		{"good state and a state of an unknown channel", encode(good, signed(otherChannel, sb))},
+		{"appData over the limit", encode(signed(bigState, sb))},
+		{"corrupted signature", func() []byte {
+			ss := good
+			ss.Signatures = []nitro.Signature{ss.Signatures[0]}
+			ss.Signatures[0].S[5] ^= 0x40
+			return encode(ss)
+		}()},
+	} {
+		if _, err := wA.PushMessage(ctx, tc.data); err == nil {
+			t.Errorf("%s: accepted", tc.name)
+			continue
+		}
+		after := pgtest.Dump(t, db, storeA.Schema())
+		if after != before {
+			t.Errorf("%s: rejected, but the database changed:\n%s", tc.name, firstDiff(before, after))
+		}
+	}
+
+	// The dump does see changes: the good state alone is accepted.
+	if _, err := wA.PushMessage(ctx, encode(good)); err != nil {
+		t.Fatalf("good state rejected: %v", err)
+	}
+	if pgtest.Dump(t, db, storeA.Schema()) == before {
+		t.Fatal("an accepted state left the dump unchanged")
+	}
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func firstDiff(a, b string) string {
+	la, lb := strings.Split(a, "\n"), strings.Split(b, "\n")
+	for i := 0; i < len(la) || i < len(lb); i++ {
+		var x, y string
+		if i < len(la) {
+			x = la[i]
+		}
+		if i < len(lb) {
+			y = lb[i]
+		}
+		if x != y {
+			return "- " + x + "\n+ " + y
+		}
+	}
+	return ""
+}

@@ -1,0 +1,423 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+	"runtime/pprof"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/nitrowallet/nitrowallet/adapters/memory"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// benchOptions select what `nitrowallet bench` measures.
+type benchOptions struct {
+	duration time.Duration // measured time per repetition of a throughput row
+	warmup   time.Duration // unmeasured time before the first repetition
+	count    int           // repetitions; the table shows medians
+	channels int           // channels of the parallel rows
+	postgres string        // PostgreSQL URL; empty skips the PostgreSQL rows
+	evm      bool          // run the simulated-chain rows
+	evmChans int           // channels of the open→running→closed row
+	idle     []int         // channel counts of the heap rows
+	only     map[string]bool
+	cpuprof  string
+}
+
+func (o benchOptions) want(group string) bool { return len(o.only) == 0 || o.only[group] }
+
+// benchCommand parses the bench flags and prints the table.
+func benchCommand(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(out)
+	o := benchOptions{}
+	fs.DurationVar(&o.duration, "duration", 3*time.Second, "measured time per repetition of a throughput row")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured run before a row's first repetition")
+	fs.IntVar(&o.count, "count", 5, "repetitions of each row; the table shows their medians")
+	fs.IntVar(&o.channels, "channels", 64, "channels updated in parallel in the parallel rows")
+	fs.StringVar(&o.postgres, "postgres", os.Getenv("NITROWALLET_TEST_DATABASE_URL"),
+		"PostgreSQL URL for the durable rows (schemas nitrowallet_bench_a and _b are reset); empty skips them")
+	fs.BoolVar(&o.evm, "evm", true, "run the rows on go-ethereum's in-process simulated chain")
+	fs.IntVar(&o.evmChans, "evm-channels", 100, "channels of the open→running→closed row on the simulated chain")
+	idle := fs.String("idle", "10000,100000", "channel counts for heap per idle channel (comma-separated; empty skips)")
+	only := fs.String("only", "", "comma-separated row groups to run: ceiling, memory, postgres, evm, heap (default all)")
+	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if o.count < 1 || o.duration <= 0 || o.channels < 1 {
+		return fmt.Errorf("bench: -count, -duration and -channels must be positive")
+	}
+	for _, s := range strings.Split(*idle, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("bench: -idle: bad count %q", s)
+		}
+		o.idle = append(o.idle, n)
+	}
+	if *only != "" {
+		o.only = map[string]bool{}
+		for _, g := range strings.Split(*only, ",") {
+			o.only[strings.TrimSpace(g)] = true
+		}
+	}
+	if o.cpuprof != "" {
+		f, err := os.Create(o.cpuprof)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	return benchRun(ctx, o, out, strings.Join(append([]string{"nitrowallet", "bench"}, args...), " "))
+}
+
+// benchRow is one line of the table.
+type benchRow struct {
+	name    string
+	value   float64 // in unit
+	unit    string
+	p50     time.Duration
+	p99     time.Duration
+	allocs  float64 // per operation; negative when not measured
+	ceiling float64 // the ceiling the value compares to (same unit); 0 for none
+	spread  float64 // (max-min)/median of value over the repetitions
+	note    string
+}
+
+// benchSample is one repetition of a throughput row.
+type benchSample struct {
+	ops     int
+	elapsed time.Duration
+	lat     []time.Duration // per operation, sorted
+	mallocs uint64
+}
+
+func (s benchSample) rate() float64 { return float64(s.ops) / s.elapsed.Seconds() }
+
+func (s benchSample) quantile(q float64) time.Duration {
+	if len(s.lat) == 0 {
+		return 0
+	}
+	return s.lat[min(len(s.lat)-1, int(q*float64(len(s.lat))))]
+}
+
+// benchSummarize turns repetitions into a row of medians.
+func benchSummarize(name, unit string, ss []benchSample, ceiling float64) benchRow {
+	med := func(f func(benchSample) float64) float64 {
+		v := make([]float64, len(ss))
+		for i, s := range ss {
+			v[i] = f(s)
+		}
+		slices.Sort(v)
+		return v[len(v)/2]
+	}
+	r := benchRow{name: name, unit: unit, ceiling: ceiling}
+	r.value = med(benchSample.rate)
+	r.p50 = time.Duration(med(func(s benchSample) float64 { return float64(s.quantile(0.50)) }))
+	r.p99 = time.Duration(med(func(s benchSample) float64 { return float64(s.quantile(0.99)) }))
+	r.allocs = med(func(s benchSample) float64 { return float64(s.mallocs) / float64(max(s.ops, 1)) })
+	lo, hi := ss[0].rate(), ss[0].rate()
+	for _, s := range ss {
+		lo, hi = min(lo, s.rate()), max(hi, s.rate())
+	}
+	if r.value > 0 {
+		r.spread = (hi - lo) / r.value
+	}
+	return r
+}
+
+// benchWorkload runs its workers until stop is set and returns when every
+// worker has stopped; each worker logs one latency per operation in rec.
+type benchWorkload func(stop *atomic.Bool, rec *benchRecorder) error
+
+// benchMeasure runs a workload for the warm-up, then count times for the
+// duration, and returns one sample per repetition.
+func benchMeasure(ctx context.Context, o benchOptions, w benchWorkload) ([]benchSample, error) {
+	var out []benchSample
+	for rep := -1; rep < o.count; rep++ {
+		d := o.duration
+		if rep < 0 {
+			if o.warmup <= 0 {
+				continue
+			}
+			d = o.warmup
+		}
+		runtime.GC()
+		rec := &benchRecorder{}
+		var stop atomic.Bool
+		var ms0, ms1 runtime.MemStats
+		runtime.ReadMemStats(&ms0)
+		t0 := time.Now()
+		errc := make(chan error, 1)
+		go func() { errc <- w(&stop, rec) }()
+		timer := time.NewTimer(d)
+		var err error
+		select {
+		case <-timer.C:
+			stop.Store(true)
+			err = <-errc
+		case err = <-errc:
+			timer.Stop()
+			if err == nil {
+				err = fmt.Errorf("bench: the workload ended early")
+			}
+		case <-ctx.Done():
+			stop.Store(true)
+			<-errc
+			err = ctx.Err()
+		}
+		el := time.Since(t0)
+		runtime.ReadMemStats(&ms1)
+		if err != nil {
+			return nil, err
+		}
+		if rep < 0 {
+			continue
+		}
+		s := rec.collect()
+		s.elapsed, s.mallocs = el, ms1.Mallocs-ms0.Mallocs
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// benchRecorder gathers per-operation latencies from many workers.
+type benchRecorder struct {
+	mu   sync.Mutex
+	lats [][]time.Duration
+}
+
+// worker returns a latency log for one worker; add to it without locking.
+func (r *benchRecorder) worker() *benchLatLog {
+	return &benchLatLog{r: r, lat: make([]time.Duration, 0, 4096)}
+}
+
+type benchLatLog struct {
+	r   *benchRecorder
+	lat []time.Duration
+}
+
+func (l *benchLatLog) add(d time.Duration) { l.lat = append(l.lat, d) }
+
+// done hands the log to the recorder.
+func (l *benchLatLog) done() {
+	l.r.mu.Lock()
+	l.r.lats = append(l.r.lats, l.lat)
+	l.r.mu.Unlock()
+}
+
+func (r *benchRecorder) collect() benchSample {
+	var all []time.Duration
+	for _, l := range r.lats {
+		all = append(all, l...)
+	}
+	slices.Sort(all)
+	return benchSample{ops: len(all), lat: all}
+}
+
+// runBench measures every selected row and prints the table.
+func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string) error {
+	fmt.Fprintf(out, "$ %s\n", cmdline)
+	fmt.Fprintf(out, "%s %s/%s, GOMAXPROCS=%d, %s, %s\n\n", runtime.Version(), runtime.GOOS, runtime.GOARCH,
+		runtime.GOMAXPROCS(0), benchCPUModel(), time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	var rows []benchRow
+	var notes []string
+	progress := func(r benchRow) {
+		rows = append(rows, r)
+		fmt.Fprintf(os.Stderr, "bench: %s: %.0f %s\n", r.name, r.value, r.unit)
+	}
+	procs := runtime.GOMAXPROCS(0)
+	// The ceiling: one sign and one recover per update, on one core and on all.
+	var ceil1, ceilN float64
+	if o.want("ceiling") || o.want("memory") || o.want("postgres") {
+		for _, g := range []int{1, procs} {
+			ss, err := benchMeasure(ctx, o, benchCeilingWorkload(g))
+			if err != nil {
+				return err
+			}
+			r := benchSummarize(fmt.Sprintf("ceiling: sign + recover, %d goroutine(s)", g), "updates/s", ss, 0)
+			if g == 1 {
+				ceil1 = r.value
+			} else {
+				ceilN = r.value
+			}
+			r.ceiling = r.value
+			progress(r)
+			if procs == 1 {
+				ceilN = ceil1
+				break
+			}
+		}
+	}
+	for _, st := range []struct{ group, name, url string }{{"memory", "memory", "memory"}, {"postgres", "postgres", o.postgres}} {
+		if !o.want(st.group) {
+			continue
+		}
+		if st.url == "" {
+			notes = append(notes, "postgres rows skipped: no -postgres URL (or NITROWALLET_TEST_DATABASE_URL)")
+			continue
+		}
+		for _, n := range []int{1, o.channels} {
+			ss, err := benchUpdates(ctx, o, st.url, n)
+			if err != nil {
+				return fmt.Errorf("bench %s, %d channels: %w", st.name, n, err)
+			}
+			ceil := ceil1
+			if n > 1 {
+				ceil = ceilN
+			}
+			what := "1 channel ping-pong"
+			if n > 1 {
+				what = fmt.Sprintf("%d channels in parallel", n)
+			}
+			progress(benchSummarize(fmt.Sprintf("%s: %s", st.name, what), "updates/s", ss, ceil))
+		}
+	}
+	if o.want("evm") && o.evm {
+		rs, err := benchEVM(ctx, o)
+		if err != nil {
+			return fmt.Errorf("bench evm: %w", err)
+		}
+		for _, r := range rs {
+			progress(r)
+		}
+	}
+	if o.want("heap") {
+		for _, n := range o.idle {
+			r, err := benchIdleHeap(ctx, n)
+			if err != nil {
+				return fmt.Errorf("bench heap: %w", err)
+			}
+			progress(r)
+		}
+	}
+	benchPrintTable(out, rows)
+	for _, n := range notes {
+		fmt.Fprintln(out, n)
+	}
+	return nil
+}
+
+func benchPrintTable(out io.Writer, rows []benchRow) {
+	tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
+	fmt.Fprintln(tw, "benchmark \t value \t unit \t p50 \t p99 \t allocs/op \t of ceiling \t spread \t")
+	for _, r := range rows {
+		cells := []string{r.name, benchFmtNum(r.value), r.unit, benchFmtDur(r.p50), benchFmtDur(r.p99), "", "", ""}
+		if r.allocs >= 0 && r.p50 > 0 {
+			cells[5] = benchFmtNum(r.allocs)
+		}
+		if r.ceiling > 0 {
+			cells[6] = fmt.Sprintf("%.0f%%", 100*r.value/r.ceiling)
+		}
+		if r.spread > 0 {
+			cells[7] = fmt.Sprintf("±%.0f%%", 50*r.spread)
+		}
+		if r.note != "" {
+			cells[0] += " (" + r.note + ")"
+		}
+		fmt.Fprintln(tw, strings.Join(cells, " \t ")+" \t")
+	}
+	_ = tw.Flush()
+}
+
+func benchFmtNum(v float64) string {
+	switch {
+	case v >= 100:
+		s := strconv.FormatInt(int64(v+0.5), 10)
+		for i := len(s) - 3; i > 0; i -= 3 {
+			s = s[:i] + "," + s[i:]
+		}
+		return s
+	case v >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func benchFmtDur(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return ""
+	case d < time.Millisecond:
+		return fmt.Sprintf("%.0f µs", float64(d)/1e3)
+	case d < time.Second:
+		return fmt.Sprintf("%.2f ms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.2f s", d.Seconds())
+}
+
+func benchCPUModel() string {
+	f, err := os.Open("/proc/cpuinfo")
+	if err != nil {
+		return runtime.GOARCH
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == "model name" {
+			return strings.TrimSpace(v)
+		}
+	}
+	return runtime.GOARCH
+}
+
+// benchCeilingWorkload signs a state hash and recovers its signer in a loop on g
+// goroutines: the least an off-chain update costs (the mover signs, the
+// receiver recovers).
+func benchCeilingWorkload(g int) benchWorkload {
+	return func(stop *atomic.Bool, rec *benchRecorder) error {
+		var wg sync.WaitGroup
+		errs := make(chan error, g)
+		for i := 0; i < g; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				log := rec.worker()
+				defer log.done()
+				s := memory.SignerFromSeed(fmt.Sprintf("nitrowallet-bench-ceiling-%d", i))
+				var h nitro.Bytes32
+				h[0] = byte(i)
+				for k := uint64(0); !stop.Load(); k++ {
+					t0 := time.Now()
+					for j := 0; j < 8; j++ {
+						h[24+j] = byte(k >> (8 * j))
+					}
+					sig, err := s.SignState(context.Background(), h)
+					if err == nil {
+						var who nitro.Address
+						who, err = nitro.RecoverSigner(h, sig)
+						if err == nil && who != s.Address() {
+							err = fmt.Errorf("recovered %s, want %s", who, s.Address())
+						}
+					}
+					if err != nil {
+						errs <- err
+						return
+					}
+					log.add(time.Since(t0))
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		return <-errs
+	}
+}

@@ -1,0 +1,683 @@
+package propertytests
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/property_tests/sim"
+)
+
+// The explorer runs two pure cores, A and B, over one channel and
+// enumerates every interleaving of: the API calls of the script (A
+// creates, B joins, k updates by whoever's turn it is, a close, and up to d
+// syncs by either), the delivery of any message in flight, the loss of one
+// (at most d) or its duplication (at most d), mining the pending
+// transactions, and the delivery of each wallet's next chain event. Global states are keyed by
+// their canonical rendering, so each is expanded once. Every reachable
+// state is checked; every state without a move left (and every 16th state
+// by hash) is driven to the end with syncs, which must close the channel
+// and pay it out exactly.
+
+type explorer struct {
+	k, d     int
+	keys     [2]*ecdsa.PrivateKey
+	parts    []core.Participant
+	asset    nitro.Address
+	amounts  [2]int64
+	seen     map[[32]byte]bool
+	signers  map[[97]byte]nitro.Address // recovered signers by hash and signature
+	memo     map[[32]byte]stepResult
+	steps    int
+	hits     int
+	states   int
+	edges    int
+	liveness int
+	failure  string
+	// failPath is the moves that led to the first failure.
+	failPath []string
+}
+
+// xmsg is a message in flight with what the explorer derives from it once:
+// its key and the signatures it carries.
+type xmsg struct {
+	m    core.Message
+	key  string
+	sigs []signedTurn
+}
+
+// signedTurn is one signature: who signed which turn's state.
+type signedTurn struct {
+	signer nitro.Address
+	turn   uint64
+	hash   nitro.Bytes32
+}
+
+func (x *explorer) newMsg(m core.Message) (*xmsg, error) {
+	xm := &xmsg{m: m, key: sim.Canonical(m)}
+	for _, ss := range m.Payload.SignedStates {
+		h, err := ss.State.Hash()
+		if err != nil {
+			return nil, err
+		}
+		for _, sig := range ss.Signatures {
+			who, err := x.recover(h, sig)
+			if err != nil {
+				return nil, err
+			}
+			xm.sigs = append(xm.sigs, signedTurn{who, ss.State.TurnNum, h})
+		}
+	}
+	return xm, nil
+}
+
+// xtx is a transaction waiting to be mined.
+type xtx struct {
+	Dep   *core.Deposit
+	Concl *core.Conclude
+}
+
+// xstate is a global state. It is a value: successors copy it.
+type xstate struct {
+	Nodes     [2]core.Channel
+	Net       []*xmsg
+	Pending   []xtx
+	Events    [2][]core.ChainEvent
+	Holdings  *big.Int
+	Deposited *big.Int
+	Paid      [2]*big.Int
+	Concluded bool
+	Block     uint64
+	Updates   int
+	Closed    bool
+	Drops     int
+	Dups      int
+	Syncs     int
+}
+
+func newExplorer(k, d int) *explorer {
+	x := &explorer{k: k, d: d, asset: nitro.Address{0xee}, amounts: [2]int64{5, 3}, seen: map[[32]byte]bool{}, signers: map[[97]byte]nitro.Address{}, memo: map[[32]byte]stepResult{}}
+	for i := range x.keys {
+		key, err := crypto.ToECDSA(crypto.Keccak256([]byte(fmt.Sprintf("explorer-%d", i))))
+		if err != nil {
+			panic(err)
+		}
+		x.keys[i] = key
+		a := crypto.PubkeyToAddress(key.PublicKey)
+		x.parts = append(x.parts, core.Participant{ParticipantID: string(rune('A' + i)), SigningAddress: a, Destination: nitro.AddressToDestination(a)})
+	}
+	return x
+}
+
+func (s *xstate) clone() *xstate {
+	c := *s
+	for i := range c.Nodes {
+		c.Nodes[i] = s.Nodes[i].Clone()
+		c.Events[i] = slices.Clone(s.Events[i])
+	}
+	c.Net = slices.Clone(s.Net)
+	c.Pending = slices.Clone(s.Pending)
+	c.Holdings = new(big.Int).Set(s.Holdings)
+	c.Deposited = new(big.Int).Set(s.Deposited)
+	for i := range c.Paid {
+		c.Paid[i] = new(big.Int).Set(s.Paid[i])
+	}
+	return &c
+}
+
+// key identifies a global state, with the messages in flight as a
+// multiset.
+func (s *xstate) key() [32]byte {
+	net := make([]string, len(s.Net))
+	for i, m := range s.Net {
+		net[i] = m.key
+	}
+	slices.Sort(net)
+	h := sha256.New()
+	for i := range s.Nodes {
+		h.Write(nodeKey(&s.Nodes[i]))
+	}
+	c := *s
+	c.Net, c.Nodes = nil, [2]core.Channel{}
+	h.Write([]byte(sim.Canonical(c)))
+	h.Write([]byte(strings.Join(net, "|")))
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// nodeKey renders what can differ between two states of one core in the
+// explorer (the setup and participants are fixed once created).
+func nodeKey(c *core.Channel) []byte {
+	b := append([]byte{}, c.ID[:]...)
+	flags := []bool{c.Joined, c.Creator, c.Concluded, c.CloseInitiator, c.Pending != nil}
+	for _, f := range flags {
+		if f {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	b = fmt.Appendf(b, "|%d|%d|%d|%d|", c.MyLastTurn, c.Conclude, c.Now, c.ClosedAt)
+	if c.Pending != nil {
+		b = append(b, c.Pending.Hash[:]...)
+	}
+	for _, st := range c.States {
+		b = fmt.Appendf(b, "s%d:", st.State.TurnNum)
+		b = append(b, st.Hash[:]...)
+		for _, g := range st.Sigs {
+			b = append(b, g.Bytes()...)
+		}
+	}
+	for _, h := range c.Held {
+		b = fmt.Appendf(b, "h%d:", h.State.TurnNum)
+		for _, g := range h.Signatures {
+			b = append(b, g.Bytes()...)
+		}
+	}
+	for _, f := range c.Funding {
+		b = fmt.Appendf(b, "f%v/%t/%v/", f.Holdings, f.PaidOut, f.Payouts)
+		for k := 0; k < 4; k++ {
+			b = fmt.Appendf(b, "%d", f.Deposits[k])
+		}
+	}
+	return b
+}
+
+func (x *explorer) outcome(a, b int64) nitro.Outcome {
+	return nitro.Outcome{{AssetHolder: x.asset, Allocation: []nitro.AllocationItem{
+		{Destination: x.parts[0].Destination, Amount: big.NewInt(a)},
+		{Destination: x.parts[1].Destination, Amount: big.NewInt(b)},
+	}}}
+}
+
+// step applies an input to node i, checks Step is deterministic on it, and
+// carries out the effects (signing at once).
+func (x *explorer) step(s *xstate, i int, in core.Input) error {
+	next, effs, err := x.coreStep(s.Nodes[i], in)
+	if err != nil {
+		return err
+	}
+	s.Nodes[i] = next
+	for _, e := range effs {
+		switch e := e.(type) {
+		case core.SignState:
+			raw, err := crypto.Sign(nitro.SignatureDigest(e.Hash), x.keys[i])
+			if err != nil {
+				return err
+			}
+			raw[64] += 27
+			sig, err := nitro.SignatureFromBytes(raw)
+			if err != nil {
+				return err
+			}
+			if err := x.step(s, i, core.Signed{Hash: e.Hash, Signature: sig}); err != nil {
+				return fmt.Errorf("signed: %w", err)
+			}
+		case core.Send:
+			xm, err := x.newMsg(e.Message)
+			if err != nil {
+				return err
+			}
+			s.Net = append(s.Net, xm)
+		case core.Deposit:
+			if err := x.submitDeposit(s, i, e); err != nil {
+				return err
+			}
+		case core.Conclude:
+			if s.Concluded {
+				if err := x.step(s, i, core.TxFailed{Kind: core.TxConclude, Done: true, Err: "Channel finalized."}); err != nil {
+					return err
+				}
+				continue
+			}
+			s.Pending = append(s.Pending, xtx{Concl: &e})
+		case core.Watch:
+			if s.Holdings.Sign() > 0 {
+				if err := x.step(s, i, core.ChainEvent{Kind: core.EventDeposited, ChannelID: e.ChannelID, Asset: x.asset, Holdings: new(big.Int).Set(s.Holdings)}); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// stepResult is a memoized Step.
+type stepResult struct {
+	next core.Channel
+	effs []core.Effect
+	err  error
+}
+
+// coreStep is core.Step, memoized: the same channel given the same input
+// recurs across many global states, and Step is a pure function. Every
+// eighth computed Step is also run twice and compared, checking that it is
+// deterministic and leaves its argument alone.
+func (x *explorer) coreStep(c core.Channel, in core.Input) (core.Channel, []core.Effect, error) {
+	key := sha256.Sum256(append(nodeKey(&c), sim.Canonical(&in)...))
+	if r, ok := x.memo[key]; ok {
+		x.hits++
+		return r.next, r.effs, r.err
+	}
+	before := sim.Canonical(c)
+	next, effs, err := core.Step(c, in)
+	x.steps++
+	{
+		n2, e2, err2 := core.Step(c, in)
+		if sim.Canonical(c) != before {
+			return next, nil, fmt.Errorf("Step changed its argument on %T", in)
+		}
+		if fmt.Sprint(err) != fmt.Sprint(err2) || sim.Canonical(next) != sim.Canonical(n2) || sim.Canonical(effs) != sim.Canonical(e2) {
+			return next, nil, fmt.Errorf("Step is not deterministic on %T", in)
+		}
+	}
+	if len(x.memo) >= memoSize {
+		clear(x.memo)
+	}
+	x.memo[key] = stepResult{next, effs, err}
+	return next, effs, err
+}
+
+const memoSize = 20000
+
+// submitDeposit checks a deposit as a gas estimate would, then queues it.
+func (x *explorer) submitDeposit(s *xstate, i int, d core.Deposit) error {
+	target := new(big.Int).Add(d.ExpectedHeld, d.Amount)
+	switch {
+	case s.Holdings.Cmp(d.ExpectedHeld) < 0:
+		return x.step(s, i, core.TxFailed{Kind: core.TxDeposit, Asset: d.Asset, Item: d.Item, Err: "holdings < expectedHeld"})
+	case s.Holdings.Cmp(target) >= 0:
+		return x.step(s, i, core.TxFailed{Kind: core.TxDeposit, Asset: d.Asset, Item: d.Item, Done: true, Err: "holdings already sufficient"})
+	}
+	s.Pending = append(s.Pending, xtx{Dep: &d})
+	return nil
+}
+
+// mine executes the pending transactions in a block, with Nitro's rules;
+// their events queue for both wallets.
+func (x *explorer) mine(s *xstate) {
+	s.Block++
+	var evs []core.ChainEvent
+	for _, tx := range s.Pending {
+		switch {
+		case tx.Dep != nil:
+			d := tx.Dep
+			target := new(big.Int).Add(d.ExpectedHeld, d.Amount)
+			if s.Holdings.Cmp(d.ExpectedHeld) < 0 || s.Holdings.Cmp(target) >= 0 {
+				continue // fails when mined: no effect, no event
+			}
+			amt := new(big.Int).Sub(target, s.Holdings)
+			s.Deposited.Add(s.Deposited, amt)
+			s.Holdings = target
+			evs = append(evs, core.ChainEvent{Kind: core.EventDeposited, ChannelID: d.ChannelID, Asset: d.Asset, Block: s.Block,
+				AmountDeposited: amt, Holdings: new(big.Int).Set(target)})
+		case tx.Concl != nil:
+			if s.Concluded {
+				continue
+			}
+			s.Concluded = true
+			initial := new(big.Int).Set(s.Holdings)
+			for k, it := range tx.Concl.State.Outcome[0].Allocation {
+				pay := new(big.Int).Set(it.Amount)
+				if pay.Cmp(s.Holdings) > 0 {
+					pay.Set(s.Holdings)
+				}
+				s.Holdings.Sub(s.Holdings, pay)
+				s.Paid[k].Add(s.Paid[k], pay)
+			}
+			evs = append(evs,
+				core.ChainEvent{Kind: core.EventConcluded, ChannelID: tx.Concl.ChannelID, Block: s.Block},
+				core.ChainEvent{Kind: core.EventAllocationUpdated, ChannelID: tx.Concl.ChannelID, Asset: x.asset, Block: s.Block, InitialHoldings: initial})
+		}
+	}
+	s.Pending = nil
+	for i := range s.Events {
+		s.Events[i] = append(s.Events[i], evs...)
+	}
+}
+
+// deliverEvent gives node i its next chain event (skipped, as the app does,
+// if it does not know the channel yet).
+func (x *explorer) deliverEvent(s *xstate, i int) error {
+	ev := s.Events[i][0]
+	s.Events[i] = s.Events[i][1:]
+	if s.Nodes[i].ID != ev.ChannelID {
+		return nil
+	}
+	return x.step(s, i, ev)
+}
+
+func (x *explorer) index(id string) int {
+	if id == "A" {
+		return 0
+	}
+	return 1
+}
+
+// deliver gives message j to its recipient; an error is a rejection, which
+// must be benign for honest messages.
+func (x *explorer) deliver(s *xstate, j int) error {
+	m := s.Net[j].m
+	s.Net = slices.Delete(s.Net, j, j+1)
+	to := x.index(m.Recipient)
+	err := x.step(s, to, core.Receive{Me: x.parts[to].SigningAddress, Sender: m.Sender, States: m.Payload.SignedStates, Objectives: m.Payload.Objectives, Requests: m.Payload.Requests})
+	if err != nil {
+		for _, ok := range []error{core.ErrStaleState, core.ErrFutureState, core.ErrChannelNotFound} {
+			if errors.Is(err, ok) {
+				return nil
+			}
+		}
+		return fmt.Errorf("honest message rejected: %w", err)
+	}
+	return nil
+}
+
+// move is a labelled transition.
+type move struct {
+	label string
+	apply func(*xstate) error
+}
+
+// moves lists every transition enabled in s.
+func (x *explorer) moves(s *xstate) []move {
+	var out []move
+	api := func(label string, i int, in func(*xstate) core.Input, after func(*xstate)) {
+		out = append(out, move{label, func(t *xstate) error {
+			if err := x.step(t, i, in(t)); err != nil {
+				return fmt.Errorf("%s: %w", label, err)
+			}
+			if after != nil {
+				after(t)
+			}
+			return nil
+		}})
+	}
+	if s.Nodes[0].ID == (nitro.Bytes32{}) {
+		api("A creates", 0, func(*xstate) core.Input {
+			return core.Create{Me: x.parts[0].SigningAddress, ChainID: big.NewInt(sim.ChainID), Participants: x.parts,
+				Outcome: x.outcome(x.amounts[0], x.amounts[1]), ChallengeDuration: 100, ChannelNonce: 1, FundingStrategy: core.FundingDirect}
+		}, nil)
+	}
+	if s.Nodes[1].ID != (nitro.Bytes32{}) && !s.Nodes[1].Joined {
+		api("B joins", 1, func(*xstate) core.Input { return core.Join{} }, nil)
+	}
+	for i := range s.Nodes {
+		c := &s.Nodes[i]
+		if c.ID == (nitro.Bytes32{}) || c.Status() != core.StatusRunning || !c.MyTurn() {
+			continue
+		}
+		name := x.parts[i].ParticipantID
+		if s.Updates < x.k && !s.Closed {
+			l, _ := c.Latest()
+			// The mover gives the other one unit back and forth.
+			a := l.State.Outcome[0].Allocation[0].Amount.Int64()
+			if i == 0 {
+				a--
+			} else {
+				a++
+			}
+			a = max(0, min(a, x.amounts[0]+x.amounts[1]))
+			o := x.outcome(a, x.amounts[0]+x.amounts[1]-a)
+			api(name+" updates", i, func(*xstate) core.Input { return core.Update{Outcome: o} }, func(t *xstate) { t.Updates++ })
+		}
+		if s.Updates == x.k && !s.Closed {
+			api(name+" closes", i, func(*xstate) core.Input { return core.Close{} }, func(t *xstate) { t.Closed = true })
+		}
+	}
+	if s.Syncs < x.d {
+		for i := range s.Nodes {
+			if s.Nodes[i].ID != (nitro.Bytes32{}) {
+				api(x.parts[i].ParticipantID+" syncs", i, func(*xstate) core.Input { return core.Sync{} }, func(t *xstate) { t.Syncs++ })
+			}
+		}
+	}
+	distinct := map[string]bool{}
+	for j, m := range s.Net {
+		if distinct[m.key] {
+			continue
+		}
+		distinct[m.key] = true
+		desc := describe(m.m)
+		out = append(out, move{"deliver " + desc, func(t *xstate) error { return x.deliver(t, j) }})
+		if s.Drops < x.d {
+			out = append(out, move{"drop " + desc, func(t *xstate) error {
+				t.Net = slices.Delete(t.Net, j, j+1)
+				t.Drops++
+				return nil
+			}})
+		}
+		if s.Dups < x.d {
+			out = append(out, move{"duplicate " + desc, func(t *xstate) error {
+				t.Net = append(t.Net, t.Net[j])
+				t.Dups++
+				return nil
+			}})
+		}
+	}
+	if len(s.Pending) > 0 {
+		out = append(out, move{"mine", func(t *xstate) error { x.mine(t); return nil }})
+	}
+	for i := range s.Events {
+		if len(s.Events[i]) > 0 {
+			out = append(out, move{fmt.Sprintf("chain event to %s", x.parts[i].ParticipantID), func(t *xstate) error { return x.deliverEvent(t, i) }})
+		}
+	}
+	return out
+}
+
+func describe(m core.Message) string {
+	var turns []string
+	for _, ss := range m.Payload.SignedStates {
+		turns = append(turns, fmt.Sprint(ss.State.TurnNum))
+	}
+	return fmt.Sprintf("%s->%s [%s]", m.Sender, m.Recipient, strings.Join(turns, ","))
+}
+
+// check verifies a state's invariants, and that nothing went back since its
+// parent.
+func (x *explorer) check(s, parent *xstate) error {
+	type who struct {
+		signer nitro.Address
+		turn   uint64
+	}
+	sigs := map[who]nitro.Bytes32{} // signer and turn -> state hash
+	byTurn := map[uint64]nitro.Bytes32{}
+	for i := range s.Nodes {
+		c := &s.Nodes[i]
+		for _, st := range c.States {
+			if !st.SignedBy(int(st.State.TurnNum % 2)) {
+				return fmt.Errorf("%s stores turn %d without its mover's signature", x.parts[i].ParticipantID, st.State.TurnNum)
+			}
+			if h, ok := byTurn[st.State.TurnNum]; ok && h != st.Hash {
+				return fmt.Errorf("A and B hold different states for turn %d", st.State.TurnNum)
+			}
+			byTurn[st.State.TurnNum] = st.Hash
+			for j, g := range st.Sigs {
+				if g.V != 0 {
+					k := who{x.parts[j].SigningAddress, st.State.TurnNum}
+					if prev, ok := sigs[k]; ok && prev != st.Hash {
+						return fmt.Errorf("%s signed two states for turn %d", x.parts[j].ParticipantID, st.State.TurnNum)
+					}
+					sigs[k] = st.Hash
+				}
+			}
+		}
+		for _, f := range c.Funding {
+			if !f.PaidOut && f.Holdings.Cmp(s.Deposited) > 0 {
+				return fmt.Errorf("%s believes holdings %v, the chain received %v", x.parts[i].ParticipantID, f.Holdings, s.Deposited)
+			}
+		}
+		if parent != nil && parent.Nodes[i].ID != (nitro.Bytes32{}) {
+			p := &parent.Nodes[i]
+			if statusRankOf(c.Status()) < statusRankOf(p.Status()) || c.TurnNum() < p.TurnNum() || c.MyLastTurn < p.MyLastTurn {
+				return fmt.Errorf("%s went back: %s turn %d -> %s turn %d", x.parts[i].ParticipantID, p.Status(), p.TurnNum(), c.Status(), c.TurnNum())
+			}
+		}
+	}
+	for _, m := range s.Net {
+		for _, st := range m.sigs {
+			k := who{st.signer, st.turn}
+			if prev, ok := sigs[k]; ok && prev != st.hash {
+				return fmt.Errorf("%s signed two states for turn %d", st.signer, st.turn)
+			}
+			sigs[k] = st.hash
+		}
+	}
+	paid := new(big.Int).Add(s.Paid[0], s.Paid[1])
+	if new(big.Int).Add(s.Holdings, paid).Cmp(s.Deposited) != 0 {
+		return fmt.Errorf("funds: deposited %v != holdings %v + payouts %v", s.Deposited, s.Holdings, paid)
+	}
+	return nil
+}
+
+func (x *explorer) recover(h nitro.Bytes32, sig nitro.Signature) (nitro.Address, error) {
+	var k [97]byte
+	copy(k[:32], h[:])
+	copy(k[32:], sig.Bytes())
+	if a, ok := x.signers[k]; ok {
+		return a, nil
+	}
+	a, err := nitro.RecoverSigner(h, sig)
+	if err == nil {
+		x.signers[k] = a
+	}
+	return a, err
+}
+
+var statusOrder = []core.Status{core.StatusProposed, core.StatusOpening, core.StatusFunding, core.StatusRunning, core.StatusClosing, core.StatusClosed}
+
+func statusRankOf(s core.Status) int { return slices.Index(statusOrder, s) }
+
+// finish drives a state to its end: every move but drops and duplicates,
+// in order, until none is left; then both sync; until the channel is done.
+// It must end closed, concluded and paid out exactly.
+func (x *explorer) finish(s *xstate) error {
+	s = s.clone()
+	x.liveness++
+	for round := 0; round < 6; round++ {
+		for n := 0; n < 10000; n++ {
+			var mv *move
+			for _, m := range x.moves(s) {
+				if !strings.HasPrefix(m.label, "drop") && !strings.HasPrefix(m.label, "duplicate") && !strings.HasSuffix(m.label, "syncs") {
+					mv = &m
+					break
+				}
+			}
+			if mv == nil {
+				break
+			}
+			if err := mv.apply(s); err != nil {
+				return fmt.Errorf("finishing: %w", err)
+			}
+		}
+		if x.done(s) {
+			return nil
+		}
+		for i := range s.Nodes {
+			if s.Nodes[i].ID != (nitro.Bytes32{}) {
+				if err := x.step(s, i, core.Sync{}); err != nil {
+					return fmt.Errorf("sync: %w", err)
+				}
+			}
+		}
+	}
+	return fmt.Errorf("stuck: A %s turn %d, B %s turn %d, %d in flight", s.Nodes[0].Status(), s.Nodes[0].TurnNum(), s.Nodes[1].Status(), s.Nodes[1].TurnNum(), len(s.Net))
+}
+
+// done: both closed, concluded and paid out exactly the final outcome.
+func (x *explorer) done(s *xstate) bool {
+	for i := range s.Nodes {
+		if s.Nodes[i].Status() != core.StatusClosed || s.Nodes[i].FundingStatus() != core.FundingDefunded {
+			return false
+		}
+	}
+	f, _ := s.Nodes[0].Final()
+	for k, it := range f.State.Outcome[0].Allocation {
+		if s.Paid[k].Cmp(it.Amount) != 0 {
+			return false
+		}
+	}
+	return s.Concluded && s.Holdings.Sign() == 0 && len(s.Pending) == 0
+}
+
+// explore enumerates depth first from s.
+func (x *explorer) explore(s, parent *xstate, path []string) {
+	if x.failure != "" {
+		return
+	}
+	x.states++
+	if err := x.check(s, parent); err != nil {
+		x.fail(err, path)
+		return
+	}
+	ms := x.moves(s)
+	key := s.key()
+	if len(ms) == 0 || key[0]%16 == 0 {
+		if err := x.finish(s); err != nil {
+			x.fail(err, path)
+			return
+		}
+	}
+	for _, mv := range ms {
+		x.edges++
+		t := s.clone()
+		if err := mv.apply(t); err != nil {
+			x.fail(err, append(path, mv.label))
+			return
+		}
+		k := t.key()
+		if x.seen[k] {
+			if err := x.check(t, s); err != nil {
+				x.fail(err, append(path, mv.label))
+			}
+			continue
+		}
+		x.seen[k] = true
+		x.explore(t, s, append(path, mv.label))
+	}
+}
+
+func (x *explorer) fail(err error, path []string) {
+	if x.failure == "" {
+		x.failure = err.Error()
+		x.failPath = slices.Clone(path)
+	}
+}
+
+func (x *explorer) run() {
+	s := &xstate{Holdings: new(big.Int), Deposited: new(big.Int), Paid: [2]*big.Int{new(big.Int), new(big.Int)}}
+	x.seen[s.key()] = true
+	x.explore(s, nil, nil)
+}
+
+// TestExplore explores every delivery order of two wallets opening a
+// channel, making k = 2 updates and closing it, with up to d = 1 drop and
+// d = 1 duplicate.
+func TestExplore(t *testing.T) {
+	for _, c := range []struct{ k, d int }{{0, 0}, {2, 1}} {
+		if testing.Short() && c.k > 0 {
+			continue
+		}
+		t.Run(fmt.Sprintf("k=%d,d=%d", c.k, c.d), func(t *testing.T) {
+			start := time.Now()
+			x := newExplorer(c.k, c.d)
+			x.run()
+			if x.failure != "" {
+				t.Fatalf("%s\nafter:\n  %s", x.failure, strings.Join(x.failPath, "\n  "))
+			}
+			t.Logf("k=%d d=%d: %d states, %d transitions explored, %d driven to the end (%d Steps computed, %d memoized), in %v",
+				c.k, c.d, x.states, x.edges, x.liveness, x.steps, x.hits, time.Since(start).Round(time.Millisecond))
+		})
+	}
+}
