@@ -133,42 +133,6 @@ func (c *Channel) N() int { return len(c.Participants) }
 // Me returns this wallet's participant.
 func (c *Channel) Me() Participant { return c.Participants[c.MyIndex] }
 
-// Clone returns a deep copy of the channel.
-func (c Channel) Clone() Channel {
-	out := c
-	out.Participants = slices.Clone(c.Participants)
-	out.Setup = c.Setup.Clone()
-	out.States = make([]StoredState, len(c.States))
-	for i, s := range c.States {
-		out.States[i] = StoredState{State: s.State.Clone(), Hash: s.Hash, Sigs: slices.Clone(s.Sigs)}
-	}
-	if c.Held != nil {
-		out.Held = make([]SignedState, len(c.Held))
-		for i, h := range c.Held {
-			out.Held[i] = SignedState{State: h.State.Clone(), Participants: slices.Clone(h.Participants), Signatures: slices.Clone(h.Signatures)}
-		}
-	}
-	if c.Pending != nil {
-		p := Pending{State: c.Pending.State.Clone(), Hash: c.Pending.Hash}
-		out.Pending = &p
-	}
-	out.Funding = make([]AssetFunding, len(c.Funding))
-	for i, f := range c.Funding {
-		nf := AssetFunding{Asset: f.Asset, Holdings: new(big.Int).Set(f.Holdings), PaidOut: f.PaidOut}
-		if f.Deposits != nil {
-			nf.Deposits = make(map[int]TxStatus, len(f.Deposits))
-			for k, v := range f.Deposits {
-				nf.Deposits[k] = v
-			}
-		}
-		for _, p := range f.Payouts {
-			nf.Payouts = append(nf.Payouts, new(big.Int).Set(p))
-		}
-		out.Funding[i] = nf
-	}
-	return out
-}
-
 // Latest returns the highest-turn state held, if any.
 func (c *Channel) Latest() (StoredState, bool) {
 	if len(c.States) == 0 {

@@ -177,15 +177,17 @@ func TestReceiveBadStates(t *testing.T) {
 			}
 		})
 	}
-	// A stale state below the kept window.
+	// A well-signed state below the kept window is ignored: old news, not
+	// an error (see TestLaggingPeerSyncIsAnswered).
 	for u := 0; u < 12; u++ {
 		mover := (4 + u) % 2
 		w.step(mover, core.Update{Outcome: w.outcome(int64(u%8), int64(8-u%8))})
 		w.deliverAll()
 	}
 	stale := w.forge(5, false, w.outcome(1, 7), 1)
-	if _, _, err := core.Step(w.nodes[0], core.Receive{Me: w.addr(0), States: []core.SignedState{stale}}); !errors.Is(err, core.ErrStaleState) {
-		t.Fatalf("stale: %v", err)
+	next, effs, err := core.Step(w.nodes[0], core.Receive{Me: w.addr(0), States: []core.SignedState{stale}})
+	if err != nil || len(effs) != 0 || !reflect.DeepEqual(next, w.nodes[0]) {
+		t.Fatalf("stale: err %v, effects %v, changed %t", err, effs, !reflect.DeepEqual(next, w.nodes[0]))
 	}
 }
 
@@ -285,5 +287,26 @@ func TestChainEventsOrderInsensitive(t *testing.T) {
 	w.step(0, core.ChainEvent{Kind: core.EventDeposited, ChannelID: id, Asset: w.asset, Block: 1, Holdings: big.NewInt(5)})
 	if h := w.nodes[0].Funding[0].Holdings; h.Int64() != 8 {
 		t.Fatalf("holdings %v after a late older event", h)
+	}
+}
+
+// TestSyncAfterPruningIsAccepted: after many updates both sides have pruned
+// their setup states; a Sync from either side is still accepted whole.
+func TestSyncAfterPruningIsAccepted(t *testing.T) {
+	w := openTwoParty(t)
+	for u := 0; u < 20; u++ {
+		w.step((4+u)%2, core.Update{Outcome: w.outcome(int64(u%8), int64(8-u%8))})
+		w.deliverAll()
+	}
+	// B lost nothing; A syncs anyway, B answers; everything is accepted.
+	w.step(0, core.Sync{})
+	w.deliverAll()
+	// A peer one turn behind catches up from a sync.
+	w.step(0, core.Update{Outcome: w.outcome(3, 5)})
+	w.net = nil // lost
+	w.step(0, core.Sync{})
+	w.deliverAll()
+	if w.nodes[1].TurnNum() != w.nodes[0].TurnNum() {
+		t.Fatalf("B at %d, A at %d", w.nodes[1].TurnNum(), w.nodes[0].TurnNum())
 	}
 }

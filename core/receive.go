@@ -74,14 +74,29 @@ func (c *Channel) checkFixed(ss SignedState) error {
 	return nil
 }
 
-// verified returns the state's hash and its signatures indexed by participant.
+// verified returns the state's hash and its signatures indexed by
+// participant. The state's fixed part must have passed checkFixed, so its
+// channel id is the channel's.
 func (c *Channel) verified(ss SignedState) (nitro.Bytes32, []nitro.Signature, error) {
-	h, err := ss.State.Hash()
+	h, err := ss.State.HashWithChannelID(c.ID)
 	if err != nil {
 		return h, nil, fmt.Errorf("%w: %w", ErrInvalidParams, err)
 	}
+	// Signatures of this very state already held were recovered (or made)
+	// before: a resent state costs no recovery for them.
+	var known []nitro.Signature
+	if k, ok := c.stateAt(ss.State.TurnNum); ok && c.States[k].Hash == h {
+		known = c.States[k].Sigs
+	}
 	sigs := make([]nitro.Signature, c.N())
+next:
 	for _, sig := range ss.Signatures {
+		for i, k := range known {
+			if k.V != 0 && k == sig {
+				sigs[i] = sig
+				continue next
+			}
+		}
 		who, err := nitro.RecoverSigner(h, sig)
 		if err != nil {
 			return h, nil, fmt.Errorf("%w: %w", ErrWrongSigner, err)
@@ -98,8 +113,8 @@ func (c *Channel) verified(ss SignedState) (nitro.Bytes32, []nitro.Signature, er
 	return h, sigs, nil
 }
 
-// accept checks one received state and keeps it, holds it for later, or
-// fails.
+// accept checks one received state and keeps it, holds it for later,
+// ignores it if it is older than every state kept, or fails.
 func (s *stepper) accept(ss SignedState) error {
 	c := &s.c
 	if err := c.checkFixed(ss); err != nil {
@@ -123,14 +138,18 @@ func (s *stepper) accept(ss SignedState) error {
 			return fmt.Errorf("%w: turn %d", ErrSetupChanged, t)
 		}
 		if l, ok := c.Latest(); ok && l.State.TurnNum >= 2*n {
-			return fmt.Errorf("%w: setup turn %d after running", ErrStaleState, t)
+			return nil // older than the states kept: ignored, as below
 		}
 		s.insert(StoredState{State: ss.State.Clone(), Hash: h, Sigs: sigs})
 		return nil
 	}
 	l, ok := c.Latest()
 	if ok && t <= l.State.TurnNum {
-		return fmt.Errorf("%w: turn %d, latest %d", ErrStaleState, t, l.State.TurnNum)
+		// A well-signed state older than the states kept (they were
+		// pruned) is old news: it is ignored, not an error, so that the
+		// rest of the input still applies. A lagging peer's sync resends
+		// its older states along with its request for ours.
+		return nil
 	}
 	if !ok || !c.PostfundComplete() || t > l.State.TurnNum+1 {
 		return s.hold(ss, h)

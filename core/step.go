@@ -142,7 +142,7 @@ func (s *stepper) initChannel(setup nitro.State, ps []Participant, me nitro.Addr
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
 	}
-	if _, err := setup.Hash(); err != nil {
+	if _, err := setup.HashWithChannelID(id); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
 	}
 	s.c = Channel{
@@ -270,7 +270,8 @@ func (s *stepper) requestSign(st nitro.State) error {
 	if int64(st.TurnNum) <= s.c.MyLastTurn || s.c.Pending != nil {
 		return fmt.Errorf("%w: turn %d", ErrStaleState, st.TurnNum)
 	}
-	h, err := st.Hash()
+	// Every state this wallet signs has the channel's fixed part.
+	h, err := st.HashWithChannelID(s.c.ID)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
 	}
@@ -499,10 +500,18 @@ func (s *stepper) sync() {
 	}
 }
 
-// recentStates returns the states a peer needs to catch up: all held ones.
+// recentStates returns the states a peer needs to catch up: every setup
+// state during setup, and afterwards the last n turns. A peer is never more
+// than n-1 turns from us, so none of these is below what it keeps (the last
+// 2n turns) and a resend is never rejected as stale.
 func (s *stepper) recentStates() []SignedState {
 	out := make([]SignedState, 0, len(s.c.States))
+	l, _ := s.c.Latest()
+	n := uint64(s.c.N())
 	for _, st := range s.c.States {
+		if l.State.TurnNum >= 2*n && st.State.TurnNum+n <= l.State.TurnNum {
+			continue
+		}
 		out = append(out, s.signedState(st))
 	}
 	return out

@@ -31,13 +31,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 		m := fs.Int("m", 3, "number of update rounds (A then B) while running")
 		chain := fs.String("chain", "sim", "chain to run on: sim (the real contracts, simulated in process), memory (the in-memory model), or a dev node's URL")
-		store := fs.String("store", "memory", "store for both wallets: memory")
+		store := fs.String("store", "memory", "store for both wallets: memory, or a PostgreSQL URL (postgres://…; each wallet gets its own schema)")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
 		return demo(ctx, out, demoOptions{updates: *m, chain: *chain, store: *store})
 	case "bench":
 		return benchCommand(ctx, args[1:], out)
+	case "sim":
+		return simCommand(ctx, args[1:], out)
 	default:
 		return fmt.Errorf("unknown command %q (try: demo)", args[0])
 	}

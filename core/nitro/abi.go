@@ -136,3 +136,64 @@ func encodeState(turn uint64, final bool, id, app, outcome Bytes32) []byte {
 	b.bytes32(outcome)
 	return b
 }
+
+// assetOutcomeSize is the length of encodeAssetOutcomeTuple's output for a.
+func assetOutcomeSize(a AssetOutcome) int {
+	inner := 32 * (2 + 2*len(a.Allocation))
+	if a.Guarantee != nil {
+		inner = 32 * (4 + len(a.Guarantee.Destinations))
+	}
+	return 32*4 + inner // inner is a whole number of words
+}
+
+// appendOutcome appends Outcome.Encode's bytes for o (amounts must be
+// checked) in one pass, with no intermediate buffers.
+func appendOutcome(dst []byte, o Outcome) []byte {
+	size := 32 * (2 + len(o))
+	for _, a := range o {
+		size += 32*3 + assetOutcomeSize(a)
+	}
+	b := abiBuf(dst)
+	if cap(b)-len(b) < size {
+		b = append(make(abiBuf, 0, len(b)+size), b...)
+	}
+	b.uint(0x20)
+	b.uint(uint64(len(o)))
+	off := 32 * len(o)
+	for _, a := range o {
+		b.uint(uint64(off))
+		off += 32*3 + assetOutcomeSize(a)
+	}
+	for _, a := range o {
+		b.address(a.AssetHolder)
+		b.uint(0x40)
+		n := assetOutcomeSize(a)
+		b.uint(uint64(n))
+		// encodeAssetOutcomeTuple(typ, inner), inline.
+		b.uint(0x20)
+		if a.Guarantee != nil {
+			g := a.Guarantee
+			b.uint(uint64(GuaranteeType))
+			b.uint(0x40)
+			b.uint(uint64(32 * (4 + len(g.Destinations))))
+			b.uint(0x20)
+			b.bytes32(g.TargetChannelID)
+			b.uint(0x40)
+			b.uint(uint64(len(g.Destinations)))
+			for _, d := range g.Destinations {
+				b.bytes32(d)
+			}
+			continue
+		}
+		b.uint(uint64(AllocationType))
+		b.uint(0x40)
+		b.uint(uint64(32 * (2 + 2*len(a.Allocation))))
+		b.uint(0x20)
+		b.uint(uint64(len(a.Allocation)))
+		for _, it := range a.Allocation {
+			b.bytes32(it.Destination)
+			b.big(it.Amount)
+		}
+	}
+	return b
+}

@@ -108,6 +108,16 @@ func (s State) Hash() (Bytes32, error) {
 	if err != nil {
 		return Bytes32{}, err
 	}
+	return s.HashWithChannelID(id)
+}
+
+// HashWithChannelID returns Hash for a state whose ChannelID is id, without
+// computing the id again: for a caller that has checked the state's fixed
+// part against a channel whose id it holds. It does not check id.
+func (s State) HashWithChannelID(id Bytes32) (Bytes32, error) {
+	if s.TurnNum > MaxUint48 {
+		return Bytes32{}, ErrUint48OutOfRange
+	}
 	app, err := s.AppPartHash()
 	if err != nil {
 		return Bytes32{}, err
@@ -169,11 +179,16 @@ func (o Outcome) Encode() ([]byte, error) {
 
 // Hash returns keccak256 of the outcome bytes (0.17.0's outcomeHash).
 func (o Outcome) Hash() (Bytes32, error) {
-	enc, err := o.Encode()
-	if err != nil {
-		return Bytes32{}, err
+	for _, a := range o {
+		if a.Guarantee == nil {
+			for _, it := range a.Allocation {
+				if err := CheckAmount(it.Amount); err != nil {
+					return Bytes32{}, err
+				}
+			}
+		}
 	}
-	return crypto.Keccak256Hash(enc), nil
+	return crypto.Keccak256Hash(appendOutcome(nil, o)), nil
 }
 
 // DecodeOutcome parses outcome bytes.

@@ -2,10 +2,14 @@ package wire
 
 import (
 	"bytes"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strconv"
+
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -14,83 +18,6 @@ import (
 // WalletVersion is the walletVersion EncodeMessage sends when the payload
 // does not carry one.
 const WalletVersion = "nitrowallet@0.1.0"
-
-// Wire shapes, with the server wallet's key order.
-type (
-	wireMessage struct {
-		Recipient string      `json:"recipient"`
-		Sender    string      `json:"sender,omitempty"`
-		Data      wirePayload `json:"data"`
-	}
-	wirePayload struct {
-		WalletVersion string            `json:"walletVersion"`
-		SignedStates  []wireSignedState `json:"signedStates,omitempty"`
-		Objectives    []wireObjective   `json:"objectives,omitempty"`
-		Requests      []wireRequest     `json:"requests,omitempty"`
-	}
-	wireSignedState struct {
-		ChainID           string            `json:"chainId"`
-		Participants      []wireParticipant `json:"participants"`
-		ChannelNonce      uint64            `json:"channelNonce"`
-		AppDefinition     string            `json:"appDefinition"`
-		ChallengeDuration uint64            `json:"challengeDuration"`
-		TurnNum           uint64            `json:"turnNum"`
-		AppData           string            `json:"appData"`
-		IsFinal           bool              `json:"isFinal"`
-		Outcome           []any             `json:"outcome"`
-		ChannelID         string            `json:"channelId"`
-		Signatures        []string          `json:"signatures"`
-	}
-	wireParticipant struct {
-		ParticipantID  string `json:"participantId"`
-		SigningAddress string `json:"signingAddress"`
-		Destination    string `json:"destination"`
-	}
-	wireAllocation struct {
-		AssetHolderAddress string               `json:"assetHolderAddress"`
-		AllocationItems    []wireAllocationItem `json:"allocationItems"`
-	}
-	wireAllocationItem struct {
-		Destination string `json:"destination"`
-		Amount      string `json:"amount"`
-	}
-	wireGuarantee struct {
-		AssetHolderAddress string   `json:"assetHolderAddress"`
-		TargetChannelID    string   `json:"targetChannelId"`
-		Destinations       []string `json:"destinations"`
-	}
-	wireObjective struct {
-		Type         string            `json:"type"`
-		Participants []wireParticipant `json:"participants"`
-		Data         any               `json:"data"`
-	}
-	openChannelData struct {
-		TargetChannelID        string `json:"targetChannelId"`
-		FundingStrategy        string `json:"fundingStrategy"`
-		Role                   string `json:"role,omitempty"`
-		FundingLedgerChannelID string `json:"fundingLedgerChannelId,omitempty"`
-	}
-	closeChannelData struct {
-		TargetChannelID string `json:"targetChannelId"`
-		FundingStrategy string `json:"fundingStrategy"`
-	}
-	virtuallyFundData struct {
-		TargetChannelID string `json:"targetChannelId"`
-		JointChannelID  string `json:"jointChannelId"`
-	}
-	fundGuarantorData struct {
-		JointChannelID string `json:"jointChannelId"`
-		LedgerID       string `json:"ledgerId"`
-		GuarantorID    string `json:"guarantorId"`
-	}
-	ledgerData struct {
-		LedgerID string `json:"ledgerId"`
-	}
-	wireRequest struct {
-		Type      string `json:"type"`
-		ChannelID string `json:"channelId"`
-	}
-)
 
 // EncodeMessage renders m in the wire format, exactly as the server wallet
 // would: each signed state carries all eleven fields with channelId computed
@@ -111,82 +38,189 @@ type (
 // signature with a v other than 27/28 (only obtainable with
 // Limits.FormatOnly) is emitted as is.
 func EncodeMessage(m core.Message) ([]byte, error) {
-	w := wireMessage{Recipient: m.Recipient, Sender: m.Sender}
-	p, err := encodePayload(m.Payload)
-	if err != nil {
-		return nil, err
+	// The JSON is written by hand, in the key order and with the escaping
+	// encoding/json gives the wire shapes (encode_ref_test.go keeps that
+	// encoder and compares): this is on every update's path.
+	e := encoder{b: make([]byte, 0, 256+1536*len(m.Payload.SignedStates))}
+	e.str(`{"recipient":`, m.Recipient)
+	if m.Sender != "" {
+		e.str(`,"sender":`, m.Sender)
 	}
-	w.Data = p
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(w); err != nil {
-		return nil, fmt.Errorf("%w: message: %w", ErrMalformed, err)
+	p := m.Payload
+	v := p.WalletVersion
+	if v == "" {
+		v = WalletVersion
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
-}
-
-func encodePayload(p core.Payload) (wirePayload, error) {
-	w := wirePayload{WalletVersion: p.WalletVersion}
-	if w.WalletVersion == "" {
-		w.WalletVersion = WalletVersion
-	}
+	e.str(`,"data":{"walletVersion":`, v)
 	for i, ss := range p.SignedStates {
-		s, err := encodeSignedState(ss, "data.signedStates["+strconv.Itoa(i)+"]")
-		if err != nil {
-			return w, err
+		e.raw(`,"signedStates":[`, `,`, i)
+		if err := e.signedState(ss, "data.signedStates["+strconv.Itoa(i)+"]"); err != nil {
+			return nil, err
 		}
-		w.SignedStates = append(w.SignedStates, s)
+		e.end(']', i, len(p.SignedStates))
 	}
 	for i, o := range p.Objectives {
-		s, err := encodeObjective(o, "data.objectives["+strconv.Itoa(i)+"]")
-		if err != nil {
-			return w, err
+		e.raw(`,"objectives":[`, `,`, i)
+		if err := e.objective(o, "data.objectives["+strconv.Itoa(i)+"]"); err != nil {
+			return nil, err
 		}
-		w.Objectives = append(w.Objectives, s)
+		e.end(']', i, len(p.Objectives))
 	}
 	for i, r := range p.Requests {
-		path := "data.requests[" + strconv.Itoa(i) + "]"
 		if r.Type != core.RequestGetChannel {
-			return w, errAt(ErrUnsupported, path+".type", "unknown request type %q", truncate(r.Type))
+			return nil, errAt(ErrUnsupported, "data.requests["+strconv.Itoa(i)+"].type", "unknown request type %q", truncate(r.Type))
 		}
-		w.Requests = append(w.Requests, wireRequest{Type: r.Type, ChannelID: fmtBytes32(r.ChannelID)})
+		e.raw(`,"requests":[`, `,`, i)
+		e.str(`{"type":`, r.Type)
+		e.bytes32(`,"channelId":`, r.ChannelID)
+		e.b = append(e.b, '}')
+		e.end(']', i, len(p.Requests))
 	}
-	return w, nil
+	e.b = append(e.b, "}}"...)
+	return e.b, nil
 }
 
-func encodeParticipants(ps []core.Participant) []wireParticipant {
-	out := make([]wireParticipant, len(ps))
+// encoder appends JSON to b.
+type encoder struct{ b []byte }
+
+// raw appends first before element 0 of a list, sep before the others.
+func (e *encoder) raw(first, sep string, i int) {
+	if i == 0 {
+		e.b = append(e.b, first...)
+	} else {
+		e.b = append(e.b, sep...)
+	}
+}
+
+// end closes a list after its last element.
+func (e *encoder) end(c byte, i, n int) {
+	if i == n-1 {
+		e.b = append(e.b, c)
+	}
+}
+
+// str appends key (the raw text before the value) and s as a JSON string.
+func (e *encoder) str(key, s string) {
+	e.b = append(e.b, key...)
+	e.b = appendString(e.b, s)
+}
+
+// appendString appends s quoted as encoding/json quotes it without HTML
+// escaping.
+func appendString(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(s) // a string always encodes
+			return append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
+}
+
+// uint appends key and x as a JSON number.
+func (e *encoder) uint(key string, x uint64) {
+	e.b = append(e.b, key...)
+	e.b = strconv.AppendUint(e.b, x, 10)
+}
+
+// hexStr appends key and "0x" followed by the lowercase hex of d.
+func (e *encoder) hexStr(key string, d []byte) {
+	e.b = append(e.b, key...)
+	e.b = append(e.b, '"', '0', 'x')
+	e.b = hex.AppendEncode(e.b, d)
+	e.b = append(e.b, '"')
+}
+
+func (e *encoder) bytes32(key string, x nitro.Bytes32) { e.hexStr(key, x[:]) }
+
+func (e *encoder) address(key string, a nitro.Address) {
+	e.b = append(e.b, key...)
+	e.b = append(e.b, '"', '0', 'x')
+	e.b = appendChecksummed(e.b, a)
+	e.b = append(e.b, '"')
+}
+
+// appendChecksummed appends the 40 hex digits of a's EIP-55 form (what
+// nitro.Address.Hex gives after "0x").
+func appendChecksummed(b []byte, a nitro.Address) []byte {
+	var lower [40]byte
+	hex.Encode(lower[:], a[:])
+	h := crypto.Keccak256Hash(lower[:])
+	for i, c := range lower {
+		if c > '9' {
+			n := h[i/2]
+			if i%2 == 0 {
+				n >>= 4
+			}
+			if n&0xf > 7 {
+				c -= 'a' - 'A'
+			}
+		}
+		b = append(b, c)
+	}
+	return b
+}
+
+// destination appends key and d as fmtDestination formats it.
+func (e *encoder) destination(key string, d nitro.Bytes32) {
+	if !nitro.IsExternalDestination(d) {
+		e.bytes32(key, d)
+		return
+	}
+	e.b = append(e.b, key...)
+	e.b = append(e.b, `"0x000000000000000000000000`...)
+	e.b = appendChecksummed(e.b, nitro.DestinationToAddress(d))
+	e.b = append(e.b, '"')
+}
+
+// uint256 appends key and x as 0x plus 64 hex digits.
+func (e *encoder) uint256(key string, x *big.Int) {
+	var w [32]byte
+	x.FillBytes(w[:])
+	e.hexStr(key, w[:])
+}
+
+func (e *encoder) participants(key string, ps []core.Participant) {
+	e.b = append(e.b, key...)
+	e.b = append(e.b, '[')
 	for i, p := range ps {
-		out[i] = wireParticipant{
-			ParticipantID:  p.ParticipantID,
-			SigningAddress: fmtAddress(p.SigningAddress),
-			Destination:    fmtDestination(p.Destination),
+		if i > 0 {
+			e.b = append(e.b, ',')
 		}
+		e.str(`{"participantId":`, p.ParticipantID)
+		e.address(`,"signingAddress":`, p.SigningAddress)
+		e.destination(`,"destination":`, p.Destination)
+		e.b = append(e.b, '}')
 	}
-	return out
+	e.b = append(e.b, ']')
 }
 
-func encodeSignedState(ss core.SignedState, path string) (wireSignedState, error) {
+// signedState checks a signed state, then appends it; on error nothing of
+// it is appended that matters (the message is dropped).
+func (e *encoder) signedState(ss core.SignedState, path string) error {
 	st := ss.State
-	var w wireSignedState
 	if st.ChainID == nil || st.ChainID.Sign() < 0 || st.ChainID.Cmp(maxUint256) > 0 {
-		return w, errAt(ErrOutOfRange, path+".chainId", "chain id must be in 0..2^256-1")
+		return errAt(ErrOutOfRange, path+".chainId", "chain id must be in 0..2^256-1")
 	}
 	for _, f := range []struct {
 		name string
 		v    uint64
 	}{{"channelNonce", st.ChannelNonce}, {"challengeDuration", st.ChallengeDuration}, {"turnNum", st.TurnNum}} {
 		if f.v > nitro.MaxUint48 {
-			return w, errAt(ErrOutOfRange, path+"."+f.name, "%d exceeds 2^48-1", f.v)
+			return errAt(ErrOutOfRange, path+"."+f.name, "%d exceeds 2^48-1", f.v)
 		}
 	}
 	if len(st.Participants) != len(ss.Participants) {
-		return w, errAt(ErrMalformed, path+".participants", "state has %d participants, participant list has %d", len(st.Participants), len(ss.Participants))
+		return errAt(ErrMalformed, path+".participants", "state has %d participants, participant list has %d", len(st.Participants), len(ss.Participants))
 	}
 	for i, p := range ss.Participants {
 		if st.Participants[i] != p.SigningAddress {
-			return w, errAt(ErrMalformed, path+".participants["+strconv.Itoa(i)+"]", "signing address %s differs from the state's participant %s", fmtAddress(p.SigningAddress), fmtAddress(st.Participants[i]))
+			return errAt(ErrMalformed, path+".participants["+strconv.Itoa(i)+"]", "signing address %s differs from the state's participant %s", fmtAddress(p.SigningAddress), fmtAddress(st.Participants[i]))
 		}
 	}
 	id, err := st.ChannelID()
@@ -195,69 +229,101 @@ func encodeSignedState(ss core.SignedState, path string) (wireSignedState, error
 		if errors.Is(err, nitro.ErrTooManyParticipants) {
 			sentinel = ErrTooLarge
 		}
-		return w, fmt.Errorf("%w: %s.channelId: %w", sentinel, path, err)
+		return fmt.Errorf("%w: %s.channelId: %w", sentinel, path, err)
 	}
-	outcome, err := encodeOutcome(st.Outcome, path+".outcome")
-	if err != nil {
-		return w, err
+	if err := checkOutcome(st.Outcome, path+".outcome"); err != nil {
+		return err
 	}
-	sigs := make([]string, len(ss.Signatures))
+	e.b = append(e.b, `{"chainId":"`...)
+	e.b = append(e.b, fmtChainID(st.ChainID)...)
+	e.b = append(e.b, '"')
+	e.participants(`,"participants":`, ss.Participants)
+	e.uint(`,"channelNonce":`, st.ChannelNonce)
+	e.address(`,"appDefinition":`, st.AppDefinition)
+	e.uint(`,"challengeDuration":`, st.ChallengeDuration)
+	e.uint(`,"turnNum":`, st.TurnNum)
+	e.hexStr(`,"appData":`, st.AppData)
+	if st.IsFinal {
+		e.b = append(e.b, `,"isFinal":true`...)
+	} else {
+		e.b = append(e.b, `,"isFinal":false`...)
+	}
+	e.b = append(e.b, `,"outcome":[`...)
+	for i, a := range st.Outcome {
+		if i > 0 {
+			e.b = append(e.b, ',')
+		}
+		e.address(`{"assetHolderAddress":`, a.AssetHolder)
+		if a.Guarantee != nil {
+			e.bytes32(`,"targetChannelId":`, a.Guarantee.TargetChannelID)
+			e.b = append(e.b, `,"destinations":[`...)
+			for j, d := range a.Guarantee.Destinations {
+				sep := `,`
+				if j == 0 {
+					sep = ``
+				}
+				e.destination(sep, d)
+			}
+			e.b = append(e.b, "]}"...)
+			continue
+		}
+		e.b = append(e.b, `,"allocationItems":[`...)
+		for j, it := range a.Allocation {
+			if j > 0 {
+				e.b = append(e.b, ',')
+			}
+			e.destination(`{"destination":`, it.Destination)
+			e.uint256(`,"amount":`, it.Amount)
+			e.b = append(e.b, '}')
+		}
+		e.b = append(e.b, "]}"...)
+	}
+	e.b = append(e.b, ']')
+	e.bytes32(`,"channelId":`, id)
+	e.b = append(e.b, `,"signatures":[`...)
 	for i, s := range ss.Signatures {
-		sigs[i] = fmt.Sprintf("0x%x", s.Bytes())
+		sep := `,`
+		if i == 0 {
+			sep = ``
+		}
+		var raw [65]byte
+		copy(raw[:], s.R[:])
+		copy(raw[32:], s.S[:])
+		raw[64] = s.V
+		e.hexStr(sep, raw[:])
 	}
-	return wireSignedState{
-		ChainID:           fmtChainID(st.ChainID),
-		Participants:      encodeParticipants(ss.Participants),
-		ChannelNonce:      st.ChannelNonce,
-		AppDefinition:     fmtAddress(st.AppDefinition),
-		ChallengeDuration: st.ChallengeDuration,
-		TurnNum:           st.TurnNum,
-		AppData:           fmt.Sprintf("0x%x", st.AppData),
-		IsFinal:           st.IsFinal,
-		Outcome:           outcome,
-		ChannelID:         fmtBytes32(id),
-		Signatures:        sigs,
-	}, nil
+	e.b = append(e.b, "]}"...)
+	return nil
 }
 
-func encodeOutcome(o nitro.Outcome, path string) ([]any, error) {
-	out := make([]any, len(o))
+// checkOutcome reports what the wire format cannot carry: an asset outcome
+// with both a guarantee and allocation items, an amount outside
+// 0..2^256-1, or allocations mixed with guarantees.
+func checkOutcome(o nitro.Outcome, path string) error {
 	guarantees := 0
 	for i, a := range o {
 		p := path + "[" + strconv.Itoa(i) + "]"
 		if a.Guarantee != nil {
 			guarantees++
 			if len(a.Allocation) > 0 {
-				return nil, errAt(ErrMalformed, p, "asset outcome has both a guarantee and allocation items")
-			}
-			ds := make([]string, len(a.Guarantee.Destinations))
-			for j, d := range a.Guarantee.Destinations {
-				ds[j] = fmtDestination(d)
-			}
-			out[i] = wireGuarantee{
-				AssetHolderAddress: fmtAddress(a.AssetHolder),
-				TargetChannelID:    fmtBytes32(a.Guarantee.TargetChannelID),
-				Destinations:       ds,
+				return errAt(ErrMalformed, p, "asset outcome has both a guarantee and allocation items")
 			}
 			continue
 		}
-		items := make([]wireAllocationItem, len(a.Allocation))
 		for j, it := range a.Allocation {
 			if err := nitro.CheckAmount(it.Amount); err != nil {
-				return nil, fmt.Errorf("%w: %s.allocationItems[%d].amount: %w", ErrOutOfRange, p, j, err)
+				return fmt.Errorf("%w: %s.allocationItems[%d].amount: %w", ErrOutOfRange, p, j, err)
 			}
-			items[j] = wireAllocationItem{Destination: fmtDestination(it.Destination), Amount: fmtUint256(it.Amount)}
 		}
-		out[i] = wireAllocation{AssetHolderAddress: fmtAddress(a.AssetHolder), AllocationItems: items}
 	}
 	if guarantees > 0 && guarantees < len(o) {
-		return nil, errAt(ErrMalformed, path, "outcome mixes allocations and guarantees, which the wire schema forbids")
+		return errAt(ErrMalformed, path, "outcome mixes allocations and guarantees, which the wire schema forbids")
 	}
-	return out, nil
+	return nil
 }
 
-func encodeObjective(o core.Objective, path string) (wireObjective, error) {
-	w := wireObjective{Type: o.Type, Participants: encodeParticipants(o.Participants)}
+// objective checks an objective, then appends it.
+func (e *encoder) objective(o core.Objective, path string) error {
 	dpath := path + ".data"
 	checkStrategy := func() error {
 		if o.FundingStrategy == "" {
@@ -271,39 +337,50 @@ func encodeObjective(o core.Objective, path string) (wireObjective, error) {
 	switch o.Type {
 	case core.ObjectiveOpenChannel:
 		if err := checkStrategy(); err != nil {
-			return w, err
+			return err
 		}
 		if o.Role != "" && !roles[o.Role] {
-			return w, errAt(ErrUnsupported, dpath+".role", "unknown role %q", truncate(o.Role))
+			return errAt(ErrUnsupported, dpath+".role", "unknown role %q", truncate(o.Role))
 		}
 		if o.FundingLedgerChannelID != "" {
 			if err := checkLedgerRef(o.FundingLedgerChannelID, dpath+".fundingLedgerChannelId"); err != nil {
-				return w, err
+				return err
 			}
-		}
-		w.Data = openChannelData{
-			TargetChannelID:        fmtBytes32(o.TargetChannelID),
-			FundingStrategy:        o.FundingStrategy,
-			Role:                   o.Role,
-			FundingLedgerChannelID: o.FundingLedgerChannelID,
 		}
 	case core.ObjectiveCloseChannel:
 		if err := checkStrategy(); err != nil {
-			return w, err
+			return err
 		}
-		w.Data = closeChannelData{TargetChannelID: fmtBytes32(o.TargetChannelID), FundingStrategy: o.FundingStrategy}
-	case core.ObjectiveVirtuallyFund:
-		w.Data = virtuallyFundData{TargetChannelID: fmtBytes32(o.TargetChannelID), JointChannelID: fmtBytes32(o.JointChannelID)}
-	case core.ObjectiveFundGuarantor:
-		w.Data = fundGuarantorData{
-			JointChannelID: fmtBytes32(o.JointChannelID),
-			LedgerID:       fmtBytes32(o.LedgerID),
-			GuarantorID:    fmtBytes32(o.GuarantorID),
-		}
-	case core.ObjectiveFundLedger, core.ObjectiveCloseLedger:
-		w.Data = ledgerData{LedgerID: fmtBytes32(o.LedgerID)}
+	case core.ObjectiveVirtuallyFund, core.ObjectiveFundGuarantor, core.ObjectiveFundLedger, core.ObjectiveCloseLedger:
 	default:
-		return w, errAt(ErrUnsupported, path+".type", "unknown objective type %q", truncate(o.Type))
+		return errAt(ErrUnsupported, path+".type", "unknown objective type %q", truncate(o.Type))
 	}
-	return w, nil
+	e.str(`{"type":`, o.Type)
+	e.participants(`,"participants":`, o.Participants)
+	e.b = append(e.b, `,"data":`...)
+	switch o.Type {
+	case core.ObjectiveOpenChannel:
+		e.bytes32(`{"targetChannelId":`, o.TargetChannelID)
+		e.str(`,"fundingStrategy":`, o.FundingStrategy)
+		if o.Role != "" {
+			e.str(`,"role":`, o.Role)
+		}
+		if o.FundingLedgerChannelID != "" {
+			e.str(`,"fundingLedgerChannelId":`, o.FundingLedgerChannelID)
+		}
+	case core.ObjectiveCloseChannel:
+		e.bytes32(`{"targetChannelId":`, o.TargetChannelID)
+		e.str(`,"fundingStrategy":`, o.FundingStrategy)
+	case core.ObjectiveVirtuallyFund:
+		e.bytes32(`{"targetChannelId":`, o.TargetChannelID)
+		e.bytes32(`,"jointChannelId":`, o.JointChannelID)
+	case core.ObjectiveFundGuarantor:
+		e.bytes32(`{"jointChannelId":`, o.JointChannelID)
+		e.bytes32(`,"ledgerId":`, o.LedgerID)
+		e.bytes32(`,"guarantorId":`, o.GuarantorID)
+	case core.ObjectiveFundLedger, core.ObjectiveCloseLedger:
+		e.bytes32(`{"ledgerId":`, o.LedgerID)
+	}
+	e.b = append(e.b, "}}"...)
+	return nil
 }
