@@ -3,7 +3,7 @@ GO     ?= go
 ORACLE := tools/oracle
 STAMP  := $(ORACLE)/node_modules/.installed
 
-.PHONY: demo test oracle vectors vet fmt clean geth bench-chain
+.PHONY: demo test oracle vectors vet fmt clean geth bench-chain fuzz soak bench
 
 ## demo: the founding document's happy path on the real Nitro contracts in go-ethereum's
 ## simulated chain (prints transactions, gas and final balances; -chain memory for the model)
@@ -14,9 +14,26 @@ demo: oracle
 test: oracle geth
 	$(GO) vet ./...
 	./scripts/with-postgres.sh $(GO) test -count=1 ./...
+	./scripts/with-postgres.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 	$(GO) test -count=1 -race ./core/... ./app/... ./adapters/memory/...
 	$(GO) test -count=1 -race -run 'Conformance|Fifty|RPCOutage|Stuck|Nonce|SendFailure' ./adapters/ethereum/
 	./scripts/with-postgres.sh $(GO) test -count=1 -race -run 'Conformance|GroupCommit|FailsAlone|Fenced' ./adapters/postgres/
+
+## fuzz: each fuzz target for FUZZTIME (default 2m): wire decoding, Step on arbitrary inputs,
+## received messages, PushMessage on a live wallet (new crashers land in testdata/fuzz)
+FUZZTIME ?= 2m
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/
+	$(GO) test -run '^$$' -fuzz '^FuzzReceiveMessage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/
+	$(GO) test -run '^$$' -fuzz '^FuzzPushMessage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./app/
+
+## soak: the property tests far longer: SOAK_SEQUENCES random sequences (default 50000; `make test`
+## runs 2000) and the explorer over k = 2, 3 and 4 updates with d = 1
+SOAK_SEQUENCES ?= 50000
+soak:
+	NITROWALLET_PROP_SEQUENCES=$(SOAK_SEQUENCES) NITROWALLET_EXPLORE="2,1 3,1 4,1" \
+		$(GO) test -count=1 -v -timeout 0 -run 'TestRandomCommandSequences|TestExplore|TestRunsAreReproducible|TestRegressions' ./property_tests/
 
 ## oracle: install the pinned npm packages (Nitro 0.17.0, wire-format, client-api-schema)
 oracle: $(STAMP)
@@ -30,6 +47,14 @@ GETH_VERSION := v1.17.10
 geth: bin/geth
 bin/geth:
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/ethereum/go-ethereum/cmd/geth@$(GETH_VERSION)
+
+## bench: one table (docs/benchmarks.md): updates/s, p50/p99 latency and allocations per update
+## on the memory and PostgreSQL stores, channel lifecycles on the simulated chain and heap per
+## idle channel, each throughput against the sign + recover ceiling measured in the same run.
+## BENCHFLAGS passes flags, e.g. BENCHFLAGS='-duration 10s -count 7' (see nitrowallet bench -h)
+BENCHFLAGS ?=
+bench: oracle
+	./scripts/with-postgres.sh $(GO) run ./cmd/nitrowallet bench $(BENCHFLAGS)
 
 ## bench-chain: gas per contract call (mainnet and dev rules) and channel wall times on the simulated chain
 bench-chain: oracle

@@ -27,6 +27,11 @@ type job struct {
 // one store commit, then carries the effects out. If any Step fails nothing
 // is committed.
 func (w *Wallet) apply(ctx context.Context, jobs []job) (Result, error) {
+	if len(jobs) == 1 {
+		m := w.locks.lockOne(jobs[0].id)
+		defer w.locks.unlockOne(jobs[0].id, m)
+		return w.applyLocked(ctx, jobs)
+	}
 	ids := make([]nitro.Bytes32, 0, len(jobs))
 	for _, j := range jobs {
 		ids = append(ids, j.id)
@@ -38,7 +43,7 @@ func (w *Wallet) apply(ctx context.Context, jobs []job) (Result, error) {
 
 func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	b := newBatch(w)
-	var changes []ports.Change
+	changes := b.changeBuf[:0]
 	for _, j := range jobs {
 		cur, ok, err := b.load(ctx, j.id)
 		if err != nil {
@@ -66,22 +71,37 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	if len(changes) == 0 {
 		return Result{}, nil
 	}
-	entries, err := w.cfg.Store.Commit(ctx, changes)
+	entries, err := b.commit(ctx, changes)
 	if err != nil {
-		return Result{}, fmt.Errorf("app: commit: %w", err)
+		return Result{}, err
 	}
 	err = errors.Join(b.drain(ctx, entries), b.markDone(ctx))
 	return b.finish(), err
 }
 
-// batch tracks the channels one call touches and what their effects produce.
+// batch tracks the channels one call touches and what their effects
+// produce. A call touches few channels, so they are kept in slices.
 type batch struct {
-	w      *Wallet
-	before map[nitro.Bytes32]*summary
-	chans  map[nitro.Bytes32]core.Channel
-	order  []nitro.Bytes32
-	out    *outbox
-	done   []uint64 // outbox entries carried out, to mark done
+	w     *Wallet
+	chans []batchChannel // by first load
+	order []int          // indexes into chans, by first set
+	out   *outbox
+	done  []uint64 // outbox entries carried out, to mark done
+	// Room for the usual call (one channel) in the batch's own allocation.
+	chanBuf   [1]batchChannel
+	orderBuf  [1]int
+	doneBuf   [4]uint64
+	changeBuf [1]ports.Change
+	outBuf    outbox
+}
+
+// batchChannel is one channel a call touches.
+type batchChannel struct {
+	id     nitro.Bytes32
+	known  bool    // the channel existed before the call
+	before summary // when known
+	c      core.Channel
+	set    bool // c is the call's latest value
 }
 
 // summary is what notifications compare of a channel before and after a call.
@@ -96,31 +116,72 @@ func summarize(c *core.Channel) summary {
 }
 
 func newBatch(w *Wallet) *batch {
-	return &batch{w: w, before: map[nitro.Bytes32]*summary{}, chans: map[nitro.Bytes32]core.Channel{}, out: newOutbox(w.cfg.WalletVersion)}
+	b := &batch{w: w}
+	b.outBuf.version = w.cfg.WalletVersion
+	b.out = &b.outBuf
+	b.chans, b.order, b.done = b.chanBuf[:0], b.orderBuf[:0], b.doneBuf[:0]
+	return b
+}
+
+// entry returns the index of id's entry, adding it if needed.
+func (b *batch) entry(id nitro.Bytes32) int {
+	for i := range b.chans {
+		if b.chans[i].id == id {
+			return i
+		}
+	}
+	b.chans = append(b.chans, batchChannel{id: id})
+	return len(b.chans) - 1
 }
 
 func (b *batch) load(ctx context.Context, id nitro.Bytes32) (core.Channel, bool, error) {
-	if c, ok := b.chans[id]; ok {
-		return c, true, nil
+	e := &b.chans[b.entry(id)]
+	if e.set {
+		return e.c, true, nil
 	}
-	c, err := b.w.cfg.Store.Get(ctx, id)
-	if errors.Is(err, ports.ErrNotFound) {
-		b.before[id] = nil
-		return core.Channel{}, false, nil
+	c, ok := b.w.cache.get(id)
+	if !ok {
+		var err error
+		c, err = b.w.cfg.Store.Get(ctx, id)
+		if errors.Is(err, ports.ErrNotFound) {
+			e.known = false
+			return core.Channel{}, false, nil
+		}
+		if err != nil {
+			return core.Channel{}, false, fmt.Errorf("app: load channel: %w", err)
+		}
+		b.w.cache.put(c)
 	}
-	if err != nil {
-		return core.Channel{}, false, fmt.Errorf("app: load channel: %w", err)
-	}
-	r := summarize(&c)
-	b.before[id] = &r
+	e.known, e.before = true, summarize(&c)
 	return c, true, nil
 }
 
 func (b *batch) set(c core.Channel) {
-	if _, ok := b.chans[c.ID]; !ok {
-		b.order = append(b.order, c.ID)
+	i := b.entry(c.ID)
+	e := &b.chans[i]
+	if !e.set {
+		b.order = append(b.order, i)
 	}
-	b.chans[c.ID] = c
+	e.c, e.set = c, true
+}
+
+// commit commits changes, keeping the cache and the set of channels that
+// wait on time up to date.
+func (b *batch) commit(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
+	entries, err := b.w.cfg.Store.Commit(ctx, changes)
+	for _, ch := range changes {
+		if err != nil {
+			b.w.cache.drop(ch.Channel.ID)
+			b.w.ticks.unsure()
+			continue
+		}
+		b.w.cache.put(ch.Channel)
+		b.w.ticks.note(&ch.Channel)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("app: commit: %w", err)
+	}
+	return entries, nil
 }
 
 // drain carries out outbox entries, stepping each result back into its
@@ -149,9 +210,9 @@ func (b *batch) drain(ctx context.Context, queue []ports.OutboxEntry) error {
 			if serr != nil {
 				b.w.log.Warn("effect result rejected", "channel", e.ChannelID, "input", fmt.Sprintf("%T", follow), "err", serr)
 			} else {
-				more, err = b.w.cfg.Store.Commit(ctx, []ports.Change{{Channel: next, Effects: effs}})
+				more, err = b.commit(ctx, []ports.Change{{Channel: next, Effects: effs}})
 				if err != nil {
-					return fmt.Errorf("app: commit: %w", err)
+					return err
 				}
 				b.set(next)
 			}
@@ -218,7 +279,7 @@ func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, e
 				c, _, _ := b.load(ctx, eff.ChannelID)
 				next, effs, err := core.Step(c, core.ChainEvent{Kind: core.EventDeposited, ChannelID: eff.ChannelID, Asset: a, Holdings: h})
 				if err == nil {
-					more, cerr := w.cfg.Store.Commit(ctx, []ports.Change{{Channel: next, Effects: effs}})
+					more, cerr := b.commit(ctx, []ports.Change{{Channel: next, Effects: effs}})
 					if cerr != nil {
 						return nil, cerr
 					}
@@ -242,16 +303,19 @@ func isRevert(err error, reason string) bool {
 // finish builds the call's result and publishes channel notifications.
 func (b *batch) finish() Result {
 	res := Result{Outbox: b.out.messages()}
-	for _, id := range b.order {
-		r := ResultOf(b.chans[id])
+	if len(b.order) > 0 {
+		res.ChannelResults = make([]ChannelResult, 0, len(b.order))
+	}
+	for _, i := range b.order {
+		e := &b.chans[i]
+		r := ResultOf(e.c)
 		res.ChannelResults = append(res.ChannelResults, r)
-		before := b.before[id]
 		switch {
-		case before == nil && r.Status == core.StatusProposed:
+		case !e.known && r.Status == core.StatusProposed:
 			b.w.subs.publish(Notification{Type: ChannelProposed, Channel: r})
-		case before != nil && before.status != core.StatusClosed && r.Status == core.StatusClosed:
+		case e.known && e.before.status != core.StatusClosed && r.Status == core.StatusClosed:
 			b.w.subs.publish(Notification{Type: ChannelClosed, Channel: r})
-		case before == nil || changed(*before, r):
+		case !e.known || changed(e.before, r):
 			b.w.subs.publish(Notification{Type: ChannelUpdated, Channel: r})
 		}
 	}
@@ -325,17 +389,27 @@ func (w *Wallet) tickLoop(ctx context.Context) {
 // failed transactions, backing up a stalled conclude) and drives effects left
 // pending by a failure. The wallet calls it every TickInterval.
 func (w *Wallet) Tick(ctx context.Context) {
-	cs, err := w.cfg.Store.List(ctx)
-	if err != nil {
-		w.log.Warn("tick: list channels failed", "err", err)
-		return
+	ids, ok := w.ticks.list()
+	if !ok {
+		// The first tick (or the first after a failed commit) reads every
+		// channel; later ones only visit those the commits marked.
+		gen := w.ticks.generation()
+		cs, err := w.cfg.Store.List(ctx)
+		if err != nil {
+			w.log.Warn("tick: list channels failed", "err", err)
+			return
+		}
+		ids = ids[:0]
+		for _, c := range cs {
+			if c.NeedsTick() {
+				ids = append(ids, c.ID)
+			}
+		}
+		w.ticks.listed(ids, gen)
 	}
 	now := w.cfg.Clock.Now().Unix()
-	for _, c := range cs {
-		if !c.NeedsTick() {
-			continue
-		}
-		w.applyAsync(ctx, []job{{id: c.ID, in: core.Tick{Now: now}}})
+	for _, id := range ids {
+		w.applyAsync(ctx, []job{{id: id, in: core.Tick{Now: now}}})
 	}
 	if err := w.resume(ctx); err != nil {
 		w.log.Warn("tick: resume failed", "err", err)
@@ -379,41 +453,36 @@ func (w *Wallet) resume(ctx context.Context) error {
 	return nil
 }
 
-// outbox merges the messages of one call into one per recipient and sender.
+// outbox merges the messages of one call into one per recipient and sender,
+// in the order of their first message. A call has few recipients.
 type outbox struct {
 	version string
-	order   []string
-	msgs    map[string]*core.Message
-}
-
-func newOutbox(version string) *outbox {
-	return &outbox{version: version, msgs: map[string]*core.Message{}}
+	msgs    []core.Message
 }
 
 func (o *outbox) add(m core.Message) {
-	k := m.Sender + "\x00" + m.Recipient
-	cur, ok := o.msgs[k]
-	if !ok {
-		cp := m
-		cp.Payload.WalletVersion = o.version
-		// The lists may be shared with the effect (and, for a broadcast,
-		// with other recipients' messages): merging must copy them.
-		cp.Payload.SignedStates = slices.Clip(cp.Payload.SignedStates)
-		cp.Payload.Objectives = slices.Clip(cp.Payload.Objectives)
-		cp.Payload.Requests = slices.Clip(cp.Payload.Requests)
-		o.msgs[k] = &cp
-		o.order = append(o.order, k)
-		return
+	for i := range o.msgs {
+		cur := &o.msgs[i]
+		if cur.Sender == m.Sender && cur.Recipient == m.Recipient {
+			cur.Payload.SignedStates = append(cur.Payload.SignedStates, m.Payload.SignedStates...)
+			cur.Payload.Objectives = append(cur.Payload.Objectives, m.Payload.Objectives...)
+			cur.Payload.Requests = append(cur.Payload.Requests, m.Payload.Requests...)
+			return
+		}
 	}
-	cur.Payload.SignedStates = append(cur.Payload.SignedStates, m.Payload.SignedStates...)
-	cur.Payload.Objectives = append(cur.Payload.Objectives, m.Payload.Objectives...)
-	cur.Payload.Requests = append(cur.Payload.Requests, m.Payload.Requests...)
+	m.Payload.WalletVersion = o.version
+	// The lists may be shared with the effect (and, for a broadcast, with
+	// other recipients' messages): merging must copy them.
+	m.Payload.SignedStates = slices.Clip(m.Payload.SignedStates)
+	m.Payload.Objectives = slices.Clip(m.Payload.Objectives)
+	m.Payload.Requests = slices.Clip(m.Payload.Requests)
+	o.msgs = append(o.msgs, m)
 }
 
 func (o *outbox) messages() []Message {
-	out := make([]Message, 0, len(o.order))
-	for _, k := range o.order {
-		m := o.msgs[k]
+	out := make([]Message, 0, len(o.msgs))
+	for i := range o.msgs {
+		m := &o.msgs[i]
 		data, err := wire.EncodeMessage(*m)
 		if err != nil {
 			// Our own states always encode; a failure here is a bug.
@@ -425,8 +494,8 @@ func (o *outbox) messages() []Message {
 }
 
 // channelLocks serializes work per channel. The locks live in shards (no
-// lock is shared by all channels) and only while someone holds or waits
-// for them, so idle channels cost nothing.
+// lock is shared by all channels); a shard forgets unused locks beyond
+// keptLocks, so idle channels cost nothing.
 type channelLocks struct {
 	shards [lockShards]lockShard
 }
@@ -469,14 +538,30 @@ func (l *channelLocks) acquire(id nitro.Bytes32) *channelLock {
 	return m
 }
 
-// release drops the caller's count, forgetting the lock when unused.
+// release drops the caller's count. An unused lock is forgotten once its
+// shard holds many: busy channels keep theirs, idle ones cost nothing.
 func (l *channelLocks) release(id nitro.Bytes32, m *channelLock) {
 	sh := l.shard(id)
 	sh.mu.Lock()
-	if m.refs--; m.refs == 0 {
+	if m.refs--; m.refs == 0 && len(sh.locks) > keptLocks {
 		delete(sh.locks, id)
 	}
 	sh.mu.Unlock()
+}
+
+// keptLocks is how many unused locks a shard keeps.
+const keptLocks = 64
+
+// lockOne takes one channel's lock; unlockOne releases it.
+func (l *channelLocks) lockOne(id nitro.Bytes32) *channelLock {
+	m := l.acquire(id)
+	m.mu.Lock()
+	return m
+}
+
+func (l *channelLocks) unlockOne(id nitro.Bytes32, m *channelLock) {
+	m.mu.Unlock()
+	l.release(id, m)
 }
 
 // lock takes the locks of the ids in a fixed order and returns the unlock.
@@ -531,7 +616,9 @@ type subscriber struct {
 func newHub() *hub { return &hub{subs: map[*subscriber]struct{}{}} }
 
 func (h *hub) subscribe() (<-chan Notification, func()) {
-	s := &subscriber{out: make(chan Notification)}
+	// A buffer lets the feeding goroutine hand over notifications in
+	// bursts instead of one goroutine switch each.
+	s := &subscriber{out: make(chan Notification, 64)}
 	s.cond = sync.NewCond(&s.mu)
 	h.mu.Lock()
 	if h.done {
@@ -545,6 +632,7 @@ func (h *hub) subscribe() (<-chan Notification, func()) {
 	stop := make(chan struct{})
 	go func() {
 		defer close(s.out)
+		var batch []Notification
 		for {
 			s.mu.Lock()
 			for len(s.queue) == 0 && !s.done {
@@ -554,13 +642,16 @@ func (h *hub) subscribe() (<-chan Notification, func()) {
 				s.mu.Unlock()
 				return
 			}
-			n := s.queue[0]
-			s.queue = s.queue[1:]
+			// Take everything queued; publish appends to a new slice.
+			batch, s.queue = s.queue, batch[:0]
 			s.mu.Unlock()
-			select {
-			case s.out <- n:
-			case <-stop:
-				return
+			for i, n := range batch {
+				select {
+				case s.out <- n:
+				case <-stop:
+					return
+				}
+				batch[i] = Notification{}
 			}
 		}
 	}()

@@ -148,12 +148,33 @@ func toOutcome(as []Allocation) (nitro.Outcome, error) {
 
 func fromOutcome(o nitro.Outcome) []Allocation {
 	out := make([]Allocation, 0, len(o))
+	// Every item and amount of the result in three allocations: the items,
+	// the big.Ints and their words (each amount's words capacity-limited).
+	n, words := 0, 0
 	for _, a := range o {
-		al := Allocation{AssetHolderAddress: a.AssetHolder, AllocationItems: make([]AllocationItem, len(a.Allocation))}
-		for j, it := range a.Allocation {
-			al.AllocationItems[j] = AllocationItem{Destination: it.Destination, Amount: new(big.Int).Set(it.Amount)}
+		n += len(a.Allocation)
+		for _, it := range a.Allocation {
+			words += len(it.Amount.Bits())
 		}
-		out = append(out, al)
+	}
+	items := make([]AllocationItem, 0, n)
+	ints := make([]big.Int, n)
+	ws := make([]big.Word, 0, words)
+	for _, a := range o {
+		k := len(items)
+		for _, it := range a.Allocation {
+			z := &ints[len(items)]
+			if bits := it.Amount.Bits(); len(bits) > 0 {
+				i := len(ws)
+				ws = append(ws, bits...)
+				z.SetBits(ws[i:len(ws):len(ws)])
+				if it.Amount.Sign() < 0 {
+					z.Neg(z)
+				}
+			}
+			items = append(items, AllocationItem{Destination: it.Destination, Amount: z})
+		}
+		out = append(out, Allocation{AssetHolderAddress: a.AssetHolder, AllocationItems: items[k:len(items):len(items)]})
 	}
 	return out
 }
@@ -172,8 +193,11 @@ func ResultOf(c core.Channel) ChannelResult {
 		ChannelID: c.ID, Status: c.Status(), TurnNum: c.TurnNum(), AppDefinition: c.Setup.AppDefinition,
 		FundingStatus: c.FundingStatus(),
 	}
-	for _, p := range c.Participants {
-		r.Participants = append(r.Participants, Participant(p))
+	if len(c.Participants) > 0 {
+		r.Participants = make([]Participant, len(c.Participants))
+		for i, p := range c.Participants {
+			r.Participants[i] = Participant(p)
+		}
 	}
 	st := c.Setup
 	if l, ok := c.Latest(); ok {

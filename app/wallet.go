@@ -43,6 +43,8 @@ type Wallet struct {
 	log    *slog.Logger
 	me     nitro.Address
 	locks  *channelLocks
+	cache  *channelCache
+	ticks  *tickSet
 	subs   *hub
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -73,6 +75,7 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &Wallet{
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
+		cache: newChannelCache(), ticks: newTickSet(),
 		subs: newHub(), cancel: cancel, closed: make(chan struct{}),
 	}
 	if _, err := cfg.Store.ChainCursor(ctx); err != nil {
@@ -235,39 +238,66 @@ func (w *Wallet) GetChannels(ctx context.Context) ([]ChannelResult, error) {
 // PushMessage takes a wire message (JSON) from a peer. A message is applied
 // whole or not at all: any bad part rejects it and changes nothing.
 func (w *Wallet) PushMessage(ctx context.Context, data []byte) (Result, error) {
-	msg, err := wire.DecodeMessage(data, w.cfg.Limits)
+	msg, ids, err := wire.DecodeMessageIDs(data, w.cfg.Limits)
 	if err != nil {
 		return Result{}, apiError(err)
 	}
-	jobs := receiveJobs(w.me, msg)
+	jobs := receiveJobs(w.me, msg, ids)
 	res, err := w.apply(ctx, jobs)
 	return res, apiError(err, codeRule{core.ErrNotParticipant, CodeWrongParticipant})
 }
 
 // receiveJobs splits a message into one Receive per channel, in the order
-// channels first appear.
-func receiveJobs(me nitro.Address, m core.Message) []job {
-	var jobs []job
-	idx := map[nitro.Bytes32]int{}
-	get := func(id nitro.Bytes32) *core.Receive {
-		i, ok := idx[id]
-		if !ok {
-			i = len(jobs)
-			idx[id] = i
-			jobs = append(jobs, job{id: id, in: core.Receive{Me: me, Sender: m.Sender}})
-		}
-		r := jobs[i].in.(core.Receive)
-		return &r
+// channels first appear. ids are the signed states' channel ids as the
+// codec computed them (a missing or zero one is computed again).
+func receiveJobs(me nitro.Address, m core.Message, ids []nitro.Bytes32) []job {
+	if p := m.Payload; len(p.SignedStates) == 1 && len(p.Objectives) == 0 && len(p.Requests) == 0 && len(ids) == 1 && ids[0] != (nitro.Bytes32{}) {
+		// An update's message: one state of one channel.
+		return []job{{id: ids[0], in: core.Receive{Me: me, Sender: m.Sender, States: p.SignedStates}, receive: true}}
 	}
-	put := func(id nitro.Bytes32, r *core.Receive) { jobs[idx[id]].in = *r }
-	for _, s := range m.Payload.SignedStates {
-		id, err := s.State.ChannelID()
-		if err != nil {
-			continue // the codec already verified ids; unreachable
+	var (
+		order []nitro.Bytes32
+		recs  []core.Receive
+		idx   map[nitro.Bytes32]int // once there are many channels
+	)
+	get := func(id nitro.Bytes32) *core.Receive {
+		if idx != nil {
+			if i, ok := idx[id]; ok {
+				return &recs[i]
+			}
+		} else {
+			for i := range order {
+				if order[i] == id {
+					return &recs[i]
+				}
+			}
+		}
+		order = append(order, id)
+		recs = append(recs, core.Receive{Me: me, Sender: m.Sender})
+		switch {
+		case idx != nil:
+			idx[id] = len(order) - 1
+		case len(order) > 16:
+			idx = make(map[nitro.Bytes32]int, 2*len(order))
+			for i, o := range order {
+				idx[o] = i
+			}
+		}
+		return &recs[len(recs)-1]
+	}
+	for i, s := range m.Payload.SignedStates {
+		var id nitro.Bytes32
+		if i < len(ids) {
+			id = ids[i]
+		}
+		if id == (nitro.Bytes32{}) {
+			var err error
+			if id, err = s.State.ChannelID(); err != nil {
+				continue // the codec already verified ids; unreachable
+			}
 		}
 		r := get(id)
 		r.States = append(r.States, s)
-		put(id, r)
 	}
 	for _, o := range m.Payload.Objectives {
 		if o.TargetChannelID == (nitro.Bytes32{}) {
@@ -275,15 +305,17 @@ func receiveJobs(me nitro.Address, m core.Message) []job {
 		}
 		r := get(o.TargetChannelID)
 		r.Objectives = append(r.Objectives, o)
-		put(o.TargetChannelID, r)
 	}
 	for _, q := range m.Payload.Requests {
 		r := get(q.ChannelID)
 		r.Requests = append(r.Requests, q)
-		put(q.ChannelID, r)
 	}
-	for i := range jobs {
-		jobs[i].receive = true
+	if len(recs) == 0 {
+		return nil
+	}
+	jobs := make([]job, len(recs))
+	for i := range recs {
+		jobs[i] = job{id: order[i], in: recs[i], receive: true}
 	}
 	return jobs
 }

@@ -205,6 +205,57 @@ func prefix(items []nitro.AllocationItem, k int) *big.Int {
 	return s
 }
 
+// sum64 returns the sum of the items' amounts if every amount and the sum
+// fit in 64 bits.
+func sum64(items []nitro.AllocationItem) (uint64, bool) {
+	var sum uint64
+	for _, it := range items {
+		if it.Amount == nil || !it.Amount.IsUint64() {
+			return 0, false
+		}
+		a := it.Amount.Uint64()
+		if sum+a < sum {
+			return 0, false
+		}
+		sum += a
+	}
+	return sum, true
+}
+
+// cmpTotal compares x with the sum of the items' amounts, as
+// x.Cmp(total) would, without allocating when the sum fits in 64 bits.
+func cmpTotal(x *big.Int, items []nitro.AllocationItem) int {
+	sum, ok := sum64(items)
+	if !ok {
+		return x.Cmp(nitro.AssetOutcome{Allocation: items}.Total())
+	}
+	switch {
+	case x.Sign() < 0:
+		return -1
+	case !x.IsUint64():
+		return 1
+	case x.Uint64() < sum:
+		return -1
+	case x.Uint64() > sum:
+		return 1
+	}
+	return 0
+}
+
+// sameTotal reports whether two lists of items (with non-negative
+// amounts) have the same total.
+func sameTotal(a, b []nitro.AllocationItem) bool {
+	sa, oka := sum64(a)
+	sb, okb := sum64(b)
+	if oka && okb {
+		return sa == sb
+	}
+	if oka != okb {
+		return false // one total is below 2^64, the other is not
+	}
+	return nitro.AssetOutcome{Allocation: a}.Total().Cmp(nitro.AssetOutcome{Allocation: b}.Total()) == 0
+}
+
 // myQueuePosition returns the sum of the items before my first item of the
 // asset outcome (the whole total when I have none).
 func (c *Channel) myQueuePosition(a nitro.AssetOutcome) *big.Int {
@@ -220,7 +271,7 @@ func (c *Channel) myQueuePosition(a nitro.AssetOutcome) *big.Int {
 // Funded reports whether every asset holds at least the funding outcome's total.
 func (c *Channel) Funded() bool {
 	for i, a := range c.fundingOutcome() {
-		if i >= len(c.Funding) || c.Funding[i].Holdings.Cmp(a.Total()) < 0 {
+		if i >= len(c.Funding) || cmpTotal(c.Funding[i].Holdings, a.Allocation) < 0 {
 			return false
 		}
 	}

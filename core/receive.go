@@ -11,7 +11,10 @@ import (
 // receive applies what a peer sent. Every state is checked before anything
 // is kept: one bad state rejects the whole input.
 func (s *stepper) receive(in Receive) error {
-	states := slices.Clone(in.States)
+	states := in.States // sorted below on a copy if it holds several
+	if len(states) > 1 {
+		states = slices.Clone(states)
+	}
 	slices.SortStableFunc(states, func(a, b SignedState) int {
 		switch {
 		case a.State.TurnNum < b.State.TurnNum:

@@ -53,13 +53,13 @@ func Step(c Channel, in Input) (Channel, []Effect, error) {
 }
 
 // shallow returns a copy of c that Step may change: the slices Step edits
-// in place (States, Held, Funding) are copied, while states, signature
-// lists, deposit maps, the setup and the participants are shared with c.
-// Step never modifies those in place: it replaces them (see setDeposit and
+// in place (Held, Funding) are copied, while states, signature lists,
+// deposit maps, the setup and the participants are shared with c, and so is
+// the States slice until Step first changes it (see ownStates). Step never
+// modifies what it shares in place: it replaces it (see setDeposit and
 // insert), so c is left as it was.
 func (c Channel) shallow() Channel {
 	out := c
-	out.States = slices.Clone(c.States)
 	out.Held = slices.Clone(c.Held)
 	out.Funding = slices.Clone(c.Funding)
 	return out
@@ -80,6 +80,16 @@ func setDeposit(f *AssetFunding, item int, st TxStatus) {
 type stepper struct {
 	c   Channel
 	out []Effect
+	// ownStates is set once c.States is a copy Step may change in place.
+	ownStates bool
+}
+
+// own makes c.States a copy Step may change, with room for extra more.
+func (s *stepper) own(extra int) {
+	if !s.ownStates {
+		s.c.States = append(make([]StoredState, 0, len(s.c.States)+extra), s.c.States...)
+		s.ownStates = true
+	}
 }
 
 func (s *stepper) emit(e Effect) { s.out = append(s.out, e) }
@@ -160,23 +170,24 @@ func (s *stepper) initChannel(setup nitro.State, ps []Participant, me nitro.Addr
 
 // checkFundingOutcome accepts allocations with valid amounts, one per asset holder.
 func checkFundingOutcome(o nitro.Outcome) error {
-	seen := map[nitro.Address]bool{}
-	for _, a := range o {
+	for k, a := range o {
 		if a.Guarantee != nil {
 			return fmt.Errorf("%w: guarantee", ErrInvalidOutcome)
 		}
-		if seen[a.AssetHolder] {
-			return fmt.Errorf("%w: asset holder %s twice", ErrInvalidOutcome, a.AssetHolder)
+		for _, b := range o[:k] {
+			if b.AssetHolder == a.AssetHolder {
+				return fmt.Errorf("%w: asset holder %s twice", ErrInvalidOutcome, a.AssetHolder)
+			}
 		}
-		seen[a.AssetHolder] = true
-		total := new(big.Int)
 		for _, it := range a.Allocation {
 			if err := nitro.CheckAmount(it.Amount); err != nil {
 				return fmt.Errorf("%w: %w", ErrInvalidOutcome, err)
 			}
-			total.Add(total, it.Amount)
 		}
-		if err := nitro.CheckAmount(total); err != nil {
+		if _, small := sum64(a.Allocation); small {
+			continue // the total fits in 64 bits, far below 2^256
+		}
+		if err := nitro.CheckAmount(a.Total()); err != nil {
 			return fmt.Errorf("%w: total: %w", ErrInvalidOutcome, err)
 		}
 	}
@@ -255,7 +266,7 @@ func checkTransition(a, b nitro.State) error {
 		if a.Outcome[i].AssetHolder != b.Outcome[i].AssetHolder {
 			return fmt.Errorf("%w: asset holder changed", ErrTotalsChanged)
 		}
-		if a.Outcome[i].Total().Cmp(b.Outcome[i].Total()) != 0 {
+		if !sameTotal(a.Outcome[i].Allocation, b.Outcome[i].Allocation) {
 			return ErrTotalsChanged
 		}
 	}
@@ -367,10 +378,12 @@ func (s *stepper) insert(st StoredState) {
 			}
 		}
 		if sigs != nil {
+			s.own(0)
 			s.c.States[k].Sigs = sigs
 		}
 		return
 	}
+	s.own(1)
 	s.c.States = slices.Insert(s.c.States, k, st)
 	s.prune()
 }
@@ -387,7 +400,10 @@ func (s *stepper) prune() {
 	for i < len(s.c.States) && s.c.States[i].State.TurnNum < floor {
 		i++
 	}
-	s.c.States = slices.Delete(s.c.States, 0, i)
+	if i > 0 {
+		s.own(0)
+		s.c.States = slices.Delete(s.c.States, 0, i)
+	}
 }
 
 func (s *stepper) tick(in Tick) {

@@ -53,6 +53,7 @@ var ops = []struct {
 	{"crash", 1, 1, func(w *sim.World, a []int) { w.Crash(a[0]) }},
 	{"crashduring", 2, 2, func(w *sim.World, a []int) { w.CrashDuring(a[0], a[1]) }},
 	{"forge", 2, 2, func(w *sim.World, a []int) { w.Forge(a[0], a[1]) }},
+	{"calm", 3, 0, func(w *sim.World, a []int) { w.Calm() }},
 }
 
 func (c cmd) String() string {
@@ -107,16 +108,20 @@ type system struct {
 	cfg    sim.Config
 	log    []cmd
 	failed error
+	// failedAt is how many commands had run at the first violation.
+	failedAt int
 	// onFailure is told of every failing run (the last one is the shrunk
 	// case).
 	onFailure func(failure)
 }
 
-// failure is a failing run, enough to replay it.
+// failure is a failing run: the commands up to the failure, enough to
+// replay it, and how many the run had in all.
 type failure struct {
-	cfg  sim.Config
-	cmds []cmd
-	err  error
+	cfg   sim.Config
+	cmds  []cmd
+	err   error
+	total int
 }
 
 func newSystem(cfg sim.Config, onFailure func(failure)) (*system, error) {
@@ -143,9 +148,7 @@ func (s *system) run(c cmd) error {
 func (s *system) fail(err error) {
 	if s.failed == nil {
 		s.failed = err
-		if s.onFailure != nil {
-			s.onFailure(failure{cfg: s.cfg, cmds: append([]cmd(nil), s.log...), err: err})
-		}
+		s.failedAt = len(s.log)
 	}
 }
 
@@ -157,6 +160,9 @@ func (s *system) finish() error {
 		if err := s.w.Stabilize(true); err != nil {
 			s.fail(fmt.Errorf("after the stabilize phase: %w", err))
 		}
+	}
+	if s.failed != nil && s.onFailure != nil {
+		s.onFailure(failure{cfg: s.cfg, cmds: append([]cmd(nil), s.log[:s.failedAt]...), err: s.failed, total: len(s.log)})
 	}
 	return s.failed
 }
@@ -231,9 +237,18 @@ func argRange(op string, cfg sim.Config) int {
 }
 
 // randomConfig draws 2 to 4 wallets sharing 1 to 3 channels of 2 or more
-// participants, some with a second asset.
+// participants, some with a second asset; half start with the channels
+// open and up to 11 updates made; one in eight has reorgs drop the
+// transactions they remove.
 func randomConfig(r *rand.Rand) sim.Config {
 	cfg := sim.Config{Wallets: 2 + r.Intn(3)}
+	if r.Intn(2) == 0 {
+		// Half the runs start with the channels open, some deep in updates.
+		cfg.Open, cfg.Warmup = true, r.Intn(12)
+	}
+	// One run in eight has reorgs drop transactions (double spends): the
+	// safety properties must hold all the same.
+	cfg.DropReorged = r.Intn(8) == 0
 	for m := 1 + r.Intn(3); m > 0; m-- {
 		k := 2 + r.Intn(cfg.Wallets-1)
 		spec := sim.ChannelSpec{Participants: r.Perm(cfg.Wallets)[:k]}

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,12 +24,15 @@ import (
 // enumerates every interleaving of: the API calls of the script (A
 // creates, B joins, k updates by whoever's turn it is, a close, and up to d
 // syncs by either), the delivery of any message in flight, the loss of one
-// (at most d) or its duplication (at most d), mining the pending
-// transactions, and the delivery of each wallet's next chain event. Global states are keyed by
+// (at most d) or its duplication (at most d), up to d forgeries (a wallet
+// signing the next turn although it is not its mover, which the other must
+// reject), mining the pending transactions, and the delivery of each
+// wallet's next chain event. Global states are keyed by
 // their canonical rendering, so each is expanded once. Every reachable
 // state is checked; every state without a move left (and every 16th state
 // by hash) is driven to the end with syncs, which must close the channel
-// and pay it out exactly.
+// and pay it out exactly. The search is breadth first: a failure comes with
+// a shortest sequence of moves that leads to it.
 
 type explorer struct {
 	k, d     int
@@ -51,9 +56,10 @@ type explorer struct {
 // xmsg is a message in flight with what the explorer derives from it once:
 // its key and the signatures it carries.
 type xmsg struct {
-	m    core.Message
-	key  string
-	sigs []signedTurn
+	m      core.Message
+	key    string
+	sigs   []signedTurn
+	forged bool
 }
 
 // signedTurn is one signature: who signed which turn's state.
@@ -64,7 +70,7 @@ type signedTurn struct {
 }
 
 func (x *explorer) newMsg(m core.Message) (*xmsg, error) {
-	xm := &xmsg{m: m, key: sim.Canonical(m)}
+	xm := &xmsg{m: m, key: digest(sim.Canonical(m))}
 	for _, ss := range m.Payload.SignedStates {
 		h, err := ss.State.Hash()
 		if err != nil {
@@ -79,6 +85,12 @@ func (x *explorer) newMsg(m core.Message) (*xmsg, error) {
 		}
 	}
 	return xm, nil
+}
+
+// digest shortens a canonical rendering to a hash.
+func digest(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return string(h[:])
 }
 
 // xtx is a transaction waiting to be mined.
@@ -103,6 +115,7 @@ type xstate struct {
 	Drops     int
 	Dups      int
 	Syncs     int
+	Forges    int
 }
 
 func newExplorer(k, d int) *explorer {
@@ -119,10 +132,12 @@ func newExplorer(k, d int) *explorer {
 	return x
 }
 
+// clone copies a state for a successor. The channels are shared: Step
+// never changes its argument and the explorer only ever replaces a node's
+// channel, so sharing them keeps the frontier small.
 func (s *xstate) clone() *xstate {
 	c := *s
 	for i := range c.Nodes {
-		c.Nodes[i] = s.Nodes[i].Clone()
 		c.Events[i] = slices.Clone(s.Events[i])
 	}
 	c.Net = slices.Clone(s.Net)
@@ -159,7 +174,7 @@ func (s *xstate) key() [32]byte {
 // nodeKey renders what can differ between two states of one core in the
 // explorer (the setup and participants are fixed once created).
 func nodeKey(c *core.Channel) []byte {
-	b := append([]byte{}, c.ID[:]...)
+	b := append([]byte{byte(c.MyIndex)}, c.ID[:]...)
 	flags := []bool{c.Joined, c.Creator, c.Concluded, c.CloseInitiator, c.Pending != nil}
 	for _, f := range flags {
 		if f {
@@ -168,27 +183,38 @@ func nodeKey(c *core.Channel) []byte {
 			b = append(b, 0)
 		}
 	}
-	b = fmt.Appendf(b, "|%d|%d|%d|%d|", c.MyLastTurn, c.Conclude, c.Now, c.ClosedAt)
+	num := func(tag byte, x int64) { b = strconv.AppendInt(append(b, tag), x, 10) }
+	num('l', c.MyLastTurn)
+	num('c', int64(c.Conclude))
+	num('n', c.Now)
+	num('a', c.ClosedAt)
 	if c.Pending != nil {
 		b = append(b, c.Pending.Hash[:]...)
 	}
+	sig := func(g nitro.Signature) { b = append(append(append(b, g.R[:]...), g.S[:]...), g.V) }
 	for _, st := range c.States {
-		b = fmt.Appendf(b, "s%d:", st.State.TurnNum)
+		num('s', int64(st.State.TurnNum))
 		b = append(b, st.Hash[:]...)
 		for _, g := range st.Sigs {
-			b = append(b, g.Bytes()...)
+			sig(g)
 		}
 	}
 	for _, h := range c.Held {
-		b = fmt.Appendf(b, "h%d:", h.State.TurnNum)
+		num('h', int64(h.State.TurnNum))
 		for _, g := range h.Signatures {
-			b = append(b, g.Bytes()...)
+			sig(g)
 		}
 	}
 	for _, f := range c.Funding {
-		b = fmt.Appendf(b, "f%v/%t/%v/", f.Holdings, f.PaidOut, f.Payouts)
+		b = f.Holdings.Append(append(b, 'f'), 10)
+		if f.PaidOut {
+			b = append(b, 'p')
+		}
+		for _, p := range f.Payouts {
+			b = p.Append(append(b, '/'), 10)
+		}
 		for k := 0; k < 4; k++ {
-			b = fmt.Appendf(b, "%d", f.Deposits[k])
+			num('d', int64(f.Deposits[k]))
 		}
 	}
 	return b
@@ -204,7 +230,12 @@ func (x *explorer) outcome(a, b int64) nitro.Outcome {
 // step applies an input to node i, checks Step is deterministic on it, and
 // carries out the effects (signing at once).
 func (x *explorer) step(s *xstate, i int, in core.Input) error {
-	next, effs, err := x.coreStep(s.Nodes[i], in)
+	return x.stepKeyed(s, i, in, "")
+}
+
+// stepKeyed is step with the input's key when the caller has one.
+func (x *explorer) stepKeyed(s *xstate, i int, in core.Input, inKey string) error {
+	next, effs, err := x.coreStep(s.Nodes[i], in, inKey)
 	if err != nil {
 		return err
 	}
@@ -264,8 +295,11 @@ type stepResult struct {
 // recurs across many global states, and Step is a pure function. Every
 // eighth computed Step is also run twice and compared, checking that it is
 // deterministic and leaves its argument alone.
-func (x *explorer) coreStep(c core.Channel, in core.Input) (core.Channel, []core.Effect, error) {
-	key := sha256.Sum256(append(nodeKey(&c), sim.Canonical(&in)...))
+func (x *explorer) coreStep(c core.Channel, in core.Input, inKey string) (core.Channel, []core.Effect, error) {
+	if inKey == "" {
+		inKey = sim.Canonical(&in)
+	}
+	key := sha256.Sum256(append(nodeKey(&c), inKey...))
 	if r, ok := x.memo[key]; ok {
 		x.hits++
 		return r.next, r.effs, r.err
@@ -368,11 +402,11 @@ func (x *explorer) index(id string) int {
 // deliver gives message j to its recipient; an error is a rejection, which
 // must be benign for honest messages.
 func (x *explorer) deliver(s *xstate, j int) error {
-	m := s.Net[j].m
+	m, forged, key := s.Net[j].m, s.Net[j].forged, s.Net[j].key
 	s.Net = slices.Delete(s.Net, j, j+1)
 	to := x.index(m.Recipient)
-	err := x.step(s, to, core.Receive{Me: x.parts[to].SigningAddress, Sender: m.Sender, States: m.Payload.SignedStates, Objectives: m.Payload.Objectives, Requests: m.Payload.Requests})
-	if err != nil {
+	err := x.stepKeyed(s, to, core.Receive{Me: x.parts[to].SigningAddress, Sender: m.Sender, States: m.Payload.SignedStates, Objectives: m.Payload.Objectives, Requests: m.Payload.Requests}, "recv"+key)
+	if err != nil && !forged {
 		for _, ok := range []error{core.ErrStaleState, core.ErrFutureState, core.ErrChannelNotFound} {
 			if errors.Is(err, ok) {
 				return nil
@@ -442,6 +476,17 @@ func (x *explorer) moves(s *xstate) []move {
 			}
 		}
 	}
+	if s.Forges < x.d {
+		for i := range s.Nodes {
+			if m, ok := x.forgery(s, i); ok {
+				out = append(out, move{fmt.Sprintf("%s forges turn %d", x.parts[i].ParticipantID, m.m.Payload.SignedStates[0].State.TurnNum), func(t *xstate) error {
+					t.Net = append(t.Net, m)
+					t.Forges++
+					return nil
+				}})
+			}
+		}
+	}
 	distinct := map[string]bool{}
 	for j, m := range s.Net {
 		if distinct[m.key] {
@@ -474,6 +519,35 @@ func (x *explorer) moves(s *xstate) []move {
 		}
 	}
 	return out
+}
+
+// forgery is a Byzantine message from node i: the next turn of its latest
+// state, signed by i although i is not that turn's mover. The other node
+// must reject it.
+func (x *explorer) forgery(s *xstate, i int) (*xmsg, bool) {
+	c := &s.Nodes[i]
+	l, ok := c.Latest()
+	if c.ID == (nitro.Bytes32{}) || !ok || l.State.IsFinal || (l.State.TurnNum+1)%2 == uint64(i) {
+		return nil, false
+	}
+	st := l.State.Clone()
+	st.TurnNum++
+	h, err := st.Hash()
+	if err != nil {
+		return nil, false
+	}
+	raw, err := crypto.Sign(nitro.SignatureDigest(h), x.keys[i])
+	if err != nil {
+		return nil, false
+	}
+	raw[64] += 27
+	sig, err := nitro.SignatureFromBytes(raw)
+	if err != nil {
+		return nil, false
+	}
+	m := core.Message{Sender: x.parts[i].ParticipantID, Recipient: x.parts[1-i].ParticipantID, Payload: core.Payload{
+		SignedStates: []core.SignedState{{State: st, Participants: x.parts, Signatures: []nitro.Signature{sig}}}}}
+	return &xmsg{m: m, key: digest("forged " + sim.Canonical(m)), forged: true}, true
 }
 
 func describe(m core.Message) string {
@@ -569,7 +643,7 @@ func (x *explorer) finish(s *xstate) error {
 		for n := 0; n < 10000; n++ {
 			var mv *move
 			for _, m := range x.moves(s) {
-				if !strings.HasPrefix(m.label, "drop") && !strings.HasPrefix(m.label, "duplicate") && !strings.HasSuffix(m.label, "syncs") {
+				if !strings.HasPrefix(m.label, "drop") && !strings.HasPrefix(m.label, "duplicate") && !strings.HasSuffix(m.label, "syncs") && !strings.Contains(m.label, "forges") {
 					mv = &m
 					break
 				}
@@ -611,40 +685,65 @@ func (x *explorer) done(s *xstate) bool {
 	return s.Concluded && s.Holdings.Sign() == 0 && len(s.Pending) == 0
 }
 
-// explore enumerates depth first from s.
-func (x *explorer) explore(s, parent *xstate, path []string) {
-	if x.failure != "" {
-		return
+// run explores breadth first, so that a failure is reported with a
+// shortest path to it. Each state is checked when it is reached (against
+// the state it was reached from), expanded once, and, if no move is left or
+// one in 16 by its key, driven to the end.
+func (x *explorer) run() {
+	root := &xstate{Holdings: new(big.Int), Deposited: new(big.Int), Paid: [2]*big.Int{new(big.Int), new(big.Int)}}
+	type edge struct {
+		from  [32]byte
+		label string
 	}
-	x.states++
-	if err := x.check(s, parent); err != nil {
-		x.fail(err, path)
-		return
-	}
-	ms := x.moves(s)
-	key := s.key()
-	if len(ms) == 0 || key[0]%16 == 0 {
-		if err := x.finish(s); err != nil {
-			x.fail(err, path)
-			return
-		}
-	}
-	for _, mv := range ms {
-		x.edges++
-		t := s.clone()
-		if err := mv.apply(t); err != nil {
-			x.fail(err, append(path, mv.label))
-			return
-		}
-		k := t.key()
-		if x.seen[k] {
-			if err := x.check(t, s); err != nil {
-				x.fail(err, append(path, mv.label))
+	parents := map[[32]byte]edge{}
+	path := func(k [32]byte, last ...string) []string {
+		var p []string
+		for {
+			e, ok := parents[k]
+			if !ok {
+				break
 			}
-			continue
+			p = append(p, e.label)
+			k = e.from
 		}
-		x.seen[k] = true
-		x.explore(t, s, append(path, mv.label))
+		slices.Reverse(p)
+		return append(p, last...)
+	}
+	rootKey := root.key()
+	x.seen[rootKey] = true
+	queue := []*xstate{root}
+	keys := [][32]byte{rootKey}
+	for len(queue) > 0 && x.failure == "" {
+		s, key := queue[0], keys[0]
+		queue, keys = queue[1:], keys[1:]
+		x.states++
+		ms := x.moves(s)
+		if len(ms) == 0 || key[0]%16 == 0 {
+			if err := x.finish(s); err != nil {
+				x.fail(err, path(key, "(then driven to the end)"))
+				return
+			}
+		}
+		for _, mv := range ms {
+			x.edges++
+			t := s.clone()
+			if err := mv.apply(t); err != nil {
+				x.fail(err, path(key, mv.label))
+				return
+			}
+			if err := x.check(t, s); err != nil {
+				x.fail(err, path(key, mv.label))
+				return
+			}
+			k := t.key()
+			if x.seen[k] {
+				continue
+			}
+			x.seen[k] = true
+			parents[k] = edge{key, mv.label}
+			queue = append(queue, t)
+			keys = append(keys, k)
+		}
 	}
 }
 
@@ -655,29 +754,37 @@ func (x *explorer) fail(err error, path []string) {
 	}
 }
 
-func (x *explorer) run() {
-	s := &xstate{Holdings: new(big.Int), Deposited: new(big.Int), Paid: [2]*big.Int{new(big.Int), new(big.Int)}}
-	x.seen[s.key()] = true
-	x.explore(s, nil, nil)
-}
-
 // TestExplore explores every delivery order of two wallets opening a
-// channel, making k = 2 updates and closing it, with up to d = 1 drop and
-// d = 1 duplicate.
+// channel, making k = 2 updates and closing it, with up to d = 1 drop,
+// duplicate, sync and forgery. NITROWALLET_EXPLORE lists other "k,d"
+// bounds to explore instead, space separated (make soak).
 func TestExplore(t *testing.T) {
-	for _, c := range []struct{ k, d int }{{0, 0}, {2, 1}} {
-		if testing.Short() && c.k > 0 {
+	t.Parallel()
+	bounds := [][2]int{{0, 0}, {2, 1}}
+	if env := os.Getenv("NITROWALLET_EXPLORE"); env != "" {
+		bounds = nil
+		for _, f := range strings.Fields(env) {
+			var k, d int
+			if _, err := fmt.Sscanf(f, "%d,%d", &k, &d); err != nil {
+				t.Fatalf("NITROWALLET_EXPLORE=%q: want k,d pairs: %v", env, err)
+			}
+			bounds = append(bounds, [2]int{k, d})
+		}
+	}
+	for _, b := range bounds {
+		k, d := b[0], b[1]
+		if testing.Short() && k+d > 1 {
 			continue
 		}
-		t.Run(fmt.Sprintf("k=%d,d=%d", c.k, c.d), func(t *testing.T) {
+		t.Run(fmt.Sprintf("k=%d,d=%d", k, d), func(t *testing.T) {
 			start := time.Now()
-			x := newExplorer(c.k, c.d)
+			x := newExplorer(k, d)
 			x.run()
 			if x.failure != "" {
 				t.Fatalf("%s\nafter:\n  %s", x.failure, strings.Join(x.failPath, "\n  "))
 			}
 			t.Logf("k=%d d=%d: %d states, %d transitions explored, %d driven to the end (%d Steps computed, %d memoized), in %v",
-				c.k, c.d, x.states, x.edges, x.liveness, x.steps, x.hits, time.Since(start).Round(time.Millisecond))
+				k, d, x.states, x.edges, x.liveness, x.steps, x.hits, time.Since(start).Round(time.Millisecond))
 		})
 	}
 }

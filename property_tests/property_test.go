@@ -1,8 +1,8 @@
 package propertytests
 
 import (
-	"crypto/sha256"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,12 +13,16 @@ import (
 
 	"github.com/leanovate/gopter"
 	"github.com/leanovate/gopter/commands"
+
+	"github.com/nitrowallet/nitrowallet/property_tests/sim"
 )
 
 // Settings, from the environment:
 //
 //	NITROWALLET_PROP_SEQUENCES  random sequences to run (default 2000, 200 with -short)
 //	NITROWALLET_PROP_COMMANDS   longest sequence (default 100)
+//	NITROWALLET_PROP_MIN        shortest sequence (default 0; lengths grow
+//	                            from it to the longest over the run)
 //	NITROWALLET_PROP_SEED       base seed (default: the time); worker i uses seed+i
 //	NITROWALLET_PROP_WORKERS    parallel workers (default GOMAXPROCS)
 //	NITROWALLET_PROP_SAVE       directory to save shrunk failures in
@@ -40,12 +44,14 @@ func envInt(t *testing.T, name string, def int64) int64 {
 // command and liveness after a stabilize phase, and shrinks any failure to
 // a short case saved as a regression file.
 func TestRandomCommandSequences(t *testing.T) {
+	t.Parallel()
 	def := int64(2000)
 	if testing.Short() {
 		def = 200
 	}
 	total := envInt(t, "NITROWALLET_PROP_SEQUENCES", def)
 	maxCmds := envInt(t, "NITROWALLET_PROP_COMMANDS", 100)
+	minCmds := envInt(t, "NITROWALLET_PROP_MIN", 0)
 	seed := envInt(t, "NITROWALLET_PROP_SEED", time.Now().UnixNano())
 	workers := envInt(t, "NITROWALLET_PROP_WORKERS", int64(runtime.GOMAXPROCS(0)))
 	saveDir := os.Getenv("NITROWALLET_PROP_SAVE")
@@ -53,14 +59,15 @@ func TestRandomCommandSequences(t *testing.T) {
 		saveDir = filepath.Join("testdata", "regressions")
 	}
 	workers = max(1, min(workers, total))
-	replay := fmt.Sprintf("NITROWALLET_PROP_SEED=%d NITROWALLET_PROP_SEQUENCES=%d NITROWALLET_PROP_COMMANDS=%d NITROWALLET_PROP_WORKERS=%d go test -run TestRandomCommandSequences ./property_tests/",
-		seed, total, maxCmds, workers)
+	replay := fmt.Sprintf("NITROWALLET_PROP_SEED=%d NITROWALLET_PROP_SEQUENCES=%d NITROWALLET_PROP_COMMANDS=%d NITROWALLET_PROP_MIN=%d NITROWALLET_PROP_WORKERS=%d go test -run TestRandomCommandSequences ./property_tests/",
+		seed, total, maxCmds, minCmds, workers)
 	t.Logf("seed %d: %d sequences of up to %d commands on %d workers (replay: %s)", seed, total, maxCmds, workers, replay)
 
 	start := time.Now()
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	ran, cmdsRun := 0, 0
+	var totals sim.Stats
 	for i := int64(0); i < workers; i++ {
 		n := total / workers
 		if i < total%workers {
@@ -69,16 +76,22 @@ func TestRandomCommandSequences(t *testing.T) {
 		wg.Add(1)
 		go func(wseed int64, n int) {
 			defer wg.Done()
-			var last *failure
+			// The first failing run is the one found; the last is the
+			// shrunk one (gopter ends on the smallest failing case).
+			var first, last *failure
 			var lastMu sync.Mutex
 			onFailure := func(f failure) {
 				lastMu.Lock()
+				if first == nil {
+					first = &f
+				}
 				last = &f
 				lastMu.Unlock()
 			}
 			params := gopter.DefaultTestParametersWithSeed(wseed)
 			params.MinSuccessfulTests = n
 			params.MaxSize = int(maxCmds) + 1
+			params.MinSize = int(min(minCmds, maxCmds))
 			params.MaxShrinkCount = 2000
 			counter := &countingCommands{ProtoCommands: walletCommands(onFailure)}
 			res := commands.Prop(counter).Check(params)
@@ -86,10 +99,22 @@ func TestRandomCommandSequences(t *testing.T) {
 			defer mu.Unlock()
 			ran += res.Succeeded
 			cmdsRun += counter.commands()
+			for _, f := range []struct{ sum, add *int }{
+				{&totals.Delivered, &counter.stats.Delivered}, {&totals.Dropped, &counter.stats.Dropped}, {&totals.Duplicated, &counter.stats.Duplicated},
+				{&totals.Rejected, &counter.stats.Rejected}, {&totals.Forged, &counter.stats.Forged}, {&totals.Syncs, &counter.stats.Syncs},
+				{&totals.Blocks, &counter.stats.Blocks}, {&totals.Reorgs, &counter.stats.Reorgs}, {&totals.Crashes, &counter.stats.Crashes},
+				{&totals.Concludes, &counter.stats.Concludes}, {&totals.StepChecks, &counter.stats.StepChecks},
+			} {
+				*f.sum += *f.add
+			}
 			if res.Passed() {
 				return
 			}
 			msg := fmt.Sprintf("worker seed %d: %s after %d passing sequences", wseed, res.Status, res.Succeeded)
+			shrinks := 0
+			for _, a := range res.Args {
+				shrinks += a.Shrinks
+			}
 			if res.Error != nil {
 				msg += ": " + res.Error.Error()
 			}
@@ -99,37 +124,53 @@ func TestRandomCommandSequences(t *testing.T) {
 			}
 			text := formatCase(*last,
 				"A shrunk failure of TestRandomCommandSequences.",
-				fmt.Sprintf("Found with worker seed %d (%s).", wseed, replay),
+				fmt.Sprintf("Found with worker seed %d (%s),", wseed, replay),
+				fmt.Sprintf("a sequence of %d commands (failing after %d) shrunk to %d in %d steps.", first.total, len(first.cmds), len(last.cmds), shrinks),
 				"Error: "+last.err.Error(),
 				"Once fixed, TestRegressions replays this file on every run.")
 			path := "(not saved)"
 			if saveDir != "-" {
 				if err := os.MkdirAll(saveDir, 0o755); err == nil {
-					name := fmt.Sprintf("seed%d-%x.txt", wseed, sha256.Sum256([]byte(text)))
-					path = filepath.Join(saveDir, name[:len(name)-60]+".txt")
+					path = filepath.Join(saveDir, fmt.Sprintf("seed%d-%08x.txt", wseed, crc32.ChecksumIEEE([]byte(text))))
 					if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 						path = "(save failed: " + err.Error() + ")"
 					}
 				}
 			}
-			t.Errorf("%s\nshrunk to %d commands, saved as %s:\n%s", msg, len(last.cmds), path, text)
+			t.Errorf("%s\na sequence of %d commands (failing after %d) shrunk to %d in %d steps, saved as %s:\n%s", msg, first.total, len(first.cmds), len(last.cmds), shrinks, path, text)
 		}(seed+i, int(n))
 	}
 	wg.Wait()
 	t.Logf("%d sequences passed, %d commands run (with shrinking), in %v", ran, cmdsRun, time.Since(start).Round(time.Millisecond))
+	t.Logf("with the stabilize phases: %d messages delivered, %d dropped, %d duplicated, %d rejected (%d forged); %d syncs; %d blocks, %d reorgs, %d concludes; %d crashes; %d Step checks",
+		totals.Delivered, totals.Dropped, totals.Duplicated, totals.Rejected, totals.Forged, totals.Syncs, totals.Blocks, totals.Reorgs, totals.Concludes, totals.Crashes, totals.StepChecks)
 }
 
-// countingCommands counts the commands the sequences run.
+// countingCommands counts the commands the sequences run and what their
+// worlds did.
 type countingCommands struct {
 	*commands.ProtoCommands
-	mu sync.Mutex
-	n  int
+	mu    sync.Mutex
+	n     int
+	stats sim.Stats
 }
 
 func (c *countingCommands) DestroySystemUnderTest(sut commands.SystemUnderTest) {
-	c.mu.Lock()
-	c.n += len(sut.(*system).log)
-	c.mu.Unlock()
+	s := sut.(*system)
+	defer func() {
+		st := s.w.Stats()
+		c.mu.Lock()
+		c.n += len(s.log)
+		for _, f := range []struct{ sum, add *int }{
+			{&c.stats.Delivered, &st.Delivered}, {&c.stats.Dropped, &st.Dropped}, {&c.stats.Duplicated, &st.Duplicated},
+			{&c.stats.Rejected, &st.Rejected}, {&c.stats.Forged, &st.Forged}, {&c.stats.Syncs, &st.Syncs},
+			{&c.stats.Blocks, &st.Blocks}, {&c.stats.Reorgs, &st.Reorgs}, {&c.stats.Crashes, &st.Crashes},
+			{&c.stats.Concludes, &st.Concludes}, {&c.stats.StepChecks, &st.StepChecks},
+		} {
+			*f.sum += *f.add
+		}
+		c.mu.Unlock()
+	}()
 	c.ProtoCommands.DestroySystemUnderTest(sut)
 }
 

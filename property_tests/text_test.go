@@ -16,6 +16,7 @@ import (
 //	confirmations 3        (optional)
 //	reorgdepth 2           (optional)
 //	dropreorged            (optional)
+//	open 6                 (optional: start with every channel open, 6 updates made)
 //	channel 0,2 eth 5,3 token 1,0
 //	expect fail            (optional: the checks must find a violation)
 //	create 0
@@ -45,6 +46,9 @@ func formatCase(f failure, comments ...string) string {
 	}
 	if cfg.DropReorged {
 		sb.WriteString("dropreorged\n")
+	}
+	if cfg.Open {
+		fmt.Fprintf(&sb, "open %d\n", cfg.Warmup)
 	}
 	for _, ch := range cfg.Channels {
 		fmt.Fprintf(&sb, "channel %s eth %s", ints(ch.Participants), ints64(ch.ETH))
@@ -103,7 +107,7 @@ func parseCase(text string) (caseFile, error) {
 		bad := func(err error) (caseFile, error) { return c, fmt.Errorf("line %d: %w", n, err) }
 		var err error
 		switch f[0] {
-		case "wallets", "confirmations", "reorgdepth":
+		case "wallets", "confirmations", "reorgdepth", "open":
 			if len(f) != 2 {
 				return bad(fmt.Errorf("%s takes one number", f[0]))
 			}
@@ -116,6 +120,8 @@ func parseCase(text string) (caseFile, error) {
 				c.cfg.Wallets = x
 			case "confirmations":
 				c.cfg.Confirmations = uint64(x)
+			case "open":
+				c.cfg.Open, c.cfg.Warmup = true, x
 			default:
 				c.cfg.ReorgDepth = x
 			}

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -14,8 +15,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"text/tabwriter"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -27,6 +29,7 @@ type benchOptions struct {
 	warmup   time.Duration // unmeasured time before the first repetition
 	count    int           // repetitions; the table shows medians
 	channels int           // channels of the parallel rows
+	workers  int           // goroutines driving them (0: one per channel)
 	postgres string        // PostgreSQL URL; empty skips the PostgreSQL rows
 	evm      bool          // run the simulated-chain rows
 	evmChans int           // channels of the open→running→closed row
@@ -41,11 +44,25 @@ func (o benchOptions) want(group string) bool { return len(o.only) == 0 || o.onl
 func benchCommand(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	fs.SetOutput(out)
+	fs.Usage = func() {
+		fmt.Fprint(out, `usage: nitrowallet bench [flags]
+
+Prints one Markdown table: off-chain updates between two wallets on the
+memory and PostgreSQL stores (one channel ping-pong; many channels in
+parallel) with updates/s, p50 and p99 latency, allocations and CPU per
+update, each against the sign + recover ceiling measured alongside it in
+the same run; channel lifecycles on go-ethereum's simulated chain; and the
+heap a store takes per idle channel. See docs/benchmarks.md.
+
+`)
+		fs.PrintDefaults()
+	}
 	o := benchOptions{}
 	fs.DurationVar(&o.duration, "duration", 3*time.Second, "measured time per repetition of a throughput row")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured run before a row's first repetition")
 	fs.IntVar(&o.count, "count", 5, "repetitions of each row; the table shows their medians")
 	fs.IntVar(&o.channels, "channels", 64, "channels updated in parallel in the parallel rows")
+	fs.IntVar(&o.workers, "workers", 0, "goroutines driving the parallel rows' channels, round-robin (0: one per channel)")
 	fs.StringVar(&o.postgres, "postgres", os.Getenv("NITROWALLET_TEST_DATABASE_URL"),
 		"PostgreSQL URL for the durable rows (schemas nitrowallet_bench_a and _b are reset); empty skips them")
 	fs.BoolVar(&o.evm, "evm", true, "run the rows on go-ethereum's in-process simulated chain")
@@ -54,6 +71,9 @@ func benchCommand(ctx context.Context, args []string, out io.Writer) error {
 	only := fs.String("only", "", "comma-separated row groups to run: ceiling, memory, postgres, evm, heap (default all)")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 	if o.count < 1 || o.duration <= 0 || o.channels < 1 {
@@ -96,9 +116,12 @@ type benchRow struct {
 	unit    string
 	p50     time.Duration
 	p99     time.Duration
-	allocs  float64 // per operation; negative when not measured
-	ceiling float64 // the ceiling the value compares to (same unit); 0 for none
-	spread  float64 // (max-min)/median of value over the repetitions
+	allocs  float64       // per operation; negative when not measured
+	ceiling float64       // the ceiling measured alongside (same unit); 0 for none
+	ratio   float64       // value / ceiling, the median over repetitions
+	cpuOp   time.Duration // process CPU time per operation (median)
+	cpuRate float64       // ceiling CPU per op / row CPU per op (median)
+	spread  float64       // (max-min)/median of value over the repetitions
 	note    string
 }
 
@@ -106,8 +129,21 @@ type benchRow struct {
 type benchSample struct {
 	ops     int
 	elapsed time.Duration
+	cpu     time.Duration   // the process's CPU time (user + system)
 	lat     []time.Duration // per operation, sorted
 	mallocs uint64
+}
+
+// cpuPerOp is the process CPU time per operation.
+func (s benchSample) cpuPerOp() float64 { return float64(s.cpu) / float64(max(s.ops, 1)) }
+
+// benchCPUTime returns the process's CPU time so far.
+func benchCPUTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func (s benchSample) rate() float64 { return float64(s.ops) / s.elapsed.Seconds() }
@@ -119,8 +155,10 @@ func (s benchSample) quantile(q float64) time.Duration {
 	return s.lat[min(len(s.lat)-1, int(q*float64(len(s.lat))))]
 }
 
-// benchSummarize turns repetitions into a row of medians.
-func benchSummarize(name, unit string, ss []benchSample, ceiling float64) benchRow {
+// benchSummarize turns repetitions into a row of medians. With ceiling
+// samples (one per repetition), the row's share of the ceiling is the
+// median of the repetitions' ratios.
+func benchSummarize(name, unit string, ss, ceils []benchSample) benchRow {
 	med := func(f func(benchSample) float64) float64 {
 		v := make([]float64, len(ss))
 		for i, s := range ss {
@@ -129,8 +167,21 @@ func benchSummarize(name, unit string, ss []benchSample, ceiling float64) benchR
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
-	r := benchRow{name: name, unit: unit, ceiling: ceiling}
+	r := benchRow{name: name, unit: unit}
 	r.value = med(benchSample.rate)
+	r.cpuOp = time.Duration(med(benchSample.cpuPerOp))
+	if len(ceils) == len(ss) {
+		ratios := make([]float64, len(ss))
+		cpu := make([]float64, len(ss))
+		for i := range ss {
+			ratios[i] = ss[i].rate() / ceils[i].rate()
+			cpu[i] = ceils[i].cpuPerOp() / ss[i].cpuPerOp()
+		}
+		slices.Sort(ratios)
+		slices.Sort(cpu)
+		r.ratio, r.cpuRate = ratios[len(ratios)/2], cpu[len(cpu)/2]
+		r.ceiling = benchSummarize("", "", ceils, nil).value
+	}
 	r.p50 = time.Duration(med(func(s benchSample) float64 { return float64(s.quantile(0.50)) }))
 	r.p99 = time.Duration(med(func(s benchSample) float64 { return float64(s.quantile(0.99)) }))
 	r.allocs = med(func(s benchSample) float64 { return float64(s.mallocs) / float64(max(s.ops, 1)) })
@@ -149,54 +200,67 @@ func benchSummarize(name, unit string, ss []benchSample, ceiling float64) benchR
 type benchWorkload func(stop *atomic.Bool, rec *benchRecorder) error
 
 // benchMeasure runs a workload for the warm-up, then count times for the
-// duration, and returns one sample per repetition.
-func benchMeasure(ctx context.Context, o benchOptions, w benchWorkload) ([]benchSample, error) {
-	var out []benchSample
-	for rep := -1; rep < o.count; rep++ {
-		d := o.duration
-		if rep < 0 {
-			if o.warmup <= 0 {
-				continue
-			}
-			d = o.warmup
+// duration, and returns one sample per repetition. With a ceiling
+// workload, each repetition is preceded by a run of the ceiling for a
+// third of the duration, so that a row and its ceiling are measured under
+// the same conditions; their samples are returned in pairs.
+func benchMeasure(ctx context.Context, o benchOptions, w, ceiling benchWorkload) (rows, ceils []benchSample, err error) {
+	if o.warmup > 0 {
+		if _, err := benchRunOnce(ctx, w, o.warmup); err != nil {
+			return nil, nil, err
 		}
-		runtime.GC()
-		rec := &benchRecorder{}
-		var stop atomic.Bool
-		var ms0, ms1 runtime.MemStats
-		runtime.ReadMemStats(&ms0)
-		t0 := time.Now()
-		errc := make(chan error, 1)
-		go func() { errc <- w(&stop, rec) }()
-		timer := time.NewTimer(d)
-		var err error
-		select {
-		case <-timer.C:
-			stop.Store(true)
-			err = <-errc
-		case err = <-errc:
-			timer.Stop()
-			if err == nil {
-				err = fmt.Errorf("bench: the workload ended early")
-			}
-		case <-ctx.Done():
-			stop.Store(true)
-			<-errc
-			err = ctx.Err()
-		}
-		el := time.Since(t0)
-		runtime.ReadMemStats(&ms1)
-		if err != nil {
-			return nil, err
-		}
-		if rep < 0 {
-			continue
-		}
-		s := rec.collect()
-		s.elapsed, s.mallocs = el, ms1.Mallocs-ms0.Mallocs
-		out = append(out, s)
 	}
-	return out, nil
+	for rep := 0; rep < o.count; rep++ {
+		if ceiling != nil {
+			c, err := benchRunOnce(ctx, ceiling, max(o.duration/3, 100*time.Millisecond))
+			if err != nil {
+				return nil, nil, err
+			}
+			ceils = append(ceils, c)
+		}
+		s, err := benchRunOnce(ctx, w, o.duration)
+		if err != nil {
+			return nil, nil, err
+		}
+		rows = append(rows, s)
+	}
+	return rows, ceils, nil
+}
+
+// benchRunOnce runs a workload for d and returns its sample.
+func benchRunOnce(ctx context.Context, w benchWorkload, d time.Duration) (benchSample, error) {
+	runtime.GC()
+	rec := &benchRecorder{}
+	var stop atomic.Bool
+	var ms0, ms1 runtime.MemStats
+	runtime.ReadMemStats(&ms0)
+	t0, c0 := time.Now(), benchCPUTime()
+	errc := make(chan error, 1)
+	go func() { errc <- w(&stop, rec) }()
+	timer := time.NewTimer(d)
+	var err error
+	select {
+	case <-timer.C:
+		stop.Store(true)
+		err = <-errc
+	case err = <-errc:
+		timer.Stop()
+		if err == nil {
+			err = fmt.Errorf("bench: the workload ended early")
+		}
+	case <-ctx.Done():
+		stop.Store(true)
+		<-errc
+		err = ctx.Err()
+	}
+	el, cpu := time.Since(t0), benchCPUTime()-c0
+	runtime.ReadMemStats(&ms1)
+	if err != nil {
+		return benchSample{}, err
+	}
+	s := rec.collect()
+	s.elapsed, s.cpu, s.mallocs = el, cpu, ms1.Mallocs-ms0.Mallocs
+	return s, nil
 }
 
 // benchRecorder gathers per-operation latencies from many workers.
@@ -245,24 +309,25 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 		fmt.Fprintf(os.Stderr, "bench: %s: %.0f %s\n", r.name, r.value, r.unit)
 	}
 	procs := runtime.GOMAXPROCS(0)
-	// The ceiling: one sign and one recover per update, on one core and on all.
-	var ceil1, ceilN float64
-	if o.want("ceiling") || o.want("memory") || o.want("postgres") {
+	// The ceiling: one sign and one recover per update, on one goroutine
+	// (what one channel's ping-pong can reach) and on one per core (what
+	// many channels can reach). Each throughput row is also paired with
+	// runs of its ceiling, interleaved, for its ratio.
+	ceilings := map[int]benchWorkload{1: benchCeilingWorkload(1), procs: benchCeilingWorkload(procs)}
+	if o.want("ceiling") {
 		for _, g := range []int{1, procs} {
-			ss, err := benchMeasure(ctx, o, benchCeilingWorkload(g))
+			ss, _, err := benchMeasure(ctx, o, ceilings[g], nil)
 			if err != nil {
 				return err
 			}
-			r := benchSummarize(fmt.Sprintf("ceiling: sign + recover, %d goroutine(s)", g), "updates/s", ss, 0)
-			if g == 1 {
-				ceil1 = r.value
-			} else {
-				ceilN = r.value
+			name := "ceiling: sign + recover, 1 goroutine"
+			if g > 1 {
+				name = fmt.Sprintf("ceiling: sign + recover, %d goroutines", g)
 			}
-			r.ceiling = r.value
+			r := benchSummarize(name, "updates/s", ss, nil)
+			r.ceiling, r.ratio, r.cpuRate = r.value, 1, 1
 			progress(r)
 			if procs == 1 {
-				ceilN = ceil1
 				break
 			}
 		}
@@ -276,19 +341,17 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 			continue
 		}
 		for _, n := range []int{1, o.channels} {
-			ss, err := benchUpdates(ctx, o, st.url, n)
+			ceil := ceilings[1]
+			what := "1 channel ping-pong"
+			if n > 1 {
+				ceil = ceilings[procs]
+				what = fmt.Sprintf("%d channels in parallel", n)
+			}
+			ss, cs, err := benchUpdates(ctx, o, st.url, n, ceil)
 			if err != nil {
 				return fmt.Errorf("bench %s, %d channels: %w", st.name, n, err)
 			}
-			ceil := ceil1
-			if n > 1 {
-				ceil = ceilN
-			}
-			what := "1 channel ping-pong"
-			if n > 1 {
-				what = fmt.Sprintf("%d channels in parallel", n)
-			}
-			progress(benchSummarize(fmt.Sprintf("%s: %s", st.name, what), "updates/s", ss, ceil))
+			progress(benchSummarize(fmt.Sprintf("%s: %s", st.name, what), "updates/s", ss, cs))
 		}
 	}
 	if o.want("evm") && o.evm {
@@ -316,26 +379,64 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 	return nil
 }
 
+// benchPrintTable prints the rows as a Markdown table, padded so that it
+// also reads well in a terminal.
 func benchPrintTable(out io.Writer, rows []benchRow) {
-	tw := tabwriter.NewWriter(out, 0, 0, 1, ' ', tabwriter.AlignRight|tabwriter.Debug)
-	fmt.Fprintln(tw, "benchmark \t value \t unit \t p50 \t p99 \t allocs/op \t of ceiling \t spread \t")
+	head := []string{"benchmark", "value", "unit", "p50", "p99", "allocs/op", "CPU/op", "of ceiling", "ceiling (same run)", "CPU of ceiling", "spread"}
+	cells := [][]string{head}
 	for _, r := range rows {
-		cells := []string{r.name, benchFmtNum(r.value), r.unit, benchFmtDur(r.p50), benchFmtDur(r.p99), "", "", ""}
-		if r.allocs >= 0 && r.p50 > 0 {
-			cells[5] = benchFmtNum(r.allocs)
+		c := []string{r.name, benchFmtNum(r.value), r.unit, benchFmtDur(r.p50), benchFmtDur(r.p99), "", "", "", "", "", ""}
+		if r.note != "" {
+			c[0] += " (" + r.note + ")"
 		}
-		if r.ceiling > 0 {
-			cells[6] = fmt.Sprintf("%.0f%%", 100*r.value/r.ceiling)
+		if r.allocs >= 0 && r.p50 > 0 {
+			c[5] = benchFmtNum(r.allocs)
+		}
+		if r.cpuOp > 0 {
+			c[6] = benchFmtDur(r.cpuOp)
+		}
+		if r.ratio > 0 {
+			c[7] = fmt.Sprintf("%.0f%%", 100*r.ratio)
+			c[8] = benchFmtNum(r.ceiling) + " " + r.unit
+		}
+		if r.cpuRate > 0 {
+			c[9] = fmt.Sprintf("%.0f%%", 100*r.cpuRate)
 		}
 		if r.spread > 0 {
-			cells[7] = fmt.Sprintf("±%.0f%%", 50*r.spread)
+			c[10] = fmt.Sprintf("±%.0f%%", 50*r.spread)
 		}
-		if r.note != "" {
-			cells[0] += " (" + r.note + ")"
-		}
-		fmt.Fprintln(tw, strings.Join(cells, " \t ")+" \t")
+		cells = append(cells, c)
 	}
-	_ = tw.Flush()
+	width := make([]int, len(head))
+	for _, c := range cells {
+		for i, s := range c {
+			width[i] = max(width[i], utf8.RuneCountInString(s))
+		}
+	}
+	line := func(c []string) {
+		var b strings.Builder
+		for i, s := range c {
+			pad := strings.Repeat(" ", width[i]-utf8.RuneCountInString(s))
+			if i == 0 || i == 2 {
+				b.WriteString("| " + s + pad + " ")
+			} else {
+				b.WriteString("| " + pad + s + " ")
+			}
+		}
+		fmt.Fprintln(out, b.String()+"|")
+	}
+	line(cells[0])
+	sep := make([]string, len(head))
+	for i := range sep {
+		sep[i] = strings.Repeat("-", width[i]+2)
+		if i != 0 && i != 2 {
+			sep[i] = sep[i][1:] + ":"
+		}
+	}
+	fmt.Fprintln(out, "|"+strings.Join(sep, "|")+"|")
+	for _, c := range cells[1:] {
+		line(c)
+	}
 }
 
 func benchFmtNum(v float64) string {

@@ -70,7 +70,7 @@ func benchEVM(ctx context.Context, o benchOptions) ([]benchRow, error) {
 	}
 	slices.Sort(lat)
 	s := benchSample{ops: opens, elapsed: time.Since(start), lat: lat}
-	r := benchSummarize("evm: open→running, 1 channel at a time", "channels/s", []benchSample{s}, 0)
+	r := benchSummarize("evm: open→running, 1 channel at a time", "channels/s", []benchSample{s}, nil)
 	r.allocs = -1
 	rows = append(rows, r)
 	// Many channels at once: open, one update, close, wait for the payout.
@@ -111,7 +111,7 @@ func benchEVM(ctx context.Context, o benchOptions) ([]benchRow, error) {
 	}
 	slices.Sort(lat)
 	s = benchSample{ops: n, elapsed: time.Since(start), lat: lat}
-	r = benchSummarize(fmt.Sprintf("evm: open→running→closed, %d channels at once", n), "channels/s", []benchSample{s}, 0)
+	r = benchSummarize(fmt.Sprintf("evm: open→running→closed, %d channels at once", n), "channels/s", []benchSample{s}, nil)
 	r.allocs = -1
 	return append(rows, r), nil
 }

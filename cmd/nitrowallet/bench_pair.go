@@ -313,22 +313,31 @@ func (p *benchPair) closeChannel(id nitro.Bytes32) error {
 	return p.deliver(r.Outbox)
 }
 
-// updatesWorkload updates every channel in its own goroutine, one update
-// after the other, logging each update's latency (from the mover's
-// UpdateChannel to the receiver's PushMessage returning).
-func (p *benchPair) updatesWorkload(ids []nitro.Bytes32) benchWorkload {
+// updatesWorkload updates the channels concurrently, one update after the
+// other on each channel, logging each update's latency (from the mover's
+// UpdateChannel to the receiver's PushMessage returning). With workers > 0
+// that many goroutines share the channels round-robin; otherwise each
+// channel has its own goroutine.
+func (p *benchPair) updatesWorkload(ids []nitro.Bytes32, workers int) benchWorkload {
+	if workers <= 0 || workers > len(ids) {
+		workers = len(ids)
+	}
 	return func(stop *atomic.Bool, rec *benchRecorder) error {
 		var wg sync.WaitGroup
-		errs := make(chan error, len(ids))
-		for _, id := range ids {
+		errs := make(chan error, workers)
+		for w := 0; w < workers; w++ {
+			var mine []nitro.Bytes32
+			for i := w; i < len(ids); i += workers {
+				mine = append(mine, ids[i])
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				log := rec.worker()
 				defer log.done()
-				for !stop.Load() {
+				for k := 0; !stop.Load(); k++ {
 					t0 := time.Now()
-					if err := p.update(id); err != nil {
+					if err := p.update(mine[k%len(mine)]); err != nil {
 						errs <- err
 						return
 					}
@@ -349,17 +358,18 @@ func (p *benchPair) failure() error {
 }
 
 // benchUpdates measures off-chain updates on n channels in parallel
-// between two wallets on the memory chain with the named store.
-func benchUpdates(ctx context.Context, o benchOptions, store string, n int) ([]benchSample, error) {
+// between two wallets on the memory chain with the named store, each
+// repetition paired with a run of the ceiling workload.
+func benchUpdates(ctx context.Context, o benchOptions, store string, n int, ceiling benchWorkload) (rows, ceils []benchSample, err error) {
 	chain := newBenchMemoryChain()
 	p, err := newBenchPair(ctx, chain, store)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer p.close()
 	ids, err := p.open(n)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return benchMeasure(ctx, o, p.updatesWorkload(ids))
+	return benchMeasure(ctx, o, p.updatesWorkload(ids, o.workers), ceiling)
 }

@@ -122,9 +122,10 @@ func encodeOutcomeItems(holders []Address, items [][]byte) []byte {
 	return b
 }
 
-// encodeState is abi.encode(State{turnNum, isFinal, channelId, appPartHash, outcomeHash}).
-func encodeState(turn uint64, final bool, id, app, outcome Bytes32) []byte {
-	b := make(abiBuf, 0, 32*5)
+// appendState appends abi.encode(State{turnNum, isFinal, channelId,
+// appPartHash, outcomeHash}) to dst.
+func appendState(dst []byte, turn uint64, final bool, id, app, outcome Bytes32) []byte {
+	b := abiBuf(dst)
 	b.uint(turn)
 	if final {
 		b.uint(1)

@@ -3,8 +3,9 @@ package nitro
 import (
 	"fmt"
 	"math/big"
+	"sync"
+	"sync/atomic"
 
-	"github.com/ethereum/go-ethereum/accounts"
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -67,11 +68,59 @@ func (f FixedPart) ChannelID() (Bytes32, error) {
 	if err := f.check(); err != nil {
 		return Bytes32{}, err
 	}
+	key, memo := idKeyOf(f)
+	if memo {
+		if id, ok := channelIDs.Load(key); ok {
+			return id.(Bytes32), nil
+		}
+	}
 	id := crypto.Keccak256Hash(encodeChannelID(f.ChainID, f.Participants, f.ChannelNonce))
 	if IsExternalDestination(id) {
 		return Bytes32{}, ErrExternalChannelID
 	}
+	if memo && memoHeld.Add(1) <= maxMemo {
+		channelIDs.Store(key, id)
+	}
 	return id, nil
+}
+
+// Memos of channel ids and app part hashes: every message a wallet sends
+// or receives carries a channel's fixed part and (usually) the same app
+// part again, and each costs a keccak. They are pure functions of their
+// keys; the memos are bounded, and past the bound values are computed.
+var (
+	channelIDs sync.Map // idKey → Bytes32
+	appParts   sync.Map // appKey → Bytes32
+	memoHeld   atomic.Int64
+)
+
+const maxMemo = 1 << 15
+
+// idKey identifies a fixed part's channel id for up to 4 participants.
+type idKey struct {
+	chain [32]byte
+	nonce uint64
+	n     int
+	parts [4]Address
+}
+
+func idKeyOf(f FixedPart) (idKey, bool) {
+	var k idKey
+	if len(f.Participants) > len(k.parts) {
+		return k, false
+	}
+	f.ChainID.FillBytes(k.chain[:]) // checked: 0 <= chainID <= 2^256-1
+	k.nonce, k.n = f.ChannelNonce, len(f.Participants)
+	copy(k.parts[:], f.Participants)
+	return k, true
+}
+
+// appKey identifies an app part with up to 64 bytes of appData.
+type appKey struct {
+	duration uint64
+	app      Address
+	n        int
+	data     [64]byte
 }
 
 func (f FixedPart) check() error {
@@ -95,7 +144,20 @@ func (s State) AppPartHash() (Bytes32, error) {
 	if s.ChallengeDuration > MaxUint48 {
 		return Bytes32{}, ErrUint48OutOfRange
 	}
-	return crypto.Keccak256Hash(encodeAppPart(s.ChallengeDuration, s.AppDefinition, s.AppData)), nil
+	var key appKey
+	memo := len(s.AppData) <= len(key.data)
+	if memo {
+		key.duration, key.app, key.n = s.ChallengeDuration, s.AppDefinition, len(s.AppData)
+		copy(key.data[:], s.AppData)
+		if h, ok := appParts.Load(key); ok {
+			return h.(Bytes32), nil
+		}
+	}
+	h := crypto.Keccak256Hash(encodeAppPart(s.ChallengeDuration, s.AppDefinition, s.AppData))
+	if memo && memoHeld.Add(1) <= maxMemo {
+		appParts.Store(key, h)
+	}
+	return h, nil
 }
 
 // Hash returns the state hash participants sign:
@@ -126,8 +188,15 @@ func (s State) HashWithChannelID(id Bytes32) (Bytes32, error) {
 	if err != nil {
 		return Bytes32{}, err
 	}
-	return crypto.Keccak256Hash(encodeState(s.TurnNum, s.IsFinal, id, app, oh)), nil
+	buf := scratch.Get().(*[]byte)
+	*buf = appendState((*buf)[:0], s.TurnNum, s.IsFinal, id, app, oh)
+	h := crypto.Keccak256Hash(*buf)
+	scratch.Put(buf)
+	return h, nil
 }
+
+// scratch holds buffers for encodings that are only hashed.
+var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // EncodeAllocation returns abi.encode(AllocationItem[]).
 func EncodeAllocation(items []AllocationItem) ([]byte, error) {
@@ -188,7 +257,13 @@ func (o Outcome) Hash() (Bytes32, error) {
 			}
 		}
 	}
-	return crypto.Keccak256Hash(appendOutcome(nil, o)), nil
+	buf := scratch.Get().(*[]byte)
+	*buf = appendOutcome((*buf)[:0], o)
+	h := crypto.Keccak256Hash(*buf)
+	if cap(*buf) <= 64<<10 {
+		scratch.Put(buf)
+	}
+	return h, nil
 }
 
 // DecodeOutcome parses outcome bytes.
@@ -287,7 +362,16 @@ func DecodeAllocation(b []byte) (items []AllocationItem, err error) {
 
 // SignatureDigest returns the eth_sign digest of a state hash:
 // keccak256("\x19Ethereum Signed Message:\n32" || stateHash).
-func SignatureDigest(stateHash Bytes32) []byte { return accounts.TextHash(stateHash[:]) }
+func SignatureDigest(stateHash Bytes32) []byte {
+	// accounts.TextHash(stateHash[:]), without its fmt.Sprintf.
+	var msg [len(signedMessagePrefix) + 32]byte
+	copy(msg[:], signedMessagePrefix)
+	copy(msg[len(signedMessagePrefix):], stateHash[:])
+	return crypto.Keccak256(msg[:])
+}
+
+// signedMessagePrefix is eth_sign's prefix for a 32-byte message.
+const signedMessagePrefix = "\x19Ethereum Signed Message:\n32"
 
 // ChallengeHash returns keccak256(abi.encode(stateHash, "forceMove")), which a
 // challenger signs.

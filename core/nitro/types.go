@@ -103,28 +103,50 @@ func (s State) FixedPart() FixedPart {
 // Clone returns a deep copy of the state.
 func (s State) Clone() State {
 	c := s
-	if s.ChainID != nil {
-		c.ChainID = new(big.Int).Set(s.ChainID)
-	}
+	var ints intBlock
+	ints.size(s.ChainID)
+	ints.sizeOutcome(s.Outcome)
+	ints.alloc()
+	c.ChainID = ints.copy(s.ChainID)
 	c.Participants = append([]Address(nil), s.Participants...)
 	c.AppData = append([]byte(nil), s.AppData...)
-	c.Outcome = s.Outcome.Clone()
+	c.Outcome = s.Outcome.clone(&ints)
 	return c
 }
 
 // Clone returns a deep copy of the outcome.
 func (o Outcome) Clone() Outcome {
+	var ints intBlock
+	ints.sizeOutcome(o)
+	ints.alloc()
+	return o.clone(&ints)
+}
+
+func (o Outcome) clone(ints *intBlock) Outcome {
 	if o == nil {
 		return nil
 	}
 	out := make(Outcome, len(o))
+	n := 0
+	for _, a := range o {
+		n += len(a.Allocation)
+	}
+	var items []AllocationItem
+	if n > 0 {
+		items = make([]AllocationItem, 0, n)
+	}
 	for i, a := range o {
 		out[i] = AssetOutcome{AssetHolder: a.AssetHolder}
-		if a.Allocation != nil {
-			out[i].Allocation = make([]AllocationItem, len(a.Allocation))
-			for j, it := range a.Allocation {
-				out[i].Allocation[j] = AllocationItem{Destination: it.Destination, Amount: new(big.Int).Set(it.Amount)}
+		switch {
+		case a.Allocation == nil:
+		case len(a.Allocation) == 0:
+			out[i].Allocation = []AllocationItem{}
+		default:
+			k := len(items)
+			for _, it := range a.Allocation {
+				items = append(items, AllocationItem{Destination: it.Destination, Amount: ints.copy(it.Amount)})
 			}
+			out[i].Allocation = items[k:len(items):len(items)]
 		}
 		if a.Guarantee != nil {
 			g := *a.Guarantee
@@ -133,6 +155,58 @@ func (o Outcome) Clone() Outcome {
 		}
 	}
 	return out
+}
+
+// intBlock copies big.Ints into two allocations (the Int values and their
+// words) instead of two each. Each copy's words are capacity-limited, so
+// growing one never writes into another.
+type intBlock struct {
+	nInts, nWords int
+	ints          []big.Int
+	words         []big.Word
+}
+
+func (b *intBlock) size(x *big.Int) {
+	if x != nil {
+		b.nInts++
+		b.nWords += len(x.Bits())
+	}
+}
+
+func (b *intBlock) sizeOutcome(o Outcome) {
+	for _, a := range o {
+		for _, it := range a.Allocation {
+			b.size(it.Amount)
+		}
+	}
+}
+
+func (b *intBlock) alloc() {
+	if b.nInts > 0 {
+		b.ints = make([]big.Int, 0, b.nInts)
+	}
+	if b.nWords > 0 {
+		b.words = make([]big.Word, 0, b.nWords)
+	}
+}
+
+// copy returns a copy of x as new(big.Int).Set(x) would, or nil for nil;
+// x must have been sized.
+func (b *intBlock) copy(x *big.Int) *big.Int {
+	if x == nil {
+		return nil
+	}
+	b.ints = append(b.ints, big.Int{})
+	z := &b.ints[len(b.ints)-1]
+	if bits := x.Bits(); len(bits) > 0 {
+		i := len(b.words)
+		b.words = append(b.words, bits...)
+		z.SetBits(b.words[i:len(b.words):len(b.words)])
+		if x.Sign() < 0 {
+			z.Neg(z)
+		}
+	}
+	return z
 }
 
 // Total returns the sum of the allocation amounts of this asset outcome.

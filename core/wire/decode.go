@@ -3,6 +3,7 @@ package wire
 import (
 	"fmt"
 	"io"
+	"math/big"
 	"strconv"
 	"strings"
 
@@ -19,18 +20,32 @@ import (
 // not returned: after a successful check it equals State.ChannelID(). Empty
 // arrays decode as nil slices.
 func DecodeMessage(b []byte, lim Limits) (core.Message, error) {
+	m, _, err := decodeMessage(b, lim, false)
+	return m, err
+}
+
+// DecodeMessageIDs is DecodeMessage that also returns the channel id of
+// each signed state, in order: the decoder computes them to check the
+// claimed ones (with Limits.FormatOnly it computes them for this, and a
+// state whose id cannot be computed gets the zero id).
+func DecodeMessageIDs(b []byte, lim Limits) (core.Message, []nitro.Bytes32, error) {
+	return decodeMessage(b, lim, true)
+}
+
+func decodeMessage(b []byte, lim Limits, wantIDs bool) (core.Message, []nitro.Bytes32, error) {
 	d, err := newDecoder(b, lim)
 	if err != nil {
-		return core.Message{}, err
+		return core.Message{}, nil, err
 	}
+	d.wantIDs = wantIDs
 	m, err := d.message()
 	if err != nil {
-		return core.Message{}, err
+		return core.Message{}, nil, err
 	}
 	if err := d.end(); err != nil {
-		return core.Message{}, err
+		return core.Message{}, nil, err
 	}
-	return m, nil
+	return m, d.ids, nil
 }
 
 // DecodePayload parses and validates a wire Payload alone (the data of a
@@ -41,7 +56,7 @@ func DecodePayload(b []byte, lim Limits) (core.Payload, error) {
 	if err != nil {
 		return core.Payload{}, err
 	}
-	p, err := d.payload("data")
+	p, err := d.payload(root("data"))
 	if err != nil {
 		return core.Payload{}, err
 	}
@@ -54,6 +69,12 @@ func DecodePayload(b []byte, lim Limits) (core.Payload, error) {
 type decoder struct {
 	lx  *lexer
 	lim Limits
+	// The lexer and its stack live in the decoder's allocation.
+	lexer    lexer
+	stackBuf [8]lexState
+	// wantIDs asks for the channel id of each signed state, in ids.
+	wantIDs bool
+	ids     []nitro.Bytes32
 }
 
 func newDecoder(b []byte, lim Limits) (*decoder, error) {
@@ -61,7 +82,10 @@ func newDecoder(b []byte, lim Limits) (*decoder, error) {
 	if len(b) > lim.MaxMessageBytes {
 		return nil, errAt(ErrTooLarge, "message", "%d bytes exceed the limit of %d", len(b), lim.MaxMessageBytes)
 	}
-	return &decoder{lx: newLexer(b), lim: lim}, nil
+	d := &decoder{lim: lim}
+	d.lexer = lexer{b: b, stack: d.stackBuf[:0]}
+	d.lx = &d.lexer
+	return d, nil
 }
 
 // end requires that nothing but white space follows the value.
@@ -73,13 +97,13 @@ func (d *decoder) end() error {
 }
 
 // token reads the next JSON token.
-func (d *decoder) token(path string) (token, error) {
+func (d *decoder) token(path pth) (token, error) {
 	t, err := d.lx.next()
 	if err != nil {
 		if err == io.EOF || err == errUnexpectedEnd {
-			return t, errAt(ErrMalformed, path, "unexpected end of input")
+			return t, errAt(ErrMalformed, path.String(), "unexpected end of input")
 		}
-		return t, errAt(ErrMalformed, path, "%v", err)
+		return t, errAt(ErrMalformed, path.String(), "%v", err)
 	}
 	return t, nil
 }
@@ -105,14 +129,14 @@ func kind(t token) string {
 	return "null"
 }
 
-func wrongType(path, want string, t token) error {
-	return errAt(ErrMalformed, path, "should be %s, got %s", want, kind(t))
+func wrongType(path pth, want string, t token) error {
+	return errAt(ErrMalformed, path.String(), "should be %s, got %s", want, kind(t))
 }
 
 // object reads a JSON object, calling field for each key with the key's path;
 // field must consume the value. Duplicate keys are rejected. After the object
 // it checks the required keys in order.
-func (d *decoder) object(path string, required []string, field func(key, path string) error) error {
+func (d *decoder) object(path pth, required []string, field func(key string, path pth) error) error {
 	t, err := d.token(path)
 	if err != nil {
 		return err
@@ -120,6 +144,8 @@ func (d *decoder) object(path string, required []string, field func(key, path st
 	if t.kind != tokDelim || t.delim != '{' {
 		return wrongType(path, "object", t)
 	}
+	// Fields' paths are rendered only for errors.
+	base := path.String()
 	// The keys seen so far (views of the input, used only here). Objects
 	// have few keys, and an unknown one ends the decoding.
 	var buf [16]string
@@ -135,11 +161,11 @@ func (d *decoder) object(path string, required []string, field func(key, path st
 		key := t.s
 		for _, k := range seen {
 			if k == key {
-				return errAt(ErrMalformed, path, "duplicate key %q", truncate(key))
+				return errAt(ErrMalformed, path.String(), "duplicate key %q", truncate(key))
 			}
 		}
 		seen = append(seen, key)
-		if err := field(key, path+"."+key); err != nil {
+		if err := field(key, pth{base: base, key: key, kind: pathKey}); err != nil {
 			return err
 		}
 	}
@@ -152,18 +178,18 @@ func (d *decoder) object(path string, required []string, field func(key, path st
 			found = found || s == k
 		}
 		if !found {
-			return errAt(ErrMissingField, path, "missing required property %q", k)
+			return errAt(ErrMissingField, path.String(), "missing required property %q", k)
 		}
 	}
 	return nil
 }
 
-func unknownField(path string) error {
-	return errAt(ErrUnknownField, path, "not allowed by the schema")
+func unknownField(path pth) error {
+	return errAt(ErrUnknownField, path.String(), "not allowed by the schema")
 }
 
 // array reads a JSON array of at most max elements, calling elem for each.
-func (d *decoder) array(path string, max int, elem func(i int, path string) error) error {
+func (d *decoder) array(path pth, max int, elem func(i int, path pth) error) error {
 	t, err := d.token(path)
 	if err != nil {
 		return err
@@ -171,11 +197,12 @@ func (d *decoder) array(path string, max int, elem func(i int, path string) erro
 	if t.kind != tokDelim || t.delim != '[' {
 		return wrongType(path, "array", t)
 	}
+	base := path.String()
 	for i := 0; d.lx.more(); i++ {
 		if i >= max {
-			return errAt(ErrTooLarge, path, "more than %d elements", max)
+			return errAt(ErrTooLarge, path.String(), "more than %d elements", max)
 		}
-		if err := elem(i, path+"["+strconv.Itoa(i)+"]"); err != nil {
+		if err := elem(i, pth{base: base, index: i, kind: pathIndex}); err != nil {
 			return err
 		}
 	}
@@ -184,13 +211,13 @@ func (d *decoder) array(path string, max int, elem func(i int, path string) erro
 }
 
 // str reads a string the decoded message keeps (a copy).
-func (d *decoder) str(path string) (string, error) {
+func (d *decoder) str(path pth) (string, error) {
 	s, err := d.view(path)
 	return strings.Clone(s), err
 }
 
 // view reads a string that is only parsed: it may view the input.
-func (d *decoder) view(path string) (string, error) {
+func (d *decoder) view(path pth) (string, error) {
 	t, err := d.token(path)
 	if err != nil {
 		return "", err
@@ -201,7 +228,7 @@ func (d *decoder) view(path string) (string, error) {
 	return t.s, nil
 }
 
-func (d *decoder) boolean(path string) (bool, error) {
+func (d *decoder) boolean(path pth) (bool, error) {
 	t, err := d.token(path)
 	if err != nil {
 		return false, err
@@ -212,7 +239,7 @@ func (d *decoder) boolean(path string) (bool, error) {
 	return t.b, nil
 }
 
-func (d *decoder) uint48(path string) (uint64, error) {
+func (d *decoder) uint48(path pth) (uint64, error) {
 	t, err := d.token(path)
 	if err != nil {
 		return 0, err
@@ -220,28 +247,28 @@ func (d *decoder) uint48(path string) (uint64, error) {
 	if t.kind != tokNumber {
 		return 0, wrongType(path, "number", t)
 	}
-	return parseUint48(t.s, path)
+	return parseAt(path, func(p string) (uint64, error) { return parseUint48(t.s, p) })
 }
 
-func (d *decoder) bytes32(path string) (nitro.Bytes32, error) {
+func (d *decoder) bytes32(path pth) (nitro.Bytes32, error) {
 	s, err := d.view(path)
 	if err != nil {
 		return nitro.Bytes32{}, err
 	}
-	return parseBytes32(s, path)
+	return parseAt(path, func(p string) (nitro.Bytes32, error) { return parseBytes32(s, p) })
 }
 
-func (d *decoder) address(path string) (nitro.Address, error) {
+func (d *decoder) address(path pth) (nitro.Address, error) {
 	s, err := d.view(path)
 	if err != nil {
 		return nitro.Address{}, err
 	}
-	return parseAddress(s, path)
+	return parseAt(path, func(p string) (nitro.Address, error) { return parseAddress(s, p) })
 }
 
 func (d *decoder) message() (core.Message, error) {
 	var m core.Message
-	err := d.object("message", []string{"recipient", "data"}, func(key, path string) (err error) {
+	err := d.object(root("message"), []string{"recipient", "data"}, func(key string, path pth) (err error) {
 		switch key {
 		case "recipient":
 			m.Recipient, err = d.str(path)
@@ -257,26 +284,26 @@ func (d *decoder) message() (core.Message, error) {
 	return m, err
 }
 
-func (d *decoder) payload(path string) (core.Payload, error) {
+func (d *decoder) payload(path pth) (core.Payload, error) {
 	var p core.Payload
-	err := d.object(path, []string{"walletVersion"}, func(key, path string) (err error) {
+	err := d.object(path, []string{"walletVersion"}, func(key string, path pth) (err error) {
 		switch key {
 		case "walletVersion":
 			p.WalletVersion, err = d.str(path)
 		case "signedStates":
-			err = d.array(path, d.lim.MaxStates, func(_ int, path string) error {
+			err = d.array(path, d.lim.MaxStates, func(_ int, path pth) error {
 				ss, err := d.signedState(path)
 				p.SignedStates = append(p.SignedStates, ss)
 				return err
 			})
 		case "objectives":
-			err = d.array(path, d.lim.MaxObjectives, func(_ int, path string) error {
+			err = d.array(path, d.lim.MaxObjectives, func(_ int, path pth) error {
 				o, err := d.objective(path)
 				p.Objectives = append(p.Objectives, o)
 				return err
 			})
 		case "requests":
-			err = d.array(path, d.lim.MaxRequests, func(_ int, path string) error {
+			err = d.array(path, d.lim.MaxRequests, func(_ int, path pth) error {
 				r, err := d.request(path)
 				p.Requests = append(p.Requests, r)
 				return err
@@ -294,18 +321,18 @@ var signedStateRequired = []string{
 	"outcome", "turnNum", "appData", "isFinal", "channelId", "signatures",
 }
 
-func (d *decoder) signedState(path string) (core.SignedState, error) {
+func (d *decoder) signedState(path pth) (core.SignedState, error) {
 	var (
 		ss      core.SignedState
 		st      = &ss.State
 		claimed nitro.Bytes32
 	)
-	err := d.object(path, signedStateRequired, func(key, path string) (err error) {
+	err := d.object(path, signedStateRequired, func(key string, path pth) (err error) {
 		switch key {
 		case "chainId":
 			var s string
 			if s, err = d.view(path); err == nil {
-				st.ChainID, err = parseChainID(s, path)
+				st.ChainID, err = parseAt(path, func(p string) (*big.Int, error) { return parseChainID(s, p) })
 			}
 		case "participants":
 			// A state's participants are also bounded by Nitro itself.
@@ -323,14 +350,14 @@ func (d *decoder) signedState(path string) (core.SignedState, error) {
 		case "appData":
 			var s string
 			if s, err = d.view(path); err == nil {
-				st.AppData, err = parseBytes(s, d.lim.MaxAppDataBytes, path)
+				st.AppData, err = parseAt(path, func(p string) ([]byte, error) { return parseBytes(s, d.lim.MaxAppDataBytes, p) })
 			}
 		case "isFinal":
 			st.IsFinal, err = d.boolean(path)
 		case "channelId":
 			claimed, err = d.bytes32(path)
 		case "signatures":
-			err = d.array(path, d.lim.MaxSignatures, func(_ int, path string) error {
+			err = d.array(path, d.lim.MaxSignatures, func(_ int, path pth) error {
 				sig, err := d.signature(path)
 				ss.Signatures = append(ss.Signatures, sig)
 				return err
@@ -349,22 +376,28 @@ func (d *decoder) signedState(path string) (core.SignedState, error) {
 	if !d.lim.FormatOnly {
 		id, err := st.ChannelID()
 		if err != nil {
-			return ss, fmt.Errorf("%w: %s.channelId: cannot compute the channel id: %w", ErrChannelIDMismatch, path, err)
+			return ss, fmt.Errorf("%w: %s.channelId: cannot compute the channel id: %w", ErrChannelIDMismatch, path.String(), err)
 		}
 		if id != claimed {
-			return ss, errAt(ErrChannelIDMismatch, path+".channelId", "claimed %s, computed %s", fmtBytes32(claimed), fmtBytes32(id))
+			return ss, errAt(ErrChannelIDMismatch, path.String()+".channelId", "claimed %s, computed %s", fmtBytes32(claimed), fmtBytes32(id))
 		}
+		if d.wantIDs {
+			d.ids = append(d.ids, id)
+		}
+	} else if d.wantIDs {
+		id, _ := st.ChannelID()
+		d.ids = append(d.ids, id)
 	}
 	return ss, nil
 }
 
-func (d *decoder) signature(path string) (nitro.Signature, error) {
+func (d *decoder) signature(path pth) (nitro.Signature, error) {
 	s, err := d.view(path)
 	if err != nil {
 		return nitro.Signature{}, err
 	}
 	var b [65]byte
-	if err := parseFixedInto(b[:], s, path); err != nil {
+	if _, err := parseAt(path, func(p string) (struct{}, error) { return struct{}{}, parseFixedInto(b[:], s, p) }); err != nil {
 		return nitro.Signature{}, err
 	}
 	sig, err := nitro.SignatureFromBytes(b[:])
@@ -373,24 +406,27 @@ func (d *decoder) signature(path string) (nitro.Signature, error) {
 		err = nil
 	}
 	if err != nil {
-		return nitro.Signature{}, fmt.Errorf("%w: %s: %w", ErrOutOfRange, path, err)
+		return nitro.Signature{}, fmt.Errorf("%w: %s: %w", ErrOutOfRange, path.String(), err)
 	}
 	return sig, nil
 }
 
-func (d *decoder) participants(path string, max int) ([]core.Participant, error) {
-	var ps []core.Participant
-	err := d.array(path, max, func(_ int, path string) error {
+func (d *decoder) participants(path pth, max int) ([]core.Participant, error) {
+	ps := make([]core.Participant, 0, 2) // most channels have two
+	err := d.array(path, max, func(_ int, path pth) error {
 		p, err := d.participant(path)
 		ps = append(ps, p)
 		return err
 	})
+	if len(ps) == 0 {
+		ps = nil // empty arrays decode as nil slices
+	}
 	return ps, err
 }
 
-func (d *decoder) participant(path string) (core.Participant, error) {
+func (d *decoder) participant(path pth) (core.Participant, error) {
 	var p core.Participant
-	err := d.object(path, []string{"participantId", "signingAddress", "destination"}, func(key, path string) (err error) {
+	err := d.object(path, []string{"participantId", "signingAddress", "destination"}, func(key string, path pth) (err error) {
 		switch key {
 		case "participantId":
 			p.ParticipantID, err = d.str(path)
@@ -399,7 +435,7 @@ func (d *decoder) participant(path string) (core.Participant, error) {
 		case "destination":
 			var s string
 			if s, err = d.view(path); err == nil {
-				p.Destination, err = parseDestination(s, path)
+				p.Destination, err = parseAt(path, func(p string) (nitro.Bytes32, error) { return parseDestination(s, p) })
 			}
 		default:
 			err = unknownField(path)
@@ -411,30 +447,30 @@ func (d *decoder) participant(path string) (core.Participant, error) {
 
 // outcome reads Allocation[] or Guarantee[]; the schema's anyOf forbids
 // mixing the two in one outcome.
-func (d *decoder) outcome(path string) (nitro.Outcome, error) {
+func (d *decoder) outcome(path pth) (nitro.Outcome, error) {
 	var (
 		out                   nitro.Outcome
 		nAlloc, nGuar         int
-		firstAlloc, firstGuar string
+		firstAlloc, firstGuar pth
 	)
-	err := d.array(path, d.lim.MaxAssets, func(_ int, path string) error {
+	err := d.array(path, d.lim.MaxAssets, func(_ int, path pth) error {
 		a, err := d.assetOutcome(path)
 		if err != nil {
 			return err
 		}
 		if a.Guarantee != nil {
 			nGuar++
-			if firstGuar == "" {
+			if nGuar == 1 {
 				firstGuar = path
 			}
 		} else {
 			nAlloc++
-			if firstAlloc == "" {
+			if nAlloc == 1 {
 				firstAlloc = path
 			}
 		}
 		if nAlloc > 0 && nGuar > 0 {
-			return errAt(ErrMalformed, path, "outcome mixes allocations (%s) and guarantees (%s)", firstAlloc, firstGuar)
+			return errAt(ErrMalformed, path.String(), "outcome mixes allocations (%s) and guarantees (%s)", firstAlloc.String(), firstGuar.String())
 		}
 		out = append(out, a)
 		return nil
@@ -444,20 +480,20 @@ func (d *decoder) outcome(path string) (nitro.Outcome, error) {
 
 // assetOutcome reads an Allocation {assetHolderAddress, allocationItems} or a
 // Guarantee {assetHolderAddress, targetChannelId, destinations}.
-func (d *decoder) assetOutcome(path string) (nitro.AssetOutcome, error) {
+func (d *decoder) assetOutcome(path pth) (nitro.AssetOutcome, error) {
 	var (
 		a                             nitro.AssetOutcome
 		g                             nitro.Guarantee
 		hasItems, hasTarget, hasDests bool
-		targetPath, destsPath         string
+		targetPath, destsPath         pth
 	)
-	err := d.object(path, []string{"assetHolderAddress"}, func(key, path string) (err error) {
+	err := d.object(path, []string{"assetHolderAddress"}, func(key string, path pth) (err error) {
 		switch key {
 		case "assetHolderAddress":
 			a.AssetHolder, err = d.address(path)
 		case "allocationItems":
 			hasItems = true
-			err = d.array(path, d.lim.MaxAllocationItems, func(_ int, path string) error {
+			err = d.array(path, d.lim.MaxAllocationItems, func(_ int, path pth) error {
 				it, err := d.allocationItem(path)
 				a.Allocation = append(a.Allocation, it)
 				return err
@@ -467,7 +503,7 @@ func (d *decoder) assetOutcome(path string) (nitro.AssetOutcome, error) {
 			g.TargetChannelID, err = d.bytes32(path)
 		case "destinations":
 			hasDests, destsPath = true, path
-			err = d.array(path, d.lim.MaxAllocationItems, func(_ int, path string) error {
+			err = d.array(path, d.lim.MaxAllocationItems, func(_ int, path pth) error {
 				dst, err := d.bytes32(path)
 				g.Destinations = append(g.Destinations, dst)
 				return err
@@ -482,34 +518,35 @@ func (d *decoder) assetOutcome(path string) (nitro.AssetOutcome, error) {
 	}
 	switch {
 	case hasItems && hasTarget:
-		return a, errAt(ErrUnknownField, targetPath, "not allowed in an allocation")
+		return a, errAt(ErrUnknownField, targetPath.String(), "not allowed in an allocation")
 	case hasItems && hasDests:
-		return a, errAt(ErrUnknownField, destsPath, "not allowed in an allocation")
+		return a, errAt(ErrUnknownField, destsPath.String(), "not allowed in an allocation")
 	case hasItems:
 		return a, nil
 	case hasTarget || hasDests:
 		if !hasTarget {
-			return a, errAt(ErrMissingField, path, "missing required property %q", "targetChannelId")
+			return a, errAt(ErrMissingField, path.String(), "missing required property %q", "targetChannelId")
 		}
 		if !hasDests {
-			return a, errAt(ErrMissingField, path, "missing required property %q", "destinations")
+			return a, errAt(ErrMissingField, path.String(), "missing required property %q", "destinations")
 		}
-		a.Guarantee = &g
+		gp := g
+		a.Guarantee = &gp
 		return a, nil
 	}
-	return a, errAt(ErrMissingField, path, "missing required property %q (or a guarantee's targetChannelId and destinations)", "allocationItems")
+	return a, errAt(ErrMissingField, path.String(), "missing required property %q (or a guarantee's targetChannelId and destinations)", "allocationItems")
 }
 
-func (d *decoder) allocationItem(path string) (nitro.AllocationItem, error) {
+func (d *decoder) allocationItem(path pth) (nitro.AllocationItem, error) {
 	var it nitro.AllocationItem
-	err := d.object(path, []string{"destination", "amount"}, func(key, path string) (err error) {
+	err := d.object(path, []string{"destination", "amount"}, func(key string, path pth) (err error) {
 		switch key {
 		case "destination":
 			it.Destination, err = d.bytes32(path)
 		case "amount":
 			var s string
 			if s, err = d.view(path); err == nil {
-				it.Amount, err = parseUint256(s, path)
+				it.Amount, err = parseAt(path, func(p string) (*big.Int, error) { return parseUint256(s, p) })
 			}
 		default:
 			err = unknownField(path)
@@ -551,19 +588,19 @@ var fundingStrategies = map[string]bool{
 
 var roles = map[string]bool{"app": true, "ledger": true}
 
-func (d *decoder) objective(path string) (core.Objective, error) {
+func (d *decoder) objective(path pth) (core.Objective, error) {
 	var (
 		o        core.Objective
 		data     = map[string]string{}
-		dataPath = path + ".data"
+		dataPath = path.String() + ".data"
 	)
-	err := d.object(path, []string{"type", "data"}, func(key, path string) (err error) {
+	err := d.object(path, []string{"type", "data"}, func(key string, path pth) (err error) {
 		switch key {
 		case "type":
 			o.Type, err = d.str(path)
 			if err == nil {
 				if _, ok := objectiveData[o.Type]; !ok {
-					err = errAt(ErrUnsupported, path, "unknown objective type %q", truncate(o.Type))
+					err = errAt(ErrUnsupported, path.String(), "unknown objective type %q", truncate(o.Type))
 				}
 			}
 		case "participants":
@@ -571,7 +608,7 @@ func (d *decoder) objective(path string) (core.Objective, error) {
 		case "data":
 			// The type may come after data, so collect the string fields
 			// first and check them against the type afterwards.
-			err = d.object(path, nil, func(key, path string) error {
+			err = d.object(path, nil, func(key string, path pth) error {
 				if !dataFields[key] {
 					return unknownField(path)
 				}
@@ -651,14 +688,14 @@ func contains(xs []string, s string) bool {
 	return false
 }
 
-func (d *decoder) request(path string) (core.Request, error) {
+func (d *decoder) request(path pth) (core.Request, error) {
 	var r core.Request
-	err := d.object(path, []string{"type", "channelId"}, func(key, path string) (err error) {
+	err := d.object(path, []string{"type", "channelId"}, func(key string, path pth) (err error) {
 		switch key {
 		case "type":
 			r.Type, err = d.str(path)
 			if err == nil && r.Type != core.RequestGetChannel {
-				err = errAt(ErrUnsupported, path, "unknown request type %q", truncate(r.Type))
+				err = errAt(ErrUnsupported, path.String(), "unknown request type %q", truncate(r.Type))
 			}
 		case "channelId":
 			r.ChannelID, err = d.bytes32(path)
@@ -668,4 +705,45 @@ func (d *decoder) request(path string) (core.Request, error) {
 		return err
 	})
 	return r, err
+}
+
+// pth is a field's path for error messages, rendered only when needed:
+// base is the rendered path of the enclosing object or array, then a key
+// or an element index. A path with no key and no index is base itself
+// (see root); an object or an array renders its own path once, on entry.
+type pth struct {
+	base  string
+	key   string
+	index int
+	kind  uint8 // pathRoot, pathKey or pathIndex
+}
+
+const (
+	pathRoot uint8 = iota
+	pathKey
+	pathIndex
+)
+
+func root(s string) pth { return pth{base: s} }
+
+// String renders the path, like data.signedStates[0].turnNum.
+func (p pth) String() string {
+	switch p.kind {
+	case pathKey:
+		return p.base + "." + p.key
+	case pathIndex:
+		return p.base + "[" + strconv.Itoa(p.index) + "]"
+	}
+	return p.base
+}
+
+// parseAt runs a parse step without a path, and again with the rendered path
+// if it fails, so that a path is only built for an error (parse steps are
+// pure and fail the same way twice).
+func parseAt[T any](p pth, parse func(path string) (T, error)) (T, error) {
+	v, err := parse("")
+	if err != nil {
+		return parse(p.String())
+	}
+	return v, nil
 }

@@ -18,5 +18,6 @@
 // order, EIP-55 checksummed addresses, 32-byte padded destinations, amounts as
 // 0x plus 64 hex digits and chainId as even-length 0x hex.
 //
-// The package does no I/O and holds no state.
+// The package does no I/O. Its only state is a bounded memo of the EIP-55
+// forms of the addresses it has written.
 package wire

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"math/big"
 	"strconv"
+	"sync"
+	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -41,7 +43,7 @@ func EncodeMessage(m core.Message) ([]byte, error) {
 	// The JSON is written by hand, in the key order and with the escaping
 	// encoding/json gives the wire shapes (encode_ref_test.go keeps that
 	// encoder and compares): this is on every update's path.
-	e := encoder{b: make([]byte, 0, 256+1536*len(m.Payload.SignedStates))}
+	e := encoder{b: make([]byte, 0, messageSize(m))}
 	e.str(`{"recipient":`, m.Recipient)
 	if m.Sender != "" {
 		e.str(`,"sender":`, m.Sender)
@@ -78,6 +80,28 @@ func EncodeMessage(m core.Message) ([]byte, error) {
 	}
 	e.b = append(e.b, "}}"...)
 	return e.b, nil
+}
+
+// messageSize estimates the length of m's encoding, for the buffer.
+func messageSize(m core.Message) int {
+	n := 128 + len(m.Recipient) + len(m.Sender) + len(m.Payload.WalletVersion)
+	for _, ss := range m.Payload.SignedStates {
+		n += 380 + 185*len(ss.Participants) + 136*len(ss.Signatures) + 2*len(ss.State.AppData)
+		for _, a := range ss.State.Outcome {
+			n += 80 + 185*len(a.Allocation)
+			if a.Guarantee != nil {
+				n += 180 + 100*len(a.Guarantee.Destinations)
+			}
+		}
+		for _, p := range ss.Participants {
+			n += len(p.ParticipantID)
+		}
+	}
+	for _, o := range m.Payload.Objectives {
+		n += 260 + 185*len(o.Participants)
+	}
+	n += 120 * len(m.Payload.Requests)
+	return n
 }
 
 // encoder appends JSON to b.
@@ -148,23 +172,38 @@ func (e *encoder) address(key string, a nitro.Address) {
 // appendChecksummed appends the 40 hex digits of a's EIP-55 form (what
 // nitro.Address.Hex gives after "0x").
 func appendChecksummed(b []byte, a nitro.Address) []byte {
-	var lower [40]byte
-	hex.Encode(lower[:], a[:])
-	h := crypto.Keccak256Hash(lower[:])
-	for i, c := range lower {
+	if v, ok := checksums.Load(a); ok {
+		return append(b, v.(*[40]byte)[:]...)
+	}
+	var digits [40]byte
+	hex.Encode(digits[:], a[:])
+	h := crypto.Keccak256Hash(digits[:])
+	for i, c := range digits {
 		if c > '9' {
 			n := h[i/2]
 			if i%2 == 0 {
 				n >>= 4
 			}
 			if n&0xf > 7 {
-				c -= 'a' - 'A'
+				digits[i] = c - ('a' - 'A')
 			}
 		}
-		b = append(b, c)
 	}
-	return b
+	if checksumsHeld.Add(1) <= maxChecksums {
+		checksums.Store(a, &digits)
+	}
+	return append(b, digits[:]...)
 }
+
+// checksums memoizes EIP-55 forms: the addresses a wallet writes are few
+// (its channels' participants, asset holders and app definitions) and each
+// costs a keccak. The memo is bounded; past the bound forms are computed.
+var (
+	checksums     sync.Map // nitro.Address → *[40]byte
+	checksumsHeld atomic.Int64
+)
+
+const maxChecksums = 1 << 14
 
 // destination appends key and d as fmtDestination formats it.
 func (e *encoder) destination(key string, d nitro.Bytes32) {

@@ -388,3 +388,17 @@ func TestEncodeMatchesReference(t *testing.T) {
 		}
 	}
 }
+
+// TestMessageSizeEstimate: the buffer estimate is close to the encoding of
+// an update's message (no regrowth, little waste).
+func TestMessageSizeEstimate(t *testing.T) {
+	for _, c := range roundTripCases() {
+		b, err := EncodeMessage(c.msg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if est := messageSize(c.msg); est < len(b) || est > 2*len(b)+256 {
+			t.Errorf("%s: estimate %d for %d bytes", c.name, est, len(b))
+		}
+	}
+}

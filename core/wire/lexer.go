@@ -280,6 +280,12 @@ func (l *lexer) str() (string, error) {
 	b, start := l.b, l.i
 	plain := true
 	for i := start + 1; i < len(b); i++ {
+		for i < len(b) && plainByte[b[i]] {
+			i++
+		}
+		if i == len(b) {
+			break
+		}
 		switch c := b[i]; {
 		case c == '"':
 			l.i = i + 1
@@ -304,6 +310,15 @@ func (l *lexer) str() (string, error) {
 	l.i = len(b)
 	return "", errUnexpectedEnd
 }
+
+// plainByte marks the bytes a string literal holds as they are: printable
+// ASCII other than the quote and the backslash.
+var plainByte = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
 
 // view returns the bytes as a string without copying them: the string is
 // only valid while the bytes are neither modified nor reused.

@@ -73,8 +73,12 @@ func (w *World) call(wal *Wallet, what string, id nitro.Bytes32, expectOK bool, 
 		if expectOK {
 			w.violate("%s by %s failed: %v", what, wal.Name, err)
 		}
-	} else if c, ok := res.Channel(id); ok {
-		w.line("Wallet%s-->>%s: %s %s (turn %d)", wal.Name, wal.Name, w.label(id), c.Status, c.TurnNum)
+	} else {
+		for _, c := range res.ChannelResults {
+			if id == (nitro.Bytes32{}) || c.ChannelID == id {
+				w.line("Wallet%s-->>%s: %s %s (turn %d)", wal.Name, wal.Name, w.label(c.ChannelID), c.Status, c.TurnNum)
+			}
+		}
 	}
 	for _, m := range res.Outbox {
 		w.traceMessage("outbox", m.Sender, m.Recipient, m.Data)
@@ -424,7 +428,9 @@ func (w *World) Mine() {
 	b := w.Chain.Mine()
 	w.chainVersion++
 	w.stats.Blocks++
-	w.line("Note over Chain: block %d (%d txs)", b, pending)
+	if pending > 0 {
+		w.line("Note over Chain: block %d (%d txs)", b, pending)
+	}
 	for _, wal := range w.Wallets {
 		if !wal.lagging {
 			w.Events(wal.Index, 0)
@@ -456,19 +462,25 @@ func (w *World) Events(i, n int) {
 	}
 	wal.store.setCapture(true)
 	for _, ev := range evs[:n] {
-		if w.died(wal) || !s.send(ev) {
+		if w.died(wal) {
+			break
+		}
+		w.traceEvent(wal, ev)
+		// The follower takes the event, then the barrier once it has fully
+		// processed the event: only then does the world go on, so nothing
+		// of the world runs while the wallet does. The barrier names no
+		// channel and block 0: the follower only reads the store for it.
+		if !s.send(ev) || !s.send(barrier) {
 			break
 		}
 		s.block, s.index = ev.Block, ev.LogIndex+1
 		w.stats.ChainEvents++
-		w.traceEvent(wal, ev)
 	}
-	// The barrier: taken once the last event is fully processed. It names
-	// no channel and block 0, so the follower only reads the store.
-	s.send(core.ChainEvent{Kind: core.EventDeposited, ChannelID: barrierChannel})
 	wal.store.setCapture(false)
 	w.reap()
 }
+
+var barrier = core.ChainEvent{Kind: core.EventDeposited, ChannelID: barrierChannel}
 
 // barrierChannel is a channel id no wallet knows.
 var barrierChannel = nitro.Bytes32{0xba, 0x55, 0x1e, 0x2}

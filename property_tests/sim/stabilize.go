@@ -122,38 +122,77 @@ func (w *World) waitingOnTime() []*Wallet {
 	return out
 }
 
-// syncDiffering has every participant of each channel whose participants
-// hold different states sync it. It reports whether it synced any.
+// syncDiffering syncs each channel whose participants hold different
+// states. The participants that are behind (a lower latest turn) sync
+// alone, as a wallet that notices it is behind would: asking its peers for
+// their states must be enough. When none is behind, or a participant does
+// not know the channel at all, every participant that knows it syncs. It
+// reports whether it synced any.
 func (w *World) syncDiffering() bool {
 	any := false
 	for slot, id := range w.ids {
 		if id == (nitro.Bytes32{}) {
 			continue
 		}
-		var latest []string
-		var knowers []*Wallet
+		var states []string
+		var knowers, behind []*Wallet
+		unknown := false
+		top := uint64(0)
+		turns := map[*Wallet]uint64{}
 		for _, wal := range w.members(slot) {
 			c, ok := w.View(wal.Index, id)
 			if !ok {
-				latest = append(latest, "unknown")
+				unknown = true
 				continue
 			}
 			knowers = append(knowers, wal)
-			latest = append(latest, fmt.Sprint(c.Status(), " ", Canonical(c.States)))
+			states = append(states, fmt.Sprint(c.Status(), " ", Canonical(c.States)))
+			turns[wal] = c.TurnNum()
+			top = max(top, c.TurnNum())
 		}
-		same := true
-		for _, l := range latest {
-			same = same && l == latest[0]
+		same := !unknown
+		for _, st := range states {
+			same = same && st == states[0]
 		}
 		if same {
 			continue
 		}
 		for _, wal := range knowers {
+			if turns[wal] < top {
+				behind = append(behind, wal)
+			}
+		}
+		syncers := knowers
+		if !unknown && len(behind) > 0 {
+			syncers = behind
+		}
+		for _, wal := range syncers {
 			w.syncBy(wal, id)
 			any = true
 		}
 	}
 	return any
+}
+
+// Calm lets the world run without faults for a while: every message in
+// flight is delivered, in order, with the answers; the pending transactions
+// are mined and confirmed and every wallet gets its events (lagging ones
+// too); the wallets waiting on time are ticked. Nobody syncs.
+func (w *World) Calm() {
+	w.deliverAll()
+	for w.Chain.Pending() > 0 || w.Chain.ConfirmedBlock() < w.lastEventBlock() {
+		w.Mine()
+	}
+	for _, wal := range w.Wallets {
+		w.Events(wal.Index, 0)
+	}
+	if ws := w.waitingOnTime(); len(ws) > 0 {
+		w.clock.advance(core.BackupConcludeDelay + 1)
+		for _, wal := range ws {
+			w.tick(wal)
+		}
+	}
+	w.deliverAll()
 }
 
 // deliverAll delivers messages in order until none is left (bounded).

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/big"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,6 +53,11 @@ type Config struct {
 	// double spend) instead of requeuing them. Liveness cannot hold then:
 	// Stabilize only checks agreement.
 	DropReorged bool
+	// Open starts the world with every channel created, joined, funded and
+	// running, after Warmup updates each (without faults), so that a run
+	// starts deep in the protocol.
+	Open   bool
+	Warmup int
 	// Trace records a Mermaid sequence diagram of the run (Diagram).
 	Trace bool
 }
@@ -255,7 +261,7 @@ func New(cfg Config) (*World, error) {
 			intents: map[nitro.Bytes32]intent{},
 		}
 		wal.signer = &signer{w: w, wal: wal, inner: memory.NewSigner(key)}
-		wal.store = &store{w: w, wal: wal, mem: memory.NewStore(), entries: map[uint64]outboxEntry{}}
+		wal.store = &store{w: w, wal: wal, mem: memory.NewStore(), entries: map[uint64]core.Effect{}}
 		addr := wal.signer.Address()
 		w.Chain.Fund(addr, big.NewInt(InitialFunds))
 		w.Chain.FundToken(w.Token, addr, big.NewInt(InitialFunds))
@@ -274,7 +280,33 @@ func New(cfg Config) (*World, error) {
 	if cfg.Trace {
 		w.traceHeader()
 	}
+	if cfg.Open {
+		w.open(cfg.Warmup)
+	}
 	return w, nil
+}
+
+// open creates, joins and funds every channel, then makes updates updates
+// in each, letting the world calm down after each step.
+func (w *World) open(updates int) {
+	for slot := range w.ids {
+		w.CreateChannel(slot)
+	}
+	w.Calm()
+	for slot := range w.ids {
+		for range w.cfg.Channels[slot].Participants {
+			w.JoinChannel(slot, 0)
+		}
+	}
+	for i := 0; i < 4; i++ {
+		w.Calm()
+	}
+	for u := 0; u < updates; u++ {
+		for slot := range w.ids {
+			w.UpdateChannel(slot, 0, u)
+		}
+		w.Calm()
+	}
 }
 
 // Config returns the world's configuration, defaults filled in.
@@ -299,6 +331,40 @@ func (w *World) Stats() Stats {
 	}
 	s.Seconds = w.clock.Now().Unix() - StartTime
 	return s
+}
+
+// Digest renders the whole world: every wallet's channels as committed, the
+// chain's canonical events, balances and holdings, the messages in flight
+// and the counters. Two runs of the same commands from the same
+// configuration have the same digest.
+func (w *World) Digest() string {
+	var sb strings.Builder
+	w.mu.Lock()
+	for _, wal := range w.Wallets {
+		ids := make([]nitro.Bytes32, 0, len(wal.view))
+		for id := range wal.view {
+			ids = append(ids, id)
+		}
+		slices.SortFunc(ids, func(a, b nitro.Bytes32) int { return strings.Compare(a.Hex(), b.Hex()) })
+		for _, id := range ids {
+			fmt.Fprintf(&sb, "%s %s\n", wal.Name, Canonical(wal.view[id]))
+		}
+	}
+	w.mu.Unlock()
+	fmt.Fprintf(&sb, "chain %d %s\n", w.Chain.BlockNumber(), Canonical(w.Chain.Logs(0, w.Chain.BlockNumber())))
+	for _, a := range w.assets() {
+		for _, wal := range w.Wallets {
+			fmt.Fprintf(&sb, "%s %v %v\n", wal.Name, w.balance(a, wal.Address()), w.balance(a, wal.dest))
+		}
+	}
+	w.netMu.Lock()
+	for _, e := range w.net {
+		fmt.Fprintf(&sb, "msg %d %s %s %x\n", e.ID, e.From, e.To, e.Data)
+	}
+	w.netMu.Unlock()
+	st := w.Stats()
+	fmt.Fprintf(&sb, "%s\n", Canonical(st))
+	return sb.String()
 }
 
 // InFlight returns the number of messages in flight.
@@ -372,8 +438,9 @@ func (w *World) violate(format string, args ...any) {
 }
 
 func (w *World) violateLocked(format string, args ...any) {
-	if len(w.violations) < 20 {
-		w.violations = append(w.violations, fmt.Sprintf(format, args...))
+	v := fmt.Sprintf(format, args...)
+	if len(w.violations) < 20 && !slices.Contains(w.violations, v) {
+		w.violations = append(w.violations, v)
 	}
 }
 

@@ -25,14 +25,10 @@ type store struct {
 	dead      bool
 	countdown int // writes left before dying; 0 = never
 	capture   bool
-	entries   map[uint64]outboxEntry
+	entries   map[uint64]core.Effect // committed, not yet done
 	// record keeps the first commit of a call, canonically, in first.
 	record bool
 	first  []string
-}
-
-type outboxEntry struct {
-	effect core.Effect
 }
 
 var _ ports.Store = (*store)(nil)
@@ -108,7 +104,7 @@ func (s *store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 		}
 	}
 	for _, e := range entries {
-		s.entries[e.ID] = outboxEntry{effect: e.Effect}
+		s.entries[e.ID] = e.Effect
 	}
 	return entries, nil
 }
@@ -122,7 +118,7 @@ func (s *store) Pending(ctx context.Context) ([]ports.OutboxEntry, error) {
 	}
 	entries, err := s.mem.Pending(ctx)
 	for _, e := range entries {
-		s.entries[e.ID] = outboxEntry{effect: e.Effect}
+		s.entries[e.ID] = e.Effect
 	}
 	return entries, err
 }
@@ -143,7 +139,7 @@ func (s *store) Done(ctx context.Context, ids []uint64) error {
 	var sends []core.Message
 	for _, id := range ids {
 		if e, ok := s.entries[id]; ok {
-			if snd, ok := e.effect.(core.Send); ok && s.capture {
+			if snd, ok := e.(core.Send); ok && s.capture {
 				sends = append(sends, snd.Message)
 			}
 			delete(s.entries, id)
@@ -177,9 +173,8 @@ func (s *store) SetChainCursor(ctx context.Context, block uint64) error {
 	return s.mem.SetChainCursor(ctx, block)
 }
 
-// captured queues a message a wallet sent on its own. The world's goroutine
-// is the only one running wallet code at that point (or waiting for it), so
-// the network needs no lock.
+// captured queues a message a wallet sent on its own (from its follower's
+// goroutine when a chain event made it).
 func (w *World) captured(m core.Message) {
 	m.Payload.WalletVersion = wire.WalletVersion
 	data, err := wire.EncodeMessage(m)

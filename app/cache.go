@@ -1,0 +1,156 @@
+package app
+
+import (
+	"bytes"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// channelCache keeps the channels the wallet committed or read last, so
+// that a call on a busy channel does not read back from the store what the
+// previous call wrote (a store read is a deep copy in memory, a query and
+// a JSON decoding in PostgreSQL). It is exact because the wallet is its
+// store's only writer and every write and read of a channel happens under
+// that channel's lock: entries are replaced after each successful commit
+// and dropped after a failed one, whose outcome is unknown. Channels are
+// values that nothing modifies in place, so an entry is shared, not copied.
+// It holds at most cacheMax channels; when full it forgets one at random.
+type channelCache struct {
+	shards [cacheShards]cacheShard
+}
+
+const (
+	cacheShards = 64
+	cacheMax    = 4096
+)
+
+type cacheShard struct {
+	mu sync.Mutex
+	m  map[nitro.Bytes32]core.Channel
+}
+
+func newChannelCache() *channelCache {
+	c := &channelCache{}
+	for i := range c.shards {
+		c.shards[i].m = map[nitro.Bytes32]core.Channel{}
+	}
+	return c
+}
+
+func (c *channelCache) shard(id nitro.Bytes32) *cacheShard {
+	return &c.shards[(uint(id[0])<<8|uint(id[31]))%cacheShards]
+}
+
+func (c *channelCache) get(id nitro.Bytes32) (core.Channel, bool) {
+	s := c.shard(id)
+	s.mu.Lock()
+	ch, ok := s.m[id]
+	s.mu.Unlock()
+	return ch, ok
+}
+
+func (c *channelCache) put(ch core.Channel) {
+	s := c.shard(ch.ID)
+	s.mu.Lock()
+	if _, ok := s.m[ch.ID]; !ok && len(s.m) >= cacheMax/cacheShards {
+		for k := range s.m {
+			delete(s.m, k)
+			break
+		}
+	}
+	s.m[ch.ID] = ch
+	s.mu.Unlock()
+}
+
+func (c *channelCache) drop(id nitro.Bytes32) {
+	s := c.shard(id)
+	s.mu.Lock()
+	delete(s.m, id)
+	s.mu.Unlock()
+}
+
+// tickSet tracks the channels that wait on time (core.Channel.NeedsTick)
+// so that Tick visits them without reading every channel. Every commit
+// notes its channels; until Tick has listed the store once, and again
+// after a commit failed (its outcome is unknown), Tick lists them all.
+// Running channels never wait on time, so on the update path note takes
+// no lock while the set is empty.
+type tickSet struct {
+	mu       sync.Mutex
+	ids      map[nitro.Bytes32]struct{}
+	complete bool   // ids holds every channel that waits on time
+	gen      uint64 // counts the changes noted
+	size     atomic.Int64
+	sure     atomic.Bool // complete, readable without the lock
+}
+
+func newTickSet() *tickSet { return &tickSet{ids: map[nitro.Bytes32]struct{}{}} }
+
+// note records a committed channel.
+func (t *tickSet) note(c *core.Channel) {
+	need := c.NeedsTick()
+	if !need && t.sure.Load() && t.size.Load() == 0 {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.gen++
+	_, had := t.ids[c.ID]
+	switch {
+	case need && !had:
+		t.ids[c.ID] = struct{}{}
+	case !need && had:
+		delete(t.ids, c.ID)
+	}
+	t.size.Store(int64(len(t.ids)))
+}
+
+// unsure makes the next Tick list the store.
+func (t *tickSet) unsure() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.complete = false
+	t.sure.Store(false)
+}
+
+// list returns the channels to tick, or false if the store must be listed.
+func (t *tickSet) list() ([]nitro.Bytes32, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.complete {
+		return nil, false
+	}
+	ids := make([]nitro.Bytes32, 0, len(t.ids))
+	for id := range t.ids {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b nitro.Bytes32) int { return bytes.Compare(a[:], b[:]) })
+	return ids, true
+}
+
+func (t *tickSet) generation() uint64 {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.gen
+}
+
+// listed installs the channels a listing found to wait on time, unless a
+// commit noted a change since the listing began (the next Tick lists again).
+func (t *tickSet) listed(ids []nitro.Bytes32, gen uint64) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.gen != gen {
+		return
+	}
+	t.ids = make(map[nitro.Bytes32]struct{}, len(ids))
+	for _, id := range ids {
+		t.ids[id] = struct{}{}
+	}
+	t.size.Store(int64(len(t.ids)))
+	t.complete = true
+	t.sure.Store(true)
+}
