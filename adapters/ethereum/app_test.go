@@ -252,7 +252,11 @@ func seedPath(t *testing.T, b backend, m int) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantAmount(t, "holdings after A's deposit", held, amount(5))
+	// On a live node B may already have seen A's Deposited event and
+	// deposited too by the time this read runs; anything else is a bug.
+	if held.Cmp(amount(5)) != 0 && held.Cmp(amount(8)) != 0 {
+		t.Fatalf("holdings after A's deposit = %v, want %v (or %v once B has deposited)", held, amount(5), amount(8))
+	}
 
 	// B deposits when it sees A's Deposited event; A's postfund follows.
 	n := w.waitNote(A, "MessageQueued(msg2)", func(n app.Notification) bool { return n.Type == app.MessageQueued })
