@@ -2,6 +2,12 @@
 //
 //	nitrowallet demo [-m N] [-chain C] [-store S]
 //	    the founding document's happy path between two wallets
+//	nitrowallet sim [flags]
+//	    a seeded simulation of several wallets over a faulty network
+//	nitrowallet bench [flags]
+//	    the benchmark table of docs/benchmarks.md
+//	nitrowallet address [-keystore FILE] [-passphrase-env V] [-key-env V]
+//	    the signing address of a key loaded as a deployment would load it
 package main
 
 import (
@@ -24,7 +30,7 @@ func main() {
 
 func run(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: nitrowallet demo [-m updates]")
+		return fmt.Errorf("usage: nitrowallet demo|sim|bench|address [flags]")
 	}
 	switch args[0] {
 	case "demo":
@@ -40,7 +46,9 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return benchCommand(ctx, args[1:], out)
 	case "sim":
 		return simCommand(ctx, args[1:], out)
+	case "address":
+		return addressCommand(args[1:], out)
 	default:
-		return fmt.Errorf("unknown command %q (try: demo)", args[0])
+		return fmt.Errorf("unknown command %q (try: demo, sim, bench, address)", args[0])
 	}
 }
