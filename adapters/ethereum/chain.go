@@ -320,13 +320,26 @@ func concludeCalldata(req ports.ConcludeRequest) ([]byte, error) {
 }
 
 // Holdings implements ports.Chain: the asset holder's holdings(channelId)
-// at the head block.
+// at the head block, or with Confirmations at the newest confirmed block.
 func (c *Chain) Holdings(ctx context.Context, asset nitro.Address, channelID nitro.Bytes32) (*big.Int, error) {
 	if _, ok := c.tokens[asset]; !ok && asset != c.cfg.Contracts.ETHAssetHolder {
 		return nil, fmt.Errorf("ethereum: holdings at %s: %w", asset, ErrUnknownAssetHolder)
 	}
+	// With a confirmation depth, read the newest confirmed block, as the
+	// event stream does: a deposit a reorg may still undo must not count.
+	var at *big.Int
+	if c.cfg.Confirmations > 0 {
+		head, err := c.client.BlockNumber(ctx)
+		if err != nil {
+			return nil, classify("read head", err)
+		}
+		if head < c.cfg.Confirmations {
+			return new(big.Int), nil
+		}
+		at = new(big.Int).SetUint64(head - c.cfg.Confirmations)
+	}
 	var h *big.Int
-	if err := c.view(ctx, assetHolderABI, asset, "holdings", &h, channelID); err != nil {
+	if err := c.viewAt(ctx, at, assetHolderABI, asset, "holdings", &h, channelID); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -335,11 +348,17 @@ func (c *Chain) Holdings(ctx context.Context, asset nitro.Address, channelID nit
 // view calls a view function at the head block and unpacks its single
 // result into out.
 func (c *Chain) view(ctx context.Context, a abi.ABI, to common.Address, method string, out any, args ...any) error {
+	return c.viewAt(ctx, nil, a, to, method, out, args...)
+}
+
+// viewAt calls a view function at block (nil: the head) and unpacks its
+// single result into out.
+func (c *Chain) viewAt(ctx context.Context, block *big.Int, a abi.ABI, to common.Address, method string, out any, args ...any) error {
 	data, err := a.Pack(method, args...)
 	if err != nil {
 		return fmt.Errorf("ethereum: %s: %w", method, err)
 	}
-	res, err := c.client.CallContract(ctx, ethereum.CallMsg{To: &to, Data: data}, nil)
+	res, err := c.client.CallContract(ctx, ethereum.CallMsg{To: &to, Data: data}, block)
 	if err != nil {
 		return classify(method, err)
 	}

@@ -204,16 +204,24 @@ func TestConfirmations(t *testing.T) {
 		t.Fatal(err)
 	}
 	s := scanner{c: c}
+	eth := c.cfg.Contracts.ETHAssetHolder
 	for i := 0; i < 2; i++ {
 		evs, err := scanAll(ctx, &s)
 		if err != nil || len(evs) != 0 {
 			t.Fatalf("after %d more blocks: events %+v, err %v; want none yet", i, evs, err)
+		}
+		// Holdings agree with the stream: the deposit is not confirmed yet.
+		if h, err := c.Holdings(ctx, eth, channelID(1)); err != nil || h.Sign() != 0 {
+			t.Fatalf("after %d more blocks: holdings %v, err %v; want 0 until confirmed", i, h, err)
 		}
 		d.Commit()
 	}
 	evs, err := scanAll(ctx, &s)
 	if err != nil || len(evs) != 1 || evs[0].TxHash != tx || evs[0].Kind != core.EventDeposited {
 		t.Fatalf("after 2 more blocks: events %+v, err %v; want the deposit", evs, err)
+	}
+	if h, err := c.Holdings(ctx, eth, channelID(1)); err != nil || h.Int64() != 10 {
+		t.Fatalf("confirmed: holdings %v, err %v; want 10", h, err)
 	}
 	head, _ := d.Client().BlockNumber(ctx)
 	if evs[0].Block+2 != head {
