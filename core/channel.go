@@ -88,6 +88,15 @@ type Pending struct {
 // final state's mover wait before backing up the conclude transaction.
 const BackupConcludeDelay = 60
 
+// TxRetryDelay is how long (Tick seconds) the wallet waits on a transaction
+// of its own whose effect it has not seen on chain before it submits it
+// again: a deposit whose item the holdings do not cover yet, or a conclude
+// without a Concluded event. A transaction a reorg dropped for good is thus
+// resubmitted; a repeat is harmless (expectedHeld refunds or reverts a
+// second deposit, a second conclude reverts on the finalized channel). It
+// must exceed the time a transaction takes to reach the confirmation depth.
+const TxRetryDelay = 600
+
 // MaxHeldStates bounds the states held for future turns.
 const MaxHeldStates = 64
 
@@ -125,6 +134,9 @@ type Channel struct {
 	// Now is the latest Tick time; ClosedAt the first Tick time seen closed.
 	Now      int64
 	ClosedAt int64
+	// TxWaitSince is the first Tick time seen while a transaction of mine
+	// waits for its effect on chain (see TxRetryDelay); 0 when none waits.
+	TxWaitSince int64
 }
 
 // N is the number of participants.
@@ -309,6 +321,22 @@ func (c *Channel) dueDeposits(visit func(asset, item int, expectedHeld, amount *
 	}
 }
 
+// waitingOnTx reports whether a transaction of mine was submitted and its
+// effect is not seen yet: a deposit of an item the holdings do not cover, or
+// a conclude without a Concluded event.
+func (c *Channel) waitingOnTx() bool {
+	if c.Conclude == TxRequested && !c.Concluded {
+		return true
+	}
+	waiting := false
+	if c.FundingStrategy == FundingDirect && !c.PostfundComplete() {
+		c.dueDeposits(func(asset, item int, _, _ *big.Int) {
+			waiting = waiting || c.Funding[asset].Deposits[item] == TxRequested
+		})
+	}
+	return waiting
+}
+
 // Status returns the channel's status by the rule in the package doc.
 func (c *Channel) Status() Status {
 	if f, ok := c.Final(); ok {
@@ -371,10 +399,11 @@ func (c *Channel) MyTurn() bool {
 }
 
 // NeedsTick reports whether time matters to the channel now: a failed
-// transaction waits for a retry, or a closed channel waits for its conclude.
+// transaction waits for a retry, a transaction of mine waits for its effect
+// on chain, or a closed channel waits for its conclude.
 // Other channels can skip Tick inputs.
 func (c *Channel) NeedsTick() bool {
-	if c.Conclude == TxRetry {
+	if c.Conclude == TxRetry || c.waitingOnTx() {
 		return true
 	}
 	for _, f := range c.Funding {

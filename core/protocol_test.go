@@ -310,3 +310,65 @@ func TestSyncAfterPruningIsAccepted(t *testing.T) {
 		t.Fatalf("B at %d, A at %d", w.nodes[1].TurnNum(), w.nodes[0].TurnNum())
 	}
 }
+
+// TestUnseenTransactionsResubmitted: a deposit (or conclude) whose effect
+// never shows on chain, as after a reorg that dropped it, is submitted again
+// after TxRetryDelay of Tick time, and not before; once the chain shows it,
+// nothing is repeated.
+func TestUnseenTransactionsResubmitted(t *testing.T) {
+	w := newWorld(t, 2)
+	w.step(0, w.createInput(5, 3))
+	w.deliverAll()
+	w.step(1, core.Join{})
+	w.deliverAll()
+	if len(w.deposits) != 1 {
+		t.Fatalf("deposits %+v, want A's", w.deposits)
+	}
+	d := w.deposits[0]
+	w.deposits = nil
+	if !w.nodes[0].NeedsTick() {
+		t.Fatal("a deposit waiting for its event does not ask for ticks")
+	}
+	w.step(0, core.Tick{Now: 100})
+	w.step(0, core.Tick{Now: 100 + core.TxRetryDelay - 1})
+	if len(w.deposits) != 0 {
+		t.Fatalf("resubmitted too early: %+v", w.deposits)
+	}
+	w.step(0, core.Tick{Now: 100 + core.TxRetryDelay})
+	if len(w.deposits) != 1 || w.deposits[0].Amount.Cmp(d.Amount) != 0 || w.deposits[0].ExpectedHeld.Cmp(d.ExpectedHeld) != 0 {
+		t.Fatalf("deposit not resubmitted as it was: %+v", w.deposits)
+	}
+	// The deposit shows: no more resubmissions, and no more ticks needed.
+	w.deposits = nil
+	w.broadcastEvent(core.ChainEvent{Kind: core.EventDeposited, ChannelID: w.nodes[0].ID, Asset: w.asset, Holdings: big.NewInt(5)})
+	w.step(0, core.Tick{Now: 10_000})
+	w.step(0, core.Tick{Now: 20_000})
+	for _, dep := range w.deposits {
+		if dep.Item == d.Item && dep.Asset == d.Asset {
+			t.Fatalf("A's deposit repeated after its event: %+v", w.deposits)
+		}
+	}
+
+	// The conclude: the closer's, unseen, goes again after the delay.
+	v := openTwoParty(t)
+	v.step(0, core.Close{})
+	v.deliverAll()
+	if len(v.concl) != 1 {
+		t.Fatalf("closer concluded %d times", len(v.concl))
+	}
+	v.step(0, core.Tick{Now: 1000})
+	v.step(0, core.Tick{Now: 1000 + core.TxRetryDelay - 1})
+	if len(v.concl) != 1 {
+		t.Fatal("conclude resubmitted too early")
+	}
+	v.step(0, core.Tick{Now: 1000 + core.TxRetryDelay})
+	if len(v.concl) != 2 {
+		t.Fatalf("conclude not resubmitted: %d", len(v.concl))
+	}
+	v.broadcastEvent(core.ChainEvent{Kind: core.EventConcluded, ChannelID: v.nodes[0].ID})
+	v.step(0, core.Tick{Now: 50_000})
+	v.step(0, core.Tick{Now: 90_000})
+	if len(v.concl) != 2 || v.nodes[0].NeedsTick() {
+		t.Fatalf("after Concluded: %d concludes, needs tick %t", len(v.concl), v.nodes[0].NeedsTick())
+	}
+}

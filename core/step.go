@@ -432,6 +432,35 @@ func (s *stepper) tick(in Tick) {
 	if s.c.Conclude == TxRetry {
 		s.c.Conclude = TxNone
 	}
+	s.retryUnseen()
+}
+
+// retryUnseen submits again, once TxRetryDelay has passed, the transactions
+// of mine whose effect the chain has not shown: crank re-emits what it finds
+// not requested.
+func (s *stepper) retryUnseen() {
+	c := &s.c
+	switch {
+	case !c.waitingOnTx():
+		c.TxWaitSince = 0
+		return
+	case c.TxWaitSince == 0:
+		c.TxWaitSince = c.Now
+		return
+	case c.Now-c.TxWaitSince < TxRetryDelay:
+		return
+	}
+	c.TxWaitSince = 0
+	if c.Conclude == TxRequested && !c.Concluded {
+		c.Conclude = TxNone
+	}
+	if c.FundingStrategy == FundingDirect && !c.PostfundComplete() {
+		c.dueDeposits(func(asset, item int, _, _ *big.Int) {
+			if f := &c.Funding[asset]; f.Deposits[item] == TxRequested {
+				setDeposit(f, item, TxNone)
+			}
+		})
+	}
 }
 
 func (s *stepper) txFailed(in TxFailed) {

@@ -274,7 +274,7 @@ func syntheticCorpus() []Snapshot {
 			{Asset: nitro.Address{1}, Holdings: new(big.Int).Set(maxU256), Deposits: map[int]core.TxStatus{0: core.TxRequested, 1: core.TxRetry, 7: core.TxDone, -1: core.TxNone}, PaidOut: true, Payouts: []*big.Int{new(big.Int).Set(maxU256), new(big.Int)}},
 			{Asset: nitro.Address{2}, Holdings: new(big.Int), Deposits: map[int]core.TxStatus{}},
 		},
-		Conclude: core.TxRetry, Concluded: true, CloseInitiator: true, Now: -5, ClosedAt: 1<<62 + 3,
+		Conclude: core.TxRetry, Concluded: true, CloseInitiator: true, Now: -5, ClosedAt: 1<<62 + 3, TxWaitSince: 1<<40 + 9,
 	}
 	bare := core.Channel{ID: nitro.Bytes32{0xc0, 0xff, 0xef}, MyLastTurn: -1}
 	effects := []core.Effect{

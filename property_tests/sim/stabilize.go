@@ -14,6 +14,10 @@ import (
 // gives out the events, ticks past the backup-conclude delay and syncs.
 const maxRounds = 12
 
+// waitStep is how far the clock jumps for wallets that wait on time: past
+// the backup-conclude delay and the transaction retry delay alike.
+const waitStep = max(core.BackupConcludeDelay, core.TxRetryDelay) + 1
+
 // Stabilize stops every fault (lagging, armed crashes, injected transaction
 // failures), then runs rounds of delivering every message, mining and
 // confirming, giving every wallet its events, ticking and syncing, until a
@@ -34,7 +38,7 @@ func (w *World) Stabilize(complete bool) error {
 		w.mu.Unlock()
 	}
 	w.settle()
-	if complete && !w.cfg.DropReorged {
+	if complete {
 		for slot := range w.ids {
 			w.CreateChannel(slot)
 		}
@@ -53,7 +57,7 @@ func (w *World) Stabilize(complete bool) error {
 	if err := w.Check(); err != nil {
 		return err
 	}
-	return w.liveness(complete && !w.cfg.DropReorged)
+	return w.liveness(complete)
 }
 
 // settle runs rounds until nothing changes any more: deliver every
@@ -74,7 +78,7 @@ func (w *World) settle() {
 		}
 		w.deliverAll()
 		if ws := w.waitingOnTime(); len(ws) > 0 {
-			w.clock.advance(core.BackupConcludeDelay + 1)
+			w.clock.advance(waitStep)
 			for _, wal := range ws {
 				w.tick(wal)
 			}
@@ -187,7 +191,7 @@ func (w *World) Calm() {
 		w.Events(wal.Index, 0)
 	}
 	if ws := w.waitingOnTime(); len(ws) > 0 {
-		w.clock.advance(core.BackupConcludeDelay + 1)
+		w.clock.advance(waitStep)
 		for _, wal := range ws {
 			w.tick(wal)
 		}
@@ -282,9 +286,6 @@ func (w *World) liveness(complete bool) error {
 		if !closed {
 			continue
 		}
-		if w.cfg.DropReorged {
-			continue // a dropped deposit may never come back
-		}
 		if !w.Chain.Finalized(id) {
 			bad("%s: closed everywhere but not concluded on chain", label)
 		}
@@ -307,12 +308,10 @@ func (w *World) liveness(complete bool) error {
 			}
 		}
 	}
-	if !w.cfg.DropReorged {
-		for _, a := range w.assets() {
-			for _, wal := range w.Wallets {
-				if got, want := w.balance(a, wal.dest), expected[a][wal.dest]; got.Cmp(want) != 0 {
-					bad("%s's destination has %v %s, want exactly %v from the closed channels", wal.Name, got, w.assetName(a), want)
-				}
+	for _, a := range w.assets() {
+		for _, wal := range w.Wallets {
+			if got, want := w.balance(a, wal.dest), expected[a][wal.dest]; got.Cmp(want) != 0 {
+				bad("%s's destination has %v %s, want exactly %v from the closed channels", wal.Name, got, w.assetName(a), want)
 			}
 		}
 	}
