@@ -2,10 +2,13 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/hex"
 	"math/big"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/adapters/postgres"
@@ -97,6 +100,15 @@ func TestRejectedMessageChangesNothing(t *testing.T) {
 		before = pgtest.Dump(t, db, storeA.Schema())
 		return d1 == before
 	})
+	// The store holds addresses and signatures, never the key: the dump
+	// shows A's address (bytes are dumped as hex) but not A's private key.
+	keyHex := hex.EncodeToString(crypto.Keccak256([]byte("nitrowallet-crash-A")))
+	if !strings.Contains(strings.ToLower(before), strings.ToLower(sa.Address().Hex()[2:])) {
+		t.Fatal("the dump does not show A's address: it cannot show a key either")
+	}
+	if strings.Contains(strings.ToLower(before), keyHex) {
+		t.Fatal("A's private key is in the database")
+	}
 
 	c, err := storeA.Get(ctx, id)
 	if err != nil {

@@ -33,7 +33,7 @@ func TestBadRequestFailsAlone(t *testing.T) {
 		req.resp = make(chan result, 1)
 		batch = append(batch, req)
 	}
-	batch[1].channels[0].data = []byte("{\xff}") // not UTF-8: refused by PostgreSQL
+	batch[1].channels[0].turn = -1 // refused by the table's check constraint
 	s.run(batch)
 	for i, r := range batch {
 		res := <-r.resp

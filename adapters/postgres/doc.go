@@ -2,12 +2,12 @@
 // transactional outbox, written with sqlx and lib/pq.
 //
 // Durability. Commit writes a Step's channel and the effects it asked for
-// in one transaction and returns only after COMMIT, with
+// in one transaction and returns only after it committed, with
 // synchronous_commit=on: the app carries out no effect before its cause is
 // durable (etcd raft's "persist before send"). Effects stay in the outbox
-// until Done; after a restart app.New drives every pending one again.
-// Done and SetChainCursor alone do not wait for the WAL flush: losing them
-// in a server crash only repeats idempotent work.
+// until Done deletes them; after a restart app.New drives every pending one
+// again. Done and SetChainCursor alone do not wait for the WAL flush:
+// losing them in a server crash only repeats idempotent work.
 //
 // Concurrency. A Store holds a session advisory lock on its schema for its
 // whole life, so a second wallet process on the same schema gets ErrLocked
@@ -19,15 +19,19 @@
 //
 // Group commit. Commit encodes in the caller's goroutine and queues;
 // Options.Committers goroutines each take every queued write (up to
-// Options.MaxBatch) and commit them in one transaction made of a single
-// prepared statement, so the cost of a WAL flush is shared by every Step
-// that waited for it. Done and SetChainCursor ride along.
+// Options.MaxBatch) and commit them with a single prepared statement,
+// which PostgreSQL runs as a transaction of its own (one round trip, no
+// BEGIN or COMMIT), so the cost of a WAL flush is shared by every Step
+// that waited for it. Done and SetChainCursor ride along. The rows travel
+// as arrays in PostgreSQL's binary format, one per column.
 //
 // Schema. One schema per wallet (Options.Schema), migrated on Open with
 // goose from SQL files embedded in the binary: see migrations/. The
 // channels table keeps queryable columns (status, funding status, turn)
-// and the whole core.Channel as JSON; states and signatures keep every
-// signed state and signature ever held (Signatures lists them), so "no key
-// signed two different states for one channel and turn" can be audited.
-// No private key is ever stored.
+// and the whole core.Channel in a compact binary encoding (codec.go: about
+// 1.3 kB for a running two-party channel, against 6 kB of JSON); states
+// and signatures keep every signed state and signature ever held, each
+// written once (Signatures lists them), so "no key signed two different
+// states for one channel and turn" can be audited. No private key is ever
+// stored.
 package postgres

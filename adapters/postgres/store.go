@@ -70,9 +70,10 @@ type Options struct {
 	// new on every run, so an earlier run's channels and chain cursor would
 	// be wrong. Never set it for a real wallet.
 	Reset bool
-	// FaultHook, if set, is called at "tx-begun" and "tx-written" (all rows
-	// written, COMMIT not sent yet) in every commit transaction: crash
-	// tests kill the process there. Leave it nil in production.
+	// FaultHook, if set, is called at "tx-sending" (before a batch's
+	// statement is sent) and "tx-committed" (after it committed, before
+	// its callers are answered) for every commit batch: crash tests kill
+	// the process there. Leave it nil in production.
 	FaultHook func(point string)
 }
 
@@ -130,12 +131,6 @@ type Store struct {
 	stats    Stats
 }
 
-// evidence is the set of states and signatures of a channel already written.
-type evidence struct {
-	states map[stateKey]struct{}
-	sigs   map[sigKey]struct{}
-}
-
 var _ ports.Store = (*Store)(nil)
 
 // Open connects to PostgreSQL (a postgres:// URL or key=value DSN, as
@@ -155,6 +150,9 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 		cfg.Runtime = map[string]string{}
 	}
 	cfg.Runtime["search_path"] = opt.Schema
+	// []byte parameters go in binary: commits send their rows as binary
+	// arrays (see pgArray).
+	cfg.BinaryParameters = true
 	if _, ok := cfg.Runtime["synchronous_commit"]; !ok {
 		cfg.Runtime["synchronous_commit"] = "on"
 	}
@@ -287,32 +285,26 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Get returns a channel, or ports.ErrNotFound.
 func (s *Store) Get(ctx context.Context, id nitro.Bytes32) (core.Channel, error) {
-	var row struct {
-		Format int    `db:"format"`
-		Data   []byte `db:"data"`
-	}
-	err := s.db.GetContext(ctx, &row, "SELECT format, data FROM channels WHERE id = $1", id[:])
+	var data []byte
+	err := s.db.QueryRowContext(ctx, "SELECT data FROM channels WHERE id = $1", id[:]).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.Channel{}, ports.ErrNotFound
 	}
 	if err != nil {
 		return core.Channel{}, fmt.Errorf("postgres store: get channel: %w", err)
 	}
-	return decodeChannel(row.Format, row.Data)
+	return decodeChannel(data)
 }
 
 // List returns every channel, ordered by id.
 func (s *Store) List(ctx context.Context) ([]core.Channel, error) {
-	var rows []struct {
-		Format int    `db:"format"`
-		Data   []byte `db:"data"`
-	}
-	if err := s.db.SelectContext(ctx, &rows, "SELECT format, data FROM channels ORDER BY id"); err != nil {
+	var rows [][]byte
+	if err := s.db.SelectContext(ctx, &rows, "SELECT data FROM channels ORDER BY id"); err != nil {
 		return nil, fmt.Errorf("postgres store: list channels: %w", err)
 	}
 	out := make([]core.Channel, 0, len(rows))
-	for _, r := range rows {
-		c, err := decodeChannel(r.Format, r.Data)
+	for _, data := range rows {
+		c, err := decodeChannel(data)
 		if err != nil {
 			return nil, err
 		}
@@ -329,7 +321,7 @@ func (s *Store) Pending(ctx context.Context) ([]ports.OutboxEntry, error) {
 		Kind      string `db:"kind"`
 		Effect    []byte `db:"effect"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, "SELECT id, channel_id, kind, effect FROM outbox WHERE done_at IS NULL ORDER BY id"); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, "SELECT id, channel_id, kind, effect FROM outbox ORDER BY id"); err != nil {
 		return nil, fmt.Errorf("postgres store: read outbox: %w", err)
 	}
 	out := make([]ports.OutboxEntry, 0, len(rows))
@@ -343,11 +335,11 @@ func (s *Store) Pending(ctx context.Context) ([]ports.OutboxEntry, error) {
 	return out, nil
 }
 
-// Done marks outbox entries as carried out; unknown or already done ids
-// are ignored. It shares a transaction with concurrent commits; alone (or
-// with other Done and SetChainCursor calls only) it does not wait for the
-// WAL flush, since losing it in a server crash only drives an idempotent
-// effect again. It is visible to every reader when it returns.
+// Done marks outbox entries as carried out (it deletes them); unknown or
+// already done ids are ignored. It shares a transaction with concurrent
+// commits; alone (or with other Done and SetChainCursor calls only) it
+// does not wait for the WAL flush, since losing it in a server crash only
+// drives an idempotent effect again. It is visible to every reader when it returns.
 func (s *Store) Done(ctx context.Context, ids []uint64) error {
 	if len(ids) == 0 {
 		return nil
@@ -402,8 +394,8 @@ func (s *Store) SetChainCursor(ctx context.Context, block uint64) error {
 // Commit saves the channels and appends their effects to the outbox in one
 // transaction, durable when it returns, and returns the entries in order.
 // Concurrent Commits (and Done and SetChainCursor calls) share
-// transactions. If it returns an error other than a lost connection during
-// COMMIT, nothing was written.
+// transactions. If it returns an error other than a lost connection while
+// its statement ran, nothing was written.
 func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
