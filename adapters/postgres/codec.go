@@ -549,17 +549,21 @@ func (d *decoder) word() (h nitro.Bytes32) {
 	return h
 }
 
-func (d *decoder) addrs() []nitro.Address {
-	n := d.count(20)
+// list reads a counted list, nil when the count says so, whose elements
+// take at least minSize bytes each, reading each with read.
+func list[T any](d *decoder, minSize int, read func() T) []T {
+	n := d.count(minSize)
 	if n < 0 {
 		return nil
 	}
-	out := make([]nitro.Address, n)
+	out := make([]T, n)
 	for i := range out {
-		out[i] = d.addr()
+		out[i] = read()
 	}
 	return out
 }
+
+func (d *decoder) addrs() []nitro.Address { return list(d, 20, d.addr) }
 
 func (d *decoder) bigInt() *big.Int {
 	switch d.byte() {
@@ -588,28 +592,12 @@ func (d *decoder) sig() (s nitro.Signature) {
 	return s
 }
 
-func (d *decoder) sigs() []nitro.Signature {
-	n := d.count(2)
-	if n < 0 {
-		return nil
-	}
-	out := make([]nitro.Signature, n)
-	for i := range out {
-		out[i] = d.sig()
-	}
-	return out
-}
+func (d *decoder) sigs() []nitro.Signature { return list(d, 2, d.sig) }
 
 func (d *decoder) participants() []core.Participant {
-	n := d.count(53)
-	if n < 0 {
-		return nil
-	}
-	out := make([]core.Participant, n)
-	for i := range out {
-		out[i] = core.Participant{ParticipantID: d.str(), SigningAddress: d.addr(), Destination: d.word()}
-	}
-	return out
+	return list(d, 53, func() core.Participant {
+		return core.Participant{ParticipantID: d.str(), SigningAddress: d.addr(), Destination: d.word()}
+	})
 }
 
 func (d *decoder) outcome() nitro.Outcome {
@@ -832,12 +820,7 @@ func decodeEffect(kind string, data []byte) (core.Effect, error) {
 				o.JointChannelID, o.LedgerID, o.GuarantorID = d.word(), d.word(), d.word()
 			}
 		}
-		if n := d.count(33); n >= 0 {
-			p.Requests = make([]core.Request, n)
-			for i := range p.Requests {
-				p.Requests[i] = core.Request{Type: d.str(), ChannelID: d.word()}
-			}
-		}
+		p.Requests = list(&d, 33, func() core.Request { return core.Request{Type: d.str(), ChannelID: d.word()} })
 		e = v
 	case kindDeposit:
 		e = core.Deposit{ChannelID: d.word(), Asset: d.addr(), Item: d.int(), ExpectedHeld: d.bigInt(), Amount: d.bigInt()}
