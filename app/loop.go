@@ -43,6 +43,7 @@ func (w *Wallet) apply(ctx context.Context, jobs []job) (Result, error) {
 
 func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	b := newBatch(w)
+	defer b.release()
 	changes := b.changeBuf[:0]
 	for _, j := range jobs {
 		cur, ok, err := b.load(ctx, j.id)
@@ -115,12 +116,23 @@ func summarize(c *core.Channel) summary {
 	return summary{status: c.Status(), turn: c.TurnNum(), funding: c.FundingStatus()}
 }
 
+// batches recycles batches: a batch is about a kilobyte, one per call.
+var batches = sync.Pool{New: func() any { return new(batch) }}
+
 func newBatch(w *Wallet) *batch {
-	b := &batch{w: w}
+	b := batches.Get().(*batch)
+	b.w = w
 	b.outBuf.version = w.cfg.WalletVersion
 	b.out = &b.outBuf
 	b.chans, b.order, b.done = b.chanBuf[:0], b.orderBuf[:0], b.doneBuf[:0]
 	return b
+}
+
+// release returns b to the pool once its call has its result (nothing of
+// the result refers to b).
+func (b *batch) release() {
+	*b = batch{}
+	batches.Put(b)
 }
 
 // entry returns the index of id's entry, adding it if needed.

@@ -190,13 +190,50 @@ func (s State) HashWithChannelID(id Bytes32) (Bytes32, error) {
 	}
 	buf := scratch.Get().(*[]byte)
 	*buf = appendState((*buf)[:0], s.TurnNum, s.IsFinal, id, app, oh)
-	h := crypto.Keccak256Hash(*buf)
+	h := keccak(*buf)
 	scratch.Put(buf)
 	return h, nil
 }
 
 // scratch holds buffers for encodings that are only hashed.
 var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+// hashers holds keccak-256 states with room for a small input and the
+// result, so that hashing allocates nothing (what goes through the state's
+// interface methods would otherwise escape to the heap).
+var hashers = sync.Pool{New: func() any { return &hasher{st: crypto.NewKeccakState()} }}
+
+type hasher struct {
+	st  crypto.KeccakState
+	in  [64]byte
+	out Bytes32
+}
+
+// keccak returns keccak256(b). b must not be a stack variable of the caller
+// (it would escape): small inputs go through keccakSmall.
+func keccak(b []byte) Bytes32 {
+	k := hashers.Get().(*hasher)
+	k.st.Reset()
+	k.st.Write(b)
+	k.st.Read(k.out[:])
+	h := k.out
+	hashers.Put(k)
+	return h
+}
+
+// keccakSmall hashes the concatenation of a and b (at most 64 bytes),
+// copied into the hasher's own buffer.
+func keccakSmall(a string, b []byte) Bytes32 {
+	k := hashers.Get().(*hasher)
+	n := copy(k.in[:], a)
+	n += copy(k.in[n:], b)
+	k.st.Reset()
+	k.st.Write(k.in[:n])
+	k.st.Read(k.out[:])
+	h := k.out
+	hashers.Put(k)
+	return h
+}
 
 // EncodeAllocation returns abi.encode(AllocationItem[]).
 func EncodeAllocation(items []AllocationItem) ([]byte, error) {
@@ -259,7 +296,7 @@ func (o Outcome) Hash() (Bytes32, error) {
 	}
 	buf := scratch.Get().(*[]byte)
 	*buf = appendOutcome((*buf)[:0], o)
-	h := crypto.Keccak256Hash(*buf)
+	h := keccak(*buf)
 	if cap(*buf) <= 64<<10 {
 		scratch.Put(buf)
 	}
@@ -363,11 +400,14 @@ func DecodeAllocation(b []byte) (items []AllocationItem, err error) {
 // SignatureDigest returns the eth_sign digest of a state hash:
 // keccak256("\x19Ethereum Signed Message:\n32" || stateHash).
 func SignatureDigest(stateHash Bytes32) []byte {
-	// accounts.TextHash(stateHash[:]), without its fmt.Sprintf.
-	var msg [len(signedMessagePrefix) + 32]byte
-	copy(msg[:], signedMessagePrefix)
-	copy(msg[len(signedMessagePrefix):], stateHash[:])
-	return crypto.Keccak256(msg[:])
+	d := signatureDigest(stateHash)
+	return d[:]
+}
+
+// signatureDigest is accounts.TextHash(stateHash[:]), without its
+// fmt.Sprintf and allocations.
+func signatureDigest(stateHash Bytes32) Bytes32 {
+	return keccakSmall(signedMessagePrefix, stateHash[:])
 }
 
 // signedMessagePrefix is eth_sign's prefix for a 32-byte message.
@@ -417,11 +457,21 @@ func RecoverSigner(stateHash Bytes32, sig Signature) (Address, error) {
 	if sig.V != 27 && sig.V != 28 {
 		return Address{}, fmt.Errorf("%w: v = %d", ErrBadSignature, sig.V)
 	}
-	raw := sig.Bytes()
-	raw[64] -= 27
-	pub, err := crypto.SigToPub(SignatureDigest(stateHash), raw)
+	var raw [65]byte
+	copy(raw[:], sig.R[:])
+	copy(raw[32:], sig.S[:])
+	raw[64] = sig.V - 27
+	digest := signatureDigest(stateHash)
+	// The recovered key in its 65-byte uncompressed form; its address is
+	// the last 20 bytes of the keccak of its 64 coordinates bytes
+	// (crypto.PubkeyToAddress without parsing the key into big.Ints).
+	pub, err := crypto.Ecrecover(digest[:], raw[:])
 	if err != nil {
 		return Address{}, fmt.Errorf("%w: %v", ErrBadSignature, err)
 	}
-	return crypto.PubkeyToAddress(*pub), nil
+	if len(pub) != 65 || pub[0] != 4 {
+		return Address{}, fmt.Errorf("%w: recovered a malformed public key", ErrBadSignature)
+	}
+	h := keccak(pub[1:])
+	return Address(h[12:]), nil
 }

@@ -285,7 +285,11 @@ func TestDecodeRejects(t *testing.T) {
 		{name: "outcome mixes allocation and guarantee", mut: []mutation{func(root map[string]any) {
 			g := at(guaranteeBase(t), alloc0...)
 			at(root, ss0...).(map[string]any)["outcome"] = []any{at(root, alloc0...), g}
-		}}, want: []error{ErrMalformed}, where: "mixes", schema: schemaRejects},
+		}}, want: []error{ErrMalformed}, where: "message.data.signedStates[0].outcome[1]: outcome mixes allocations (message.data.signedStates[0].outcome[0]) and guarantees (message.data.signedStates[0].outcome[1])", schema: schemaRejects},
+		{name: "allocation with a guarantee's target", mut: []mutation{func(root map[string]any) {
+			a := at(root, alloc0...).(map[string]any)
+			a["targetChannelId"] = fmtBytes32(b32("target"))
+		}}, want: []error{ErrUnknownField}, where: "message.data.signedStates[0].outcome[0].targetChannelId: not allowed in an allocation", schema: schemaRejects},
 		{name: "channel id mismatch", mut: []mutation{set(fmtBytes32(b32("other")), p(ss0, "channelId")...)}, want: []error{ErrChannelIDMismatch}, where: "channelId", schema: schemaAccepts},
 		{name: "channel id of another nonce", mut: []mutation{set(json.Number("8"), p(ss0, "channelNonce")...)}, want: []error{ErrChannelIDMismatch}, schema: schemaAccepts},
 	}

@@ -56,7 +56,7 @@ func DecodePayload(b []byte, lim Limits) (core.Payload, error) {
 	if err != nil {
 		return core.Payload{}, err
 	}
-	p, err := d.payload(root("data"))
+	p, err := d.payload(d.root("data"))
 	if err != nil {
 		return core.Payload{}, err
 	}
@@ -75,6 +75,8 @@ type decoder struct {
 	// wantIDs asks for the channel id of each signed state, in ids.
 	wantIDs bool
 	ids     []nitro.Bytes32
+	// The path stack of what is being decoded (see pth).
+	path pathStack
 }
 
 func newDecoder(b []byte, lim Limits) (*decoder, error) {
@@ -144,8 +146,6 @@ func (d *decoder) object(path pth, required []string, field func(key string, pat
 	if t.kind != tokDelim || t.delim != '{' {
 		return wrongType(path, "object", t)
 	}
-	// Fields' paths are rendered only for errors.
-	base := path.String()
 	// The keys seen so far (views of the input, used only here). Objects
 	// have few keys, and an unknown one ends the decoding.
 	var buf [16]string
@@ -165,7 +165,7 @@ func (d *decoder) object(path pth, required []string, field func(key string, pat
 			}
 		}
 		seen = append(seen, key)
-		if err := field(key, pth{base: base, key: key, kind: pathKey}); err != nil {
+		if err := field(key, path.child(pathSeg{key: key})); err != nil {
 			return err
 		}
 	}
@@ -197,12 +197,11 @@ func (d *decoder) array(path pth, max int, elem func(i int, path pth) error) err
 	if t.kind != tokDelim || t.delim != '[' {
 		return wrongType(path, "array", t)
 	}
-	base := path.String()
 	for i := 0; d.lx.more(); i++ {
 		if i >= max {
 			return errAt(ErrTooLarge, path.String(), "more than %d elements", max)
 		}
-		if err := elem(i, pth{base: base, index: i, kind: pathIndex}); err != nil {
+		if err := elem(i, path.child(pathSeg{index: i, isIdx: true})); err != nil {
 			return err
 		}
 	}
@@ -268,7 +267,7 @@ func (d *decoder) address(path pth) (nitro.Address, error) {
 
 func (d *decoder) message() (core.Message, error) {
 	var m core.Message
-	err := d.object(root("message"), []string{"recipient", "data"}, func(key string, path pth) (err error) {
+	err := d.object(d.root("message"), []string{"recipient", "data"}, func(key string, path pth) (err error) {
 		switch key {
 		case "recipient":
 			m.Recipient, err = d.str(path)
@@ -451,9 +450,10 @@ func (d *decoder) outcome(path pth) (nitro.Outcome, error) {
 	var (
 		out                   nitro.Outcome
 		nAlloc, nGuar         int
-		firstAlloc, firstGuar pth
+		firstAlloc, firstGuar int // element indexes
 	)
-	err := d.array(path, d.lim.MaxAssets, func(_ int, path pth) error {
+	arrayPath := path
+	err := d.array(path, d.lim.MaxAssets, func(i int, path pth) error {
 		a, err := d.assetOutcome(path)
 		if err != nil {
 			return err
@@ -461,16 +461,19 @@ func (d *decoder) outcome(path pth) (nitro.Outcome, error) {
 		if a.Guarantee != nil {
 			nGuar++
 			if nGuar == 1 {
-				firstGuar = path
+				firstGuar = i
 			}
 		} else {
 			nAlloc++
 			if nAlloc == 1 {
-				firstAlloc = path
+				firstAlloc = i
 			}
 		}
 		if nAlloc > 0 && nGuar > 0 {
-			return errAt(ErrMalformed, path.String(), "outcome mixes allocations (%s) and guarantees (%s)", firstAlloc.String(), firstGuar.String())
+			at := path.String()
+			allocAt := arrayPath.child(pathSeg{index: firstAlloc, isIdx: true}).String()
+			guarAt := arrayPath.child(pathSeg{index: firstGuar, isIdx: true}).String()
+			return errAt(ErrMalformed, at, "outcome mixes allocations (%s) and guarantees (%s)", allocAt, guarAt)
 		}
 		out = append(out, a)
 		return nil
@@ -485,7 +488,7 @@ func (d *decoder) assetOutcome(path pth) (nitro.AssetOutcome, error) {
 		a                             nitro.AssetOutcome
 		g                             nitro.Guarantee
 		hasItems, hasTarget, hasDests bool
-		targetPath, destsPath         pth
+		targetPath, destsPath         string // rendered: later fields reuse the path stack
 	)
 	err := d.object(path, []string{"assetHolderAddress"}, func(key string, path pth) (err error) {
 		switch key {
@@ -499,10 +502,10 @@ func (d *decoder) assetOutcome(path pth) (nitro.AssetOutcome, error) {
 				return err
 			})
 		case "targetChannelId":
-			hasTarget, targetPath = true, path
+			hasTarget, targetPath = true, path.String()
 			g.TargetChannelID, err = d.bytes32(path)
 		case "destinations":
-			hasDests, destsPath = true, path
+			hasDests, destsPath = true, path.String()
 			err = d.array(path, d.lim.MaxAllocationItems, func(_ int, path pth) error {
 				dst, err := d.bytes32(path)
 				g.Destinations = append(g.Destinations, dst)
@@ -518,9 +521,9 @@ func (d *decoder) assetOutcome(path pth) (nitro.AssetOutcome, error) {
 	}
 	switch {
 	case hasItems && hasTarget:
-		return a, errAt(ErrUnknownField, targetPath.String(), "not allowed in an allocation")
+		return a, errAt(ErrUnknownField, targetPath, "not allowed in an allocation")
 	case hasItems && hasDests:
-		return a, errAt(ErrUnknownField, destsPath.String(), "not allowed in an allocation")
+		return a, errAt(ErrUnknownField, destsPath, "not allowed in an allocation")
 	case hasItems:
 		return a, nil
 	case hasTarget || hasDests:
@@ -707,34 +710,62 @@ func (d *decoder) request(path pth) (core.Request, error) {
 	return r, err
 }
 
-// pth is a field's path for error messages, rendered only when needed:
-// base is the rendered path of the enclosing object or array, then a key
-// or an element index. A path with no key and no index is base itself
-// (see root); an object or an array renders its own path once, on entry.
+// pth is a field's path for error messages, rendered only when needed: the
+// first n segments of the decoder's path stack. An object or an array sets
+// the segment below it for each field or element before decoding it, so
+// the stack always holds the path of what is being decoded, and rendering
+// a path (only for an error, while its value is decoded) costs nothing
+// until then.
 type pth struct {
-	base  string
-	key   string
-	index int
-	kind  uint8 // pathRoot, pathKey or pathIndex
+	st *pathStack
+	n  int
 }
 
-const (
-	pathRoot uint8 = iota
-	pathKey
-	pathIndex
-)
+// pathStack holds the segments of the current path: a key, or an index.
+type pathStack struct {
+	segs []pathSeg
+	buf  [8]pathSeg
+}
 
-func root(s string) pth { return pth{base: s} }
+type pathSeg struct {
+	key   string
+	index int
+	isIdx bool
+}
+
+// root starts a new path stack at a top-level name ("data", "message").
+func (d *decoder) root(s string) pth {
+	d.path.segs = append(d.path.buf[:0], pathSeg{key: s})
+	return pth{st: &d.path, n: 1}
+}
+
+// child returns the path of p's key or element: the stack cut at p, with
+// the segment pushed.
+func (p pth) child(seg pathSeg) pth {
+	p.st.segs = append(p.st.segs[:p.n], seg)
+	return pth{st: p.st, n: p.n + 1}
+}
 
 // String renders the path, like data.signedStates[0].turnNum.
 func (p pth) String() string {
-	switch p.kind {
-	case pathKey:
-		return p.base + "." + p.key
-	case pathIndex:
-		return p.base + "[" + strconv.Itoa(p.index) + "]"
+	if p.st == nil || p.n == 0 {
+		return ""
 	}
-	return p.base
+	var b strings.Builder
+	for i, seg := range p.st.segs[:p.n] {
+		switch {
+		case seg.isIdx:
+			b.WriteByte('[')
+			b.WriteString(strconv.Itoa(seg.index))
+			b.WriteByte(']')
+		case i > 0:
+			b.WriteByte('.')
+			b.WriteString(seg.key)
+		default:
+			b.WriteString(seg.key)
+		}
+	}
+	return b.String()
 }
 
 // parseAt runs a parse step without a path, and again with the rendered path
