@@ -18,7 +18,14 @@ import (
 // openRunning opens a two-party channel over a bus and returns its id.
 func openRunning(t testing.TB) (*env, nitro.Bytes32) {
 	t.Helper()
-	e := newEnv(t, 2)
+	return openRunningWith(t, nil)
+}
+
+// openRunningWith is openRunning with the wallets' configs passed through
+// with (see newEnvWith).
+func openRunningWith(t testing.TB, with func(name string, c *app.Config)) (*env, nitro.Bytes32) {
+	t.Helper()
+	e := newEnvWith(t, 2, with)
 	bus := e.connect()
 	r, err := e.parties[0].w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
 	if err != nil {

@@ -34,7 +34,11 @@ type env struct {
 	parties []*party
 }
 
-func newEnv(t testing.TB, n int) *env {
+func newEnv(t testing.TB, n int) *env { return newEnvWith(t, n, nil) }
+
+// newEnvWith is newEnv with each wallet's config passed through with (when
+// not nil) before the wallet is made.
+func newEnvWith(t testing.TB, n int, with func(name string, c *app.Config)) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -44,7 +48,11 @@ func newEnv(t testing.TB, n int) *env {
 		s := memory.SignerFromSeed("app-test-" + name)
 		e.chain.Fund(s.Address(), big.NewInt(1_000_000))
 		st := memory.NewStore()
-		w, err := app.New(ctx, app.Config{Signer: s, Store: st, Chain: e.chain.Account(s.Address()), TickInterval: -1})
+		cfg := app.Config{Signer: s, Store: st, Chain: e.chain.Account(s.Address()), TickInterval: -1}
+		if with != nil {
+			with(name, &cfg)
+		}
+		w, err := app.New(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -419,14 +419,22 @@ func (w *Wallet) Tick(ctx context.Context) {
 		}
 		w.ticks.listed(ids, gen)
 	}
-	now := w.cfg.Clock.Now().Unix()
+	tick := core.Tick{
+		Now:                 w.cfg.Clock.Now().Unix(),
+		TxRetryDelay:        ceilSeconds(w.cfg.TxRetryDelay),
+		BackupConcludeDelay: ceilSeconds(w.cfg.BackupConcludeDelay),
+	}
 	for _, id := range ids {
-		w.applyAsync(ctx, []job{{id: id, in: core.Tick{Now: now}}})
+		w.applyAsync(ctx, []job{{id: id, in: tick}})
 	}
 	if err := w.resume(ctx); err != nil {
 		w.log.Warn("tick: resume failed", "err", err)
 	}
 }
+
+// ceilSeconds is d in whole seconds, rounded up (a positive delay stays
+// positive).
+func ceilSeconds(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) }
 
 // resume drives outbox entries left pending (by a crash or a failure).
 func (w *Wallet) resume(ctx context.Context) error {

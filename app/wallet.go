@@ -28,6 +28,17 @@ type Config struct {
 	// TickInterval is how often channels get a Tick (retries, backup
 	// conclude); zero means one second, negative disables the ticker.
 	TickInterval time.Duration
+	// TxRetryDelay is how long a deposit or conclude of this wallet's may go
+	// without its effect showing on chain before it is submitted again
+	// (whole seconds; zero means core.TxRetryDelay). It must exceed the
+	// time a transaction takes to reach the chain adapter's confirmation
+	// depth.
+	TxRetryDelay time.Duration
+	// BackupConcludeDelay is how long the participants other than the
+	// final state's mover wait for the channel to be concluded before they
+	// submit the conclude themselves (whole seconds; zero means
+	// core.BackupConcludeDelay).
+	BackupConcludeDelay time.Duration
 	// Limits bound incoming messages; zero means wire.DefaultLimits().
 	Limits wire.Limits
 	// Logger defaults to slog.Default().
@@ -62,6 +73,9 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	}
 	if cfg.TickInterval == 0 {
 		cfg.TickInterval = time.Second
+	}
+	if cfg.TxRetryDelay < 0 || cfg.BackupConcludeDelay < 0 {
+		return nil, fmt.Errorf("%w: negative TxRetryDelay or BackupConcludeDelay", ErrInvalidParams)
 	}
 	if cfg.Limits == (wire.Limits{}) {
 		cfg.Limits = wire.DefaultLimits()

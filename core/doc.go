@@ -20,11 +20,12 @@
 //     latest outcome; every other participant countersigns it on receipt.
 //     Once all have signed, the final state's mover submits
 //     concludePushOutcomeAndTransferAll; the others back it up only after
-//     BackupConcludeDelay seconds of Tick time without a Concluded event.
+//     BackupConcludeDelay seconds of Tick time without a Concluded event
+//     (decided on a Tick; the Tick may set the delay).
 //   - retry: a transaction of mine whose effect has not shown on chain after
-//     TxRetryDelay seconds of Tick time (a deposit the holdings do not
-//     cover, a conclude without Concluded, say after a reorg dropped it) is
-//     submitted again; Nitro makes the repeat harmless.
+//     TxRetryDelay seconds of Tick time, or the Tick's own delay (a deposit
+//     the holdings do not cover, a conclude without Concluded, say after a
+//     reorg dropped it), is submitted again; Nitro makes the repeat harmless.
 //
 // Status rule (reported as ChannelResult.status), first match wins:
 //

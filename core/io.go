@@ -75,8 +75,15 @@ type TxFailed struct {
 	Err   string
 }
 
-// Tick gives the core the time, in seconds.
-type Tick struct{ Now int64 }
+// Tick gives the core the time, in seconds. A positive TxRetryDelay or
+// BackupConcludeDelay (seconds) replaces the package's default for this
+// tick's decisions, so a deployment can fit them to its chain: time only
+// moves on ticks, so they are the only steps that act on it.
+type Tick struct {
+	Now                 int64
+	TxRetryDelay        int64
+	BackupConcludeDelay int64
+}
 
 // Sync resends this wallet's latest states to every peer and asks them for theirs.
 type Sync struct{}

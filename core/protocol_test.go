@@ -315,7 +315,10 @@ func TestSyncAfterPruningIsAccepted(t *testing.T) {
 // never shows on chain, as after a reorg that dropped it, is submitted again
 // after TxRetryDelay of Tick time, and not before; once the chain shows it,
 // nothing is repeated.
-func TestUnseenTransactionsResubmitted(t *testing.T) {
+// awaitingDeposit opens a two-party channel up to A's deposit and returns
+// the world (its deposits emptied) and that deposit.
+func awaitingDeposit(t *testing.T) (*world, core.Deposit) {
+	t.Helper()
 	w := newWorld(t, 2)
 	w.step(0, w.createInput(5, 3))
 	w.deliverAll()
@@ -326,6 +329,11 @@ func TestUnseenTransactionsResubmitted(t *testing.T) {
 	}
 	d := w.deposits[0]
 	w.deposits = nil
+	return w, d
+}
+
+func TestUnseenTransactionsResubmitted(t *testing.T) {
+	w, d := awaitingDeposit(t)
 	if !w.nodes[0].NeedsTick() {
 		t.Fatal("a deposit waiting for its event does not ask for ticks")
 	}
@@ -370,5 +378,42 @@ func TestUnseenTransactionsResubmitted(t *testing.T) {
 	v.step(0, core.Tick{Now: 90_000})
 	if len(v.concl) != 2 || v.nodes[0].NeedsTick() {
 		t.Fatalf("after Concluded: %d concludes, needs tick %t", len(v.concl), v.nodes[0].NeedsTick())
+	}
+}
+
+// TestTickDelays: a tick's own delays replace the defaults, for the backup
+// conclude and for resubmitting a transaction whose effect never showed;
+// the backup is decided on ticks only.
+func TestTickDelays(t *testing.T) {
+	w := openTwoParty(t)
+	w.step(0, core.Close{})
+	w.deliverAll()
+	w.concl = nil
+	w.step(1, core.Tick{Now: 1000, BackupConcludeDelay: 5})
+	w.step(1, core.Tick{Now: 1004, BackupConcludeDelay: 5})
+	if len(w.concl) != 0 {
+		t.Fatal("backup before its delay")
+	}
+	// A tick with a longer delay does not back up, and neither does a step
+	// that is not a tick.
+	w.step(1, core.Tick{Now: 1005, BackupConcludeDelay: 10})
+	w.step(1, core.Sync{})
+	if len(w.concl) != 0 {
+		t.Fatal("backup before the tick's longer delay")
+	}
+	w.step(1, core.Tick{Now: 1005, BackupConcludeDelay: 5})
+	if len(w.concl) != 1 {
+		t.Fatalf("%d backup concludes after the tick's delay, want 1", len(w.concl))
+	}
+
+	v, _ := awaitingDeposit(t)
+	v.step(0, core.Tick{Now: 100, TxRetryDelay: 30})
+	v.step(0, core.Tick{Now: 129, TxRetryDelay: 30})
+	if len(v.deposits) != 0 {
+		t.Fatalf("resubmitted before the tick's delay: %+v", v.deposits)
+	}
+	v.step(0, core.Tick{Now: 130, TxRetryDelay: 30})
+	if len(v.deposits) != 1 {
+		t.Fatalf("%d deposits after the tick's delay, want 1", len(v.deposits))
 	}
 }

@@ -82,6 +82,8 @@ type stepper struct {
 	out []Effect
 	// ownStates is set once c.States is a copy Step may change in place.
 	ownStates bool
+	// backupDue is set by a tick once the backup conclude is due.
+	backupDue bool
 }
 
 // own makes c.States a copy Step may change, with room for extra more.
@@ -411,6 +413,11 @@ func (s *stepper) tick(in Tick) {
 	if s.c.Status() == StatusClosed && s.c.ClosedAt == 0 {
 		s.c.ClosedAt = in.Now
 	}
+	backup := in.BackupConcludeDelay
+	if backup <= 0 {
+		backup = BackupConcludeDelay
+	}
+	s.backupDue = s.c.ClosedAt > 0 && s.c.Now-s.c.ClosedAt >= backup
 	// Failed transactions are retried on a tick.
 	for i := range s.c.Funding {
 		f := &s.c.Funding[i]
@@ -432,13 +439,17 @@ func (s *stepper) tick(in Tick) {
 	if s.c.Conclude == TxRetry {
 		s.c.Conclude = TxNone
 	}
-	s.retryUnseen()
+	retry := in.TxRetryDelay
+	if retry <= 0 {
+		retry = TxRetryDelay
+	}
+	s.retryUnseen(retry)
 }
 
-// retryUnseen submits again, once TxRetryDelay has passed, the transactions
-// of mine whose effect the chain has not shown: crank re-emits what it finds
-// not requested.
-func (s *stepper) retryUnseen() {
+// retryUnseen submits again, once delay (TxRetryDelay unless the tick set
+// it) has passed, the transactions of mine whose effect the chain has not
+// shown: crank re-emits what it finds not requested.
+func (s *stepper) retryUnseen(delay int64) {
 	c := &s.c
 	switch {
 	case !c.waitingOnTx():
@@ -447,7 +458,7 @@ func (s *stepper) retryUnseen() {
 	case c.TxWaitSince == 0:
 		c.TxWaitSince = c.Now
 		return
-	case c.Now-c.TxWaitSince < TxRetryDelay:
+	case c.Now-c.TxWaitSince < delay:
 		return
 	}
 	c.TxWaitSince = 0
@@ -618,8 +629,7 @@ func (s *stepper) crank() {
 	// Conclude: the final state's mover at once, the others as a backup.
 	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone {
 		mover := c.mover(final.State.TurnNum) == c.MyIndex
-		backup := c.ClosedAt > 0 && c.Now-c.ClosedAt >= BackupConcludeDelay
-		if mover || backup {
+		if mover || s.backupDue {
 			c.Conclude = TxRequested
 			s.emit(Conclude{ChannelID: c.ID, State: final.State.Clone(), Signatures: slices.Clone(final.Sigs)})
 		}
