@@ -146,7 +146,8 @@ func (fx *fuzzFixtures) input(r *fuzzReader, c core.Channel) core.Input {
 	case 6:
 		return core.Sync{}
 	case 7:
-		return core.Tick{Now: int64(r.u64() >> 1)}
+		// Delays of -8..247 s: zero or negative ones mean the defaults.
+		return core.Tick{Now: int64(r.u64() >> 1), TxRetryDelay: int64(r.byte()) - 8, BackupConcludeDelay: int64(r.byte()) - 8}
 	case 8:
 		ev := core.ChainEvent{Kind: core.EventKind(1 + r.int(3)), ChannelID: c.ID, Asset: fx.w.asset,
 			Holdings: big.NewInt(int64(r.byte())), InitialHoldings: big.NewInt(int64(r.byte())), Block: uint64(r.byte())}
