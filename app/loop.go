@@ -434,7 +434,12 @@ func (w *Wallet) Tick(ctx context.Context) {
 
 // ceilSeconds is d in whole seconds, rounded up (a positive delay stays
 // positive).
-func ceilSeconds(d time.Duration) int64 { return int64((d + time.Second - 1) / time.Second) }
+func ceilSeconds(d time.Duration) int64 {
+	if d <= 0 {
+		return 0
+	}
+	return int64((d-1)/time.Second) + 1
+}
 
 // resume drives outbox entries left pending (by a crash or a failure).
 func (w *Wallet) resume(ctx context.Context) error {
