@@ -209,14 +209,19 @@ type hasher struct {
 	out Bytes32
 }
 
+// sum returns keccak256(p) from the hasher's state.
+func (k *hasher) sum(p []byte) Bytes32 {
+	k.st.Reset()
+	k.st.Write(p)
+	k.st.Read(k.out[:])
+	return k.out
+}
+
 // keccak returns keccak256(b). b must not be a stack variable of the caller
 // (it would escape): small inputs go through keccakSmall.
 func keccak(b []byte) Bytes32 {
 	k := hashers.Get().(*hasher)
-	k.st.Reset()
-	k.st.Write(b)
-	k.st.Read(k.out[:])
-	h := k.out
+	h := k.sum(b)
 	hashers.Put(k)
 	return h
 }
@@ -227,10 +232,7 @@ func keccakSmall(a string, b []byte) Bytes32 {
 	k := hashers.Get().(*hasher)
 	n := copy(k.in[:], a)
 	n += copy(k.in[n:], b)
-	k.st.Reset()
-	k.st.Write(k.in[:n])
-	k.st.Read(k.out[:])
-	h := k.out
+	h := k.sum(k.in[:n])
 	hashers.Put(k)
 	return h
 }
@@ -425,8 +427,13 @@ func ChallengeHash(stateHash Bytes32) Bytes32 {
 
 // Bytes returns the 65-byte r || s || v form used on the wire.
 func (s Signature) Bytes() []byte {
-	out := make([]byte, 65)
-	copy(out, s.R[:])
+	out := s.array()
+	return out[:]
+}
+
+// array is r || s || v in an array (no allocation).
+func (s Signature) array() (out [65]byte) {
+	copy(out[:], s.R[:])
 	copy(out[32:], s.S[:])
 	out[64] = s.V
 	return out
@@ -457,10 +464,8 @@ func RecoverSigner(stateHash Bytes32, sig Signature) (Address, error) {
 	if sig.V != 27 && sig.V != 28 {
 		return Address{}, fmt.Errorf("%w: v = %d", ErrBadSignature, sig.V)
 	}
-	var raw [65]byte
-	copy(raw[:], sig.R[:])
-	copy(raw[32:], sig.S[:])
-	raw[64] = sig.V - 27
+	raw := sig.array()
+	raw[64] -= 27
 	digest := signatureDigest(stateHash)
 	// The recovered key in its 65-byte uncompressed form; its address is
 	// the last 20 bytes of the keccak of its 64 coordinates bytes
