@@ -14,13 +14,14 @@ import (
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/internal/wireschema"
+	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // party is one server application with its wallet.
 type party struct {
 	name   string
 	w      *app.Wallet
-	store  *memory.Store
+	store  ports.Store
 	notes  <-chan app.Notification
 	dest   nitro.Address
 	signer *memory.Signer
@@ -47,11 +48,11 @@ func newEnvWith(t testing.TB, n int, with func(name string, c *app.Config)) *env
 		name := string(rune('A' + i))
 		s := memory.SignerFromSeed("app-test-" + name)
 		e.chain.Fund(s.Address(), big.NewInt(1_000_000))
-		st := memory.NewStore()
-		cfg := app.Config{Signer: s, Store: st, Chain: e.chain.Account(s.Address()), TickInterval: -1}
+		cfg := app.Config{Signer: s, Store: memory.NewStore(), Chain: e.chain.Account(s.Address()), TickInterval: -1}
 		if with != nil {
 			with(name, &cfg)
 		}
+		st := cfg.Store
 		w, err := app.New(ctx, cfg)
 		if err != nil {
 			t.Fatal(err)
