@@ -24,7 +24,19 @@ var (
 	ErrStaleState         = core.ErrStaleState
 	ErrConflictingState   = core.ErrConflictingState
 	ErrInvalidMessage     = wire.ErrInvalidMessage
-	ErrClosed             = errors.New("app: wallet closed")
+	ErrWrongRecipient     = core.ErrWrongRecipient
+	// ErrUnusableChannel: a proposal, a join or a create names a channel
+	// this wallet's chain could fund but never conclude; refined by
+	// ErrWrongChain, ErrUnknownAssetHolder and ErrChallengeDuration.
+	ErrUnusableChannel    = core.ErrUnusableChannel
+	ErrWrongChain         = core.ErrWrongChain
+	ErrUnknownAssetHolder = core.ErrUnknownAssetHolder
+	ErrChallengeDuration  = core.ErrChallengeDuration
+	// ErrEquivocation: a peer signed two different states for one turn
+	// (errors.As gives the *core.EquivocationError with the evidence). It
+	// refines ErrConflictingState.
+	ErrEquivocation = core.ErrEquivocation
+	ErrClosed       = errors.New("app: wallet closed")
 )
 
 // Client API error codes (statechannels client-api-schema 0.5.0).

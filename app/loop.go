@@ -64,6 +64,7 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 		}
 		next, effs, err := core.Step(cur, j.in)
 		if err != nil {
+			w.noteEquivocation(ctx, cur, err)
 			return Result{}, fmt.Errorf("channel %s: %w", j.id, err)
 		}
 		b.set(next)

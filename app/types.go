@@ -121,14 +121,19 @@ const (
 	ChannelUpdated  NotificationType = "ChannelUpdated"
 	ChannelClosed   NotificationType = "ChannelClosed"
 	MessageQueued   NotificationType = "MessageQueued"
+	// PeerEquivocated: a peer signed two different states for one turn of
+	// a channel; Evidence holds both, and the store keeps them (see
+	// Wallet.Equivocations). The state received second was refused.
+	PeerEquivocated NotificationType = "PeerEquivocated"
 )
 
 // Notification is published to subscribers: a channel change, or a message
 // the wallet produced outside any call.
 type Notification struct {
-	Type    NotificationType
-	Channel ChannelResult
-	Message Message
+	Type     NotificationType
+	Channel  ChannelResult
+	Message  Message
+	Evidence *core.EquivocationError
 }
 
 func toOutcome(as []Allocation) (nitro.Outcome, error) {

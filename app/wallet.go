@@ -39,6 +39,17 @@ type Config struct {
 	// submit the conclude themselves (whole seconds; zero means
 	// core.BackupConcludeDelay).
 	BackupConcludeDelay time.Duration
+	// MinChallengeDuration and MaxChallengeDuration bound the challenge
+	// duration of every channel this wallet creates or joins, proposals
+	// included (whole seconds, inclusive; zero means
+	// core.DefaultMinChallengeDuration, one hour, and
+	// core.DefaultMaxChallengeDuration, thirty days). A shorter duration
+	// would let a peer finalize a stale state on chain before this wallet
+	// can respond; a longer one would lock its deposit for that long in a
+	// dispute. Proposals outside the bounds are refused with
+	// ErrChallengeDuration.
+	MinChallengeDuration time.Duration
+	MaxChallengeDuration time.Duration
 	// Limits bound incoming messages; zero means wire.DefaultLimits().
 	Limits wire.Limits
 	// Logger defaults to slog.Default().
@@ -76,6 +87,9 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	}
 	if cfg.TxRetryDelay < 0 || cfg.BackupConcludeDelay < 0 {
 		return nil, fmt.Errorf("%w: negative TxRetryDelay or BackupConcludeDelay", ErrInvalidParams)
+	}
+	if err := checkChallengeBounds(cfg); err != nil {
+		return nil, err
 	}
 	if cfg.Limits == (wire.Limits{}) {
 		cfg.Limits = wire.DefaultLimits()
@@ -149,6 +163,7 @@ func (w *Wallet) CreateChannel(ctx context.Context, p CreateChannelParams) (Resu
 	if p.ChallengeDuration == 0 {
 		p.ChallengeDuration = DefaultChallengeDuration
 	}
+	dep := w.deployment()
 	if len(p.AppData) > w.cfg.Limits.MaxAppDataBytes {
 		return Result{}, apiError(fmt.Errorf("%w: appData of %d bytes", ErrInvalidParams, len(p.AppData)), rules...)
 	}
@@ -159,19 +174,14 @@ func (w *Wallet) CreateChannel(ctx context.Context, p CreateChannelParams) (Resu
 	if !slices.Contains(addrs, w.me) {
 		return Result{}, apiError(core.ErrNotParticipant, rules...)
 	}
-	nonce, err := w.cfg.Store.NextNonce(ctx, addrs)
-	if err != nil {
-		return Result{}, apiError(err)
-	}
 	in := core.Create{
-		Me: w.me, ChainID: w.cfg.Chain.ChainID(), Participants: toCoreParticipants(p.Participants),
+		Me: w.me, ChainID: dep.ChainID, Participants: toCoreParticipants(p.Participants),
 		Outcome: outcome, AppDefinition: p.AppDefinition, AppData: p.AppData,
-		ChallengeDuration: p.ChallengeDuration, ChannelNonce: nonce, FundingStrategy: p.FundingStrategy,
+		ChallengeDuration: p.ChallengeDuration, FundingStrategy: p.FundingStrategy, Deployment: dep,
 	}
-	st := nitro.State{ChainID: in.ChainID, Participants: addrs, ChannelNonce: nonce}
-	id, err := st.ChannelID()
+	id, err := w.pickNonce(ctx, &in, addrs)
 	if err != nil {
-		return Result{}, apiError(fmt.Errorf("%w: %w", ErrInvalidParams, err), rules...)
+		return Result{}, apiError(err, rules...)
 	}
 	res, err := w.apply(ctx, []job{{id: id, in: in, create: true}})
 	return res, apiError(err, rules...)
@@ -179,10 +189,11 @@ func (w *Wallet) CreateChannel(ctx context.Context, p CreateChannelParams) (Resu
 
 // JoinChannel accepts a proposed channel and signs its setup state.
 func (w *Wallet) JoinChannel(ctx context.Context, id nitro.Bytes32) (Result, error) {
-	res, err := w.apply(ctx, []job{{id: id, in: core.Join{}}})
+	res, err := w.apply(ctx, []job{{id: id, in: core.Join{Deployment: w.deployment()}}})
 	return res, apiError(err,
 		codeRule{core.ErrChannelNotFound, CodeChannelNotFoundJoin},
 		codeRule{core.ErrAlreadyJoined, CodeInvalidTransitionJoin},
+		codeRule{core.ErrUnusableChannel, CodeInvalidTransitionJoin},
 		codeRule{core.ErrUnsupportedFunding, CodeInvalidTransitionJoin})
 }
 
@@ -256,18 +267,20 @@ func (w *Wallet) PushMessage(ctx context.Context, data []byte) (Result, error) {
 	if err != nil {
 		return Result{}, apiError(err)
 	}
-	jobs := receiveJobs(w.me, msg, ids)
+	jobs := receiveJobs(core.Receive{Me: w.me, Deployment: w.deployment(), Recipient: msg.Recipient, Sender: msg.Sender}, msg, ids)
 	res, err := w.apply(ctx, jobs)
-	return res, apiError(err, codeRule{core.ErrNotParticipant, CodeWrongParticipant})
+	return res, apiError(err, codeRule{core.ErrNotParticipant, CodeWrongParticipant}, codeRule{core.ErrWrongRecipient, CodeWrongParticipant})
 }
 
-// receiveJobs splits a message into one Receive per channel, in the order
-// channels first appear. ids are the signed states' channel ids as the
+// receiveJobs splits a message into one Receive per channel (base with the
+// channel's states, objectives and requests), in the order channels first
+// appear. ids are the signed states' channel ids as the
 // codec computed them (a missing or zero one is computed again).
-func receiveJobs(me nitro.Address, m core.Message, ids []nitro.Bytes32) []job {
+func receiveJobs(base core.Receive, m core.Message, ids []nitro.Bytes32) []job {
 	if p := m.Payload; len(p.SignedStates) == 1 && len(p.Objectives) == 0 && len(p.Requests) == 0 && len(ids) == 1 && ids[0] != (nitro.Bytes32{}) {
 		// An update's message: one state of one channel.
-		return []job{{id: ids[0], in: core.Receive{Me: me, Sender: m.Sender, States: p.SignedStates}, receive: true}}
+		base.States = p.SignedStates
+		return []job{{id: ids[0], in: base, receive: true}}
 	}
 	var (
 		order []nitro.Bytes32
@@ -287,7 +300,7 @@ func receiveJobs(me nitro.Address, m core.Message, ids []nitro.Bytes32) []job {
 			}
 		}
 		order = append(order, id)
-		recs = append(recs, core.Receive{Me: me, Sender: m.Sender})
+		recs = append(recs, base)
 		switch {
 		case idx != nil:
 			idx[id] = len(order) - 1

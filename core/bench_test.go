@@ -24,7 +24,7 @@ func BenchmarkStepReceive(b *testing.B) {
 	w := openTwoParty(&testing.T{})
 	w.step(0, core.Update{Outcome: w.outcome(4, 4)})
 	m := w.net[0]
-	in := core.Receive{Me: w.addr(1), Sender: m.Sender, States: m.Payload.SignedStates}
+	in := w.receive(1, m)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

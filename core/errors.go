@@ -24,6 +24,19 @@ var (
 	ErrFutureState         = errors.New("core: too many states held for future turns")
 	ErrSigningInProgress   = errors.New("core: a signature is already being made for this channel")
 	ErrUnexpectedSignature = errors.New("core: signature does not match the pending state")
+	ErrWrongRecipient      = errors.New("core: message is not addressed to this wallet's participant")
+	// ErrUnusableChannel: the channel does not fit this wallet's
+	// Deployment, so its deposits could never be paid out.
+	ErrUnusableChannel = errors.New("core: channel cannot be concluded on this wallet's deployment")
+
+	// ErrEquivocation refines ErrConflictingState: the conflicting states
+	// are both signed by their turn's mover (see EquivocationError).
+	ErrEquivocation = fmt.Errorf("%w: a participant signed two different states for one turn", ErrConflictingState)
+
+	// Refinements of ErrUnusableChannel.
+	ErrWrongChain         = fmt.Errorf("%w: wrong chain id", ErrUnusableChannel)
+	ErrUnknownAssetHolder = fmt.Errorf("%w: unknown asset holder", ErrUnusableChannel)
+	ErrChallengeDuration  = fmt.Errorf("%w: challenge duration out of bounds", ErrUnusableChannel)
 
 	// Refinements of ErrInvalidTransition.
 	ErrFixedPartMismatch = fmt.Errorf("%w: fixed part differs from the channel's", ErrInvalidTransition)

@@ -14,8 +14,8 @@ func TestZeroAllocationNeverDeposits(t *testing.T) {
 	w := newWorld(t, 3)
 	w.step(0, w.createInput(10, 0, 30))
 	w.deliverAll()
-	w.step(1, core.Join{})
-	w.step(2, core.Join{})
+	w.step(1, core.Join{Deployment: w.deployment()})
+	w.step(2, core.Join{Deployment: w.deployment()})
 	w.deliverAll()
 	if len(w.deposits) != 1 || w.deposits[0].Amount.Int64() != 10 {
 		t.Fatalf("first deposit: %+v", w.deposits)
@@ -39,8 +39,8 @@ func TestPostfundWaitsForEarlierParticipants(t *testing.T) {
 	w := newWorld(t, 3)
 	w.step(0, w.createInput(1, 1, 1))
 	w.deliverAll()
-	w.step(1, core.Join{})
-	w.step(2, core.Join{})
+	w.step(1, core.Join{Deployment: w.deployment()})
+	w.step(2, core.Join{Deployment: w.deployment()})
 	w.deliverAll()
 	for len(w.deposits) > 0 {
 		w.mineDeposit()
@@ -63,14 +63,14 @@ func TestPostfundWaitsForEarlierParticipants(t *testing.T) {
 func TestMultiAssetDeposits(t *testing.T) {
 	w := newWorld(t, 2)
 	in := w.createInput(5, 3)
-	token := nitro.Address{0x70}
+	token := testToken
 	in.Outcome = append(in.Outcome, nitro.AssetOutcome{AssetHolder: token, Allocation: []nitro.AllocationItem{
 		{Destination: w.parts[1].Destination, Amount: big.NewInt(7)},
 		{Destination: w.parts[0].Destination, Amount: big.NewInt(2)},
 	}})
 	w.step(0, in)
 	w.deliverAll()
-	w.step(1, core.Join{})
+	w.step(1, core.Join{Deployment: w.deployment()})
 	w.deliverAll()
 	// ETH: A first. Token: B first. Both are due at once.
 	if len(w.deposits) != 2 {
@@ -108,7 +108,7 @@ func TestMultiAssetDeposits(t *testing.T) {
 func TestProposalFromAnyPrefundState(t *testing.T) {
 	w := runOpen(t, 3)
 	st := w.forge(1, false, w.nodes[0].Setup.Outcome, 1)
-	fresh, effs, err := core.Step(core.Channel{}, core.Receive{Me: w.addr(2), States: []core.SignedState{st}})
+	fresh, effs, err := core.Step(core.Channel{}, core.Receive{Me: w.addr(2), Deployment: w.deployment(), Recipient: "p2", States: []core.SignedState{st}})
 	if err != nil || fresh.Status() != core.StatusProposed || fresh.MyIndex != 2 {
 		t.Fatalf("proposal from turn 1: %v %s", err, fresh.Status())
 	}
@@ -119,7 +119,7 @@ func TestProposalFromAnyPrefundState(t *testing.T) {
 		t.Fatalf("want Watch, got %T", effs[0])
 	}
 	late := w.forge(3, false, w.nodes[0].Setup.Outcome, 0)
-	if _, _, err := core.Step(core.Channel{}, core.Receive{Me: w.addr(2), States: []core.SignedState{late}}); err == nil {
+	if _, _, err := core.Step(core.Channel{}, core.Receive{Me: w.addr(2), Deployment: w.deployment(), Recipient: "p2", States: []core.SignedState{late}}); err == nil {
 		t.Fatal("a postfund state must not start a channel")
 	}
 }

@@ -41,7 +41,7 @@ func newFuzzFixtures() *fuzzFixtures {
 	snap()
 	must(w.deliver(0))
 	snap()
-	w.step(1, core.Join{})
+	w.step(1, core.Join{Deployment: w.deployment()})
 	snap()
 	must(w.deliver(0))
 	w.mineDeposit()
@@ -129,7 +129,7 @@ func (fx *fuzzFixtures) input(r *fuzzReader, c core.Channel) core.Input {
 	me := fx.w.addr(r.int(2))
 	switch r.int(11) {
 	case 0, 1, 2:
-		in := core.Receive{Me: me, Sender: []string{"p0", "p1", ""}[r.int(3)]}
+		in := core.Receive{Me: me, Deployment: fx.w.deployment(), Sender: []string{"p0", "p1", ""}[r.int(3)], Recipient: []string{"p0", "p1", ""}[r.int(3)]}
 		for k := 1 + r.int(4); k > 0; k-- {
 			in.States = append(in.States, fx.signedState(r))
 		}
@@ -142,7 +142,7 @@ func (fx *fuzzFixtures) input(r *fuzzReader, c core.Channel) core.Input {
 	case 4:
 		return core.Close{}
 	case 5:
-		return core.Join{}
+		return core.Join{Deployment: fx.w.deployment()}
 	case 6:
 		return core.Sync{}
 	case 7:
@@ -283,7 +283,7 @@ func FuzzReceiveMessage(f *testing.F) {
 				t.Fatalf("decoded a state whose channel id fails: %v", err)
 			}
 			if byID[id] == nil {
-				byID[id] = &core.Receive{Me: fx.w.addr(int(pick) % 2), Sender: m.Sender}
+				byID[id] = &core.Receive{Me: fx.w.addr(int(pick) % 2), Deployment: fx.w.deployment(), Recipient: m.Recipient, Sender: m.Sender}
 				order = append(order, id)
 			}
 			byID[id].States = append(byID[id].States, s)

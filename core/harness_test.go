@@ -54,8 +54,25 @@ func (w *world) outcome(amounts ...int64) nitro.Outcome {
 func (w *world) createInput(amounts ...int64) core.Create {
 	return core.Create{
 		Me: w.addr(0), ChainID: big.NewInt(1337), Participants: w.parts, Outcome: w.outcome(amounts...),
-		ChallengeDuration: 100, ChannelNonce: 7, FundingStrategy: core.FundingDirect,
+		ChallengeDuration: 100, ChannelNonce: 7, FundingStrategy: core.FundingDirect, Deployment: w.deployment(),
 	}
+}
+
+// deployment is the test chain: chain 1337, the test assets, and any
+// challenge duration.
+func (w *world) deployment() core.Deployment {
+	return core.Deployment{
+		ChainID: big.NewInt(1337), AssetHolders: []nitro.Address{w.asset, testToken},
+		MinChallengeDuration: 1, MaxChallengeDuration: nitro.MaxUint48,
+	}
+}
+
+// testToken is the second asset holder of the multi-asset tests.
+var testToken = nitro.Address{0x70}
+
+// receive is the Receive input delivering m to node to.
+func (w *world) receive(to int, m core.Message) core.Receive {
+	return core.Receive{Me: w.addr(to), Deployment: w.deployment(), Recipient: m.Recipient, Sender: m.Sender, States: m.Payload.SignedStates, Objectives: m.Payload.Objectives, Requests: m.Payload.Requests}
 }
 
 func sign(t *testing.T, k *ecdsa.PrivateKey, h nitro.Bytes32) nitro.Signature {
@@ -116,7 +133,7 @@ func (w *world) deliver(k int) error {
 	m := w.net[k]
 	w.net = append(w.net[:k:k], w.net[k+1:]...)
 	to := w.index(m.Recipient)
-	return w.try(to, core.Receive{Me: w.addr(to), Sender: m.Sender, States: m.Payload.SignedStates, Objectives: m.Payload.Objectives, Requests: m.Payload.Requests})
+	return w.try(to, w.receive(to, m))
 }
 
 // deliverAll delivers messages in order until none is left.

@@ -25,10 +25,14 @@ type Create struct {
 	ChallengeDuration uint64
 	ChannelNonce      uint64
 	FundingStrategy   string
+	// Deployment is what this wallet's chain carries; the channel must fit it.
+	Deployment Deployment
 }
 
-// Join approves a proposed channel.
-type Join struct{}
+// Join approves a proposed channel, which must fit the wallet's Deployment.
+type Join struct {
+	Deployment Deployment
+}
 
 // Update signs a new state with the given outcome and appData on my turn.
 type Update struct {
@@ -40,9 +44,13 @@ type Update struct {
 type Close struct{}
 
 // Receive carries what a peer sent about this channel. Me identifies this
-// wallet when the channel is new to it.
+// wallet when the channel is new to it, and Deployment is what such a new
+// channel must fit. Recipient is the message's recipient: it must be this
+// wallet's participant id in the channel.
 type Receive struct {
 	Me         nitro.Address
+	Deployment Deployment
+	Recipient  string
 	Sender     string
 	States     []SignedState
 	Objectives []Objective

@@ -21,7 +21,7 @@ func runOpen(t *testing.T, n int) *world {
 	w.deliverAll()
 	for i := 1; i < n; i++ {
 		w.wantStatus(i, core.StatusProposed)
-		w.step(i, core.Join{})
+		w.step(i, core.Join{Deployment: w.deployment()})
 	}
 	w.deliverAll()
 	for k := 0; k < n; k++ {
@@ -82,7 +82,7 @@ func TestDuplicateMessagesAreNoOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := w.nodes[1].Clone()
-	next, effs, err := core.Step(w.nodes[1], core.Receive{Me: w.addr(1), Sender: msg.Sender, States: msg.Payload.SignedStates})
+	next, effs, err := core.Step(w.nodes[1], w.receive(1, msg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,7 +168,7 @@ func TestReceiveBadStates(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, effs, err := core.Step(w.nodes[1], core.Receive{Me: w.addr(1), Sender: "p0", States: []core.SignedState{tc.ss}})
+			_, effs, err := core.Step(w.nodes[1], core.Receive{Me: w.addr(1), Deployment: w.deployment(), Recipient: "p1", Sender: "p0", States: []core.SignedState{tc.ss}})
 			if !errors.Is(err, tc.want) {
 				t.Fatalf("err %v, want %v", err, tc.want)
 			}
@@ -185,7 +185,7 @@ func TestReceiveBadStates(t *testing.T) {
 		w.deliverAll()
 	}
 	stale := w.forge(5, false, w.outcome(1, 7), 1)
-	next, effs, err := core.Step(w.nodes[0], core.Receive{Me: w.addr(0), States: []core.SignedState{stale}})
+	next, effs, err := core.Step(w.nodes[0], core.Receive{Me: w.addr(0), Deployment: w.deployment(), Recipient: "p0", States: []core.SignedState{stale}})
 	if err != nil || len(effs) != 0 || !reflect.DeepEqual(next, w.nodes[0]) {
 		t.Fatalf("stale: err %v, effects %v, changed %t", err, effs, !reflect.DeepEqual(next, w.nodes[0]))
 	}
@@ -197,7 +197,7 @@ func TestFutureStatesBounded(t *testing.T) {
 	var err error
 	for k := 0; k <= core.MaxHeldStates; k++ {
 		turn := uint64(6 + 2*k) // p0's turns, all beyond the next one
-		c, _, err = core.Step(c, core.Receive{Me: w.addr(1), States: []core.SignedState{w.forge(turn, false, w.outcome(4, 4), 0)}})
+		c, _, err = core.Step(c, core.Receive{Me: w.addr(1), Deployment: w.deployment(), Recipient: "p1", States: []core.SignedState{w.forge(turn, false, w.outcome(4, 4), 0)}})
 		if err != nil {
 			break
 		}
@@ -255,7 +255,7 @@ func TestFailedDepositRetriedOnTick(t *testing.T) {
 	w := newWorld(t, 2)
 	w.step(0, w.createInput(5, 3))
 	w.deliverAll()
-	w.step(1, core.Join{})
+	w.step(1, core.Join{Deployment: w.deployment()})
 	w.deliverAll()
 	if len(w.deposits) != 1 {
 		t.Fatal("no deposit")
@@ -322,7 +322,7 @@ func awaitingDeposit(t *testing.T) (*world, core.Deposit) {
 	w := newWorld(t, 2)
 	w.step(0, w.createInput(5, 3))
 	w.deliverAll()
-	w.step(1, core.Join{})
+	w.step(1, core.Join{Deployment: w.deployment()})
 	w.deliverAll()
 	if len(w.deposits) != 1 {
 		t.Fatalf("deposits %+v, want A's", w.deposits)

@@ -37,6 +37,9 @@ func (s *stepper) receive(in Receive) error {
 		if err != nil {
 			return fmt.Errorf("%w: %w", ErrInvalidParams, err)
 		}
+		if err := in.Deployment.Fits(first.State); err != nil {
+			return err
+		}
 		strategy := FundingDirect
 		for _, o := range in.Objectives {
 			if o.Type == ObjectiveOpenChannel && o.TargetChannelID == id && o.FundingStrategy != "" {
@@ -46,6 +49,9 @@ func (s *stepper) receive(in Receive) error {
 		if err := s.initChannel(first.State.Clone(), first.Participants, in.Me, strategy); err != nil {
 			return err
 		}
+	}
+	if in.Recipient != s.c.Me().ParticipantID {
+		return fmt.Errorf("%w: recipient %q, mine is %q", ErrWrongRecipient, in.Recipient, s.c.Me().ParticipantID)
 	}
 	for _, st := range states {
 		if err := s.accept(st); err != nil {
@@ -130,7 +136,7 @@ func (s *stepper) accept(ss SignedState) error {
 	t := ss.State.TurnNum
 	if k, ok := c.stateAt(t); ok {
 		if c.States[k].Hash != h {
-			return fmt.Errorf("%w: turn %d", ErrConflictingState, t)
+			return s.equivocation(s.signedState(c.States[k]), ss)
 		}
 		s.insert(StoredState{State: ss.State, Hash: h, Sigs: sigs})
 		return nil
@@ -157,6 +163,13 @@ func (s *stepper) accept(ss SignedState) error {
 	if !ok || !c.PostfundComplete() || t > l.State.TurnNum+1 {
 		return s.hold(ss, h)
 	}
+	// A state held for this turn while it was in the future must be the
+	// same state: two different ones prove their mover dishonest.
+	if o, held := c.heldAt(t); held {
+		if oh, _ := o.State.Hash(); oh != h {
+			return s.equivocation(o, ss)
+		}
+	}
 	if err := checkTransition(l.State, ss.State); err != nil {
 		return err
 	}
@@ -166,14 +179,11 @@ func (s *stepper) accept(ss SignedState) error {
 
 // hold keeps a well-signed state for a turn that cannot be applied yet.
 func (s *stepper) hold(ss SignedState, h nitro.Bytes32) error {
-	for _, o := range s.c.Held {
-		if o.State.TurnNum == ss.State.TurnNum {
-			oh, _ := o.State.Hash()
-			if oh != h {
-				return fmt.Errorf("%w: held turn %d", ErrConflictingState, ss.State.TurnNum)
-			}
-			return nil
+	if o, ok := s.c.heldAt(ss.State.TurnNum); ok {
+		if oh, _ := o.State.Hash(); oh != h {
+			return s.equivocation(o, ss)
 		}
+		return nil
 	}
 	if len(s.c.Held) >= MaxHeldStates {
 		return ErrFutureState

@@ -26,7 +26,7 @@ func Step(c Channel, in Input) (Channel, []Effect, error) {
 		}
 		switch in := in.(type) {
 		case Join:
-			err = s.join()
+			err = s.join(in)
 		case Update:
 			err = s.update(in)
 		case Close:
@@ -109,6 +109,9 @@ func (s *stepper) create(in Create) error {
 	}
 	for _, p := range in.Participants {
 		st.Participants = append(st.Participants, p.SigningAddress)
+	}
+	if err := in.Deployment.Fits(st); err != nil {
+		return err
 	}
 	if err := s.initChannel(st, in.Participants, in.Me, in.FundingStrategy); err != nil {
 		return err
@@ -196,12 +199,17 @@ func checkFundingOutcome(o nitro.Outcome) error {
 	return nil
 }
 
-func (s *stepper) join() error {
+func (s *stepper) join(in Join) error {
 	if s.c.Joined {
 		return ErrAlreadyJoined
 	}
 	if s.c.FundingStrategy != FundingDirect {
 		return fmt.Errorf("%w: %q", ErrUnsupportedFunding, s.c.FundingStrategy)
+	}
+	// Checked again on join: the proposal may predate the deployment's
+	// current bounds.
+	if err := in.Deployment.Fits(s.c.Setup); err != nil {
+		return err
 	}
 	s.c.Joined = true
 	return nil
@@ -319,6 +327,8 @@ func (s *stepper) signed(in Signed) error {
 		msg.Objectives = append(msg.Objectives, s.objective(ObjectiveCloseChannel))
 	}
 	s.broadcast(msg)
+	// A state held for the turn after mine may apply now.
+	s.applyHeld()
 	return nil
 }
 

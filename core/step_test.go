@@ -22,7 +22,7 @@ func openTwoParty(t *testing.T) *world {
 		t.Fatal(err)
 	}
 	w.wantStatus(1, core.StatusProposed)
-	w.step(1, core.Join{})
+	w.step(1, core.Join{Deployment: w.deployment()})
 	w.wantStatus(1, core.StatusOpening)
 	if len(w.net) != 1 || w.net[0].Payload.SignedStates[0].State.TurnNum != 1 {
 		t.Fatalf("msg1: %+v", w.net)

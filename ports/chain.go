@@ -36,6 +36,9 @@ type TxHash = nitro.Bytes32
 type Chain interface {
 	// ChainID is the chain id states must carry.
 	ChainID() *big.Int
+	// AssetHolders lists the asset holders Deposit can deposit to: a
+	// channel naming any other could never be funded.
+	AssetHolders() []nitro.Address
 	// Deposit submits an asset holder deposit from the wallet's account.
 	Deposit(ctx context.Context, req DepositRequest) (TxHash, error)
 	// ConcludeAndTransferAll submits concludePushOutcomeAndTransferAll.

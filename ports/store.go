@@ -44,4 +44,12 @@ type Store interface {
 	ChainCursor(ctx context.Context) (uint64, error)
 	// SetChainCursor records that events before block have been handled.
 	SetChainCursor(ctx context.Context, block uint64) error
+	// RecordEquivocation durably keeps the evidence that a participant
+	// signed two different states for one turn of a channel. One record
+	// is kept per channel and signer, the first: a later one for the same
+	// pair is dropped (it proves nothing new), so a hostile peer cannot
+	// grow the store with it.
+	RecordEquivocation(ctx context.Context, ev core.EquivocationError) error
+	// Equivocations returns every record, ordered by channel id then signer.
+	Equivocations(ctx context.Context) ([]core.EquivocationError, error)
 }

@@ -220,6 +220,11 @@ func nodeKey(c *core.Channel) []byte {
 	return b
 }
 
+// deployment is the explored chain: its one asset, any challenge duration.
+func (x *explorer) deployment() core.Deployment {
+	return core.Deployment{ChainID: big.NewInt(sim.ChainID), AssetHolders: []nitro.Address{x.asset}, MinChallengeDuration: 1, MaxChallengeDuration: nitro.MaxUint48}
+}
+
 func (x *explorer) outcome(a, b int64) nitro.Outcome {
 	return nitro.Outcome{{AssetHolder: x.asset, Allocation: []nitro.AllocationItem{
 		{Destination: x.parts[0].Destination, Amount: big.NewInt(a)},
@@ -405,7 +410,7 @@ func (x *explorer) deliver(s *xstate, j int) error {
 	m, forged, key := s.Net[j].m, s.Net[j].forged, s.Net[j].key
 	s.Net = slices.Delete(s.Net, j, j+1)
 	to := x.index(m.Recipient)
-	err := x.stepKeyed(s, to, core.Receive{Me: x.parts[to].SigningAddress, Sender: m.Sender, States: m.Payload.SignedStates, Objectives: m.Payload.Objectives, Requests: m.Payload.Requests}, "recv"+key)
+	err := x.stepKeyed(s, to, core.Receive{Me: x.parts[to].SigningAddress, Deployment: x.deployment(), Recipient: m.Recipient, Sender: m.Sender, States: m.Payload.SignedStates, Objectives: m.Payload.Objectives, Requests: m.Payload.Requests}, "recv"+key)
 	if err != nil && !forged {
 		for _, ok := range []error{core.ErrStaleState, core.ErrFutureState, core.ErrChannelNotFound} {
 			if errors.Is(err, ok) {
@@ -440,11 +445,11 @@ func (x *explorer) moves(s *xstate) []move {
 	if s.Nodes[0].ID == (nitro.Bytes32{}) {
 		api("A creates", 0, func(*xstate) core.Input {
 			return core.Create{Me: x.parts[0].SigningAddress, ChainID: big.NewInt(sim.ChainID), Participants: x.parts,
-				Outcome: x.outcome(x.amounts[0], x.amounts[1]), ChallengeDuration: 100, ChannelNonce: 1, FundingStrategy: core.FundingDirect}
+				Outcome: x.outcome(x.amounts[0], x.amounts[1]), ChallengeDuration: 100, ChannelNonce: 1, FundingStrategy: core.FundingDirect, Deployment: x.deployment()}
 		}, nil)
 	}
 	if s.Nodes[1].ID != (nitro.Bytes32{}) && !s.Nodes[1].Joined {
-		api("B joins", 1, func(*xstate) core.Input { return core.Join{} }, nil)
+		api("B joins", 1, func(*xstate) core.Input { return core.Join{Deployment: x.deployment()} }, nil)
 	}
 	for i := range s.Nodes {
 		c := &s.Nodes[i]

@@ -202,6 +202,16 @@ func (c *Chain) Close() {
 // ChainID implements ports.Chain.
 func (c *Chain) ChainID() *big.Int { return new(big.Int).Set(c.chainID) }
 
+// AssetHolders implements ports.Chain: the deployment's ETH asset holder,
+// then its ERC20 asset holders.
+func (c *Chain) AssetHolders() []nitro.Address {
+	out := []nitro.Address{nitro.Address(c.cfg.Contracts.ETHAssetHolder)}
+	for _, h := range c.cfg.Contracts.ERC20AssetHolders {
+		out = append(out, nitro.Address(h))
+	}
+	return out
+}
+
 // Address is the account the chain sends from.
 func (c *Chain) Address() common.Address { return c.cfg.Signer.Address() }
 

@@ -1,10 +1,12 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"math/big"
+	"slices"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -435,6 +437,22 @@ var _ ports.Chain = (*chainAccount)(nil)
 
 // ChainID implements ports.Chain.
 func (a *chainAccount) ChainID() *big.Int { return new(big.Int).Set(a.c.chainID) }
+
+// AssetHolders implements ports.Chain: the ETH asset holder and every ERC20
+// asset holder added so far.
+func (a *chainAccount) AssetHolders() []nitro.Address {
+	a.c.mu.Lock()
+	defer a.c.mu.Unlock()
+	out := make([]nitro.Address, 0, len(a.c.holders))
+	out = append(out, a.c.ethHolder)
+	for addr := range a.c.holders {
+		if addr != a.c.ethHolder {
+			out = append(out, addr)
+		}
+	}
+	slices.SortFunc(out[1:], func(x, y nitro.Address) int { return bytes.Compare(x[:], y[:]) })
+	return out
+}
 
 // Deposit implements ports.Chain: the asset holder's deposit(destination,
 // expectedHeld, amount), sending amount wei with it for ETH.

@@ -21,13 +21,17 @@ type Store struct {
 	nextID   uint64
 	nonces   map[string]uint64
 	cursor   uint64
+	evidence map[evidenceKey]core.EquivocationError
 }
 
 var _ ports.Store = (*Store)(nil)
 
 // NewStore returns an empty store.
 func NewStore() *Store {
-	return &Store{channels: map[nitro.Bytes32]core.Channel{}, nonces: map[string]uint64{}, nextID: 1}
+	return &Store{
+		channels: map[nitro.Bytes32]core.Channel{}, nonces: map[string]uint64{}, nextID: 1,
+		evidence: map[evidenceKey]core.EquivocationError{},
+	}
 }
 
 // Get returns a copy of a channel.

@@ -136,7 +136,13 @@ func (w *corpusWorld) deliver(k int) {
 	m := w.net[k]
 	w.net = slices.Delete(w.net, k, k+1)
 	to := w.index(m.Recipient)
-	w.step(to, fmt.Sprintf("receive from %s", m.Sender), core.Receive{Me: w.parts[to].SigningAddress, Sender: m.Sender, States: m.Payload.SignedStates, Objectives: m.Payload.Objectives, Requests: m.Payload.Requests})
+	w.step(to, fmt.Sprintf("receive from %s", m.Sender), core.Receive{Me: w.parts[to].SigningAddress, Deployment: w.deployment(), Recipient: m.Recipient, Sender: m.Sender, States: m.Payload.SignedStates, Objectives: m.Payload.Objectives, Requests: m.Payload.Requests})
+}
+
+// deployment is the corpus chain: chain 1337, its assets, any challenge
+// duration.
+func (w *corpusWorld) deployment() core.Deployment {
+	return core.Deployment{ChainID: big.NewInt(1337), AssetHolders: w.assets, MinChallengeDuration: 1, MaxChallengeDuration: nitro.MaxUint48}
 }
 
 func (w *corpusWorld) deliverAll() {
@@ -174,10 +180,11 @@ func runCorpus(n, assets int) []Snapshot {
 	w.step(0, "create", core.Create{
 		Me: w.parts[0].SigningAddress, ChainID: big.NewInt(1337), Participants: w.parts, Outcome: w.outcome(0),
 		AppData: []byte{1, 2, 3}, ChallengeDuration: 100, ChannelNonce: uint64(40 + n), FundingStrategy: core.FundingDirect,
+		Deployment: w.deployment(),
 	})
 	w.deliverAll() // proposals
 	for i := 1; i < n; i++ {
-		w.step(i, "join", core.Join{})
+		w.step(i, "join", core.Join{Deployment: w.deployment()})
 	}
 	w.deliverAll() // prefunds
 	// The first deposit fails once, is retried on a tick, then lands.

@@ -53,6 +53,7 @@ func Run(t *testing.T, f Factory) {
 		{"Nonces", testNonces},
 		{"ChainCursor", testChainCursor},
 		{"ConcurrentCommits", testConcurrentCommits},
+		{"Equivocations", testEquivocations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })

@@ -207,7 +207,7 @@ func (w *World) JoinChannel(slot, pick int) {
 		return
 	}
 	wal := ws[mod(pick, len(ws))]
-	w.call(wal, fmt.Sprintf("joinChannel(%s)", w.label(id)), id, true, jobsOf(job{id, core.Join{}}), func(a *app.Wallet) (app.Result, error) {
+	w.call(wal, fmt.Sprintf("joinChannel(%s)", w.label(id)), id, true, jobsOf(job{id, core.Join{Deployment: wal.deployment()}}), func(a *app.Wallet) (app.Result, error) {
 		return a.JoinChannel(w.ctx, id)
 	})
 }
@@ -341,7 +341,9 @@ func (w *World) deliver(env *Envelope) {
 	wal := w.byName[env.To]
 	w.stats.Delivered++
 	w.traceMessage("deliver", env.From, env.To, env.Data)
-	jobs := func() []job { return receiveJobs(wal.Address(), env.Data) }
+	jobs := func() []job {
+		return receiveJobs(core.Receive{Me: wal.Address(), Deployment: wal.deployment()}, env.Data)
+	}
 	_, err := w.call(wal, "pushMessage", nitro.Bytes32{}, false, jobs, func(a *app.Wallet) (app.Result, error) {
 		return a.PushMessage(w.ctx, env.Data)
 	})
@@ -661,13 +663,15 @@ func (w *World) verify(wal *Wallet, what string, p prediction, first []string, e
 	}
 }
 
-// receiveJobs splits a message into one Receive per channel, in the order
+// receiveJobs splits a message into one Receive per channel (base with the
+// message's recipient and sender and the channel's parts), in the order
 // channels first appear, as the app does.
-func receiveJobs(me nitro.Address, data []byte) []job {
+func receiveJobs(base core.Receive, data []byte) []job {
 	m, err := wire.DecodeMessage(data, wire.DefaultLimits())
 	if err != nil {
 		return nil
 	}
+	base.Recipient, base.Sender = m.Recipient, m.Sender
 	var jobs []job
 	idx := map[nitro.Bytes32]int{}
 	get := func(id nitro.Bytes32) *core.Receive {
@@ -675,7 +679,7 @@ func receiveJobs(me nitro.Address, data []byte) []job {
 		if !ok {
 			i = len(jobs)
 			idx[id] = i
-			jobs = append(jobs, job{id: id, in: core.Receive{Me: me, Sender: m.Sender}})
+			jobs = append(jobs, job{id: id, in: base})
 		}
 		r := jobs[i].in.(core.Receive)
 		return &r
@@ -712,4 +716,10 @@ func mod(i, n int) int {
 		i += n
 	}
 	return i
+}
+
+// deployment is what the wallet's app passes the core: its chain's id and
+// asset holders, and the world's challenge-duration floor (see start).
+func (wal *Wallet) deployment() core.Deployment {
+	return core.Deployment{ChainID: wal.port.ChainID(), AssetHolders: wal.port.AssetHolders(), MinChallengeDuration: 1}
 }

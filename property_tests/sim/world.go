@@ -398,6 +398,9 @@ func (w *World) start(wal *Wallet) error {
 	a, err := app.New(w.ctx, app.Config{
 		Signer: wal.signer, Store: wal.store, Chain: wal.port, Clock: w.clock,
 		TickInterval: -1, Logger: w.log,
+		// The world's channels use a 100 s challenge duration, below the
+		// production minimum: no dispute runs in it.
+		MinChallengeDuration: time.Second,
 	})
 	if err != nil {
 		return fmt.Errorf("sim: start wallet %s: %w", wal.Name, err)

@@ -152,6 +152,20 @@ func (s *store) Done(ctx context.Context, ids []uint64) error {
 	return nil
 }
 
+func (s *store) RecordEquivocation(ctx context.Context, ev core.EquivocationError) error {
+	if err := s.gate(true); err != nil {
+		return err
+	}
+	return s.mem.RecordEquivocation(ctx, ev)
+}
+
+func (s *store) Equivocations(ctx context.Context) ([]core.EquivocationError, error) {
+	if err := s.gate(false); err != nil {
+		return nil, err
+	}
+	return s.mem.Equivocations(ctx)
+}
+
 func (s *store) NextNonce(ctx context.Context, ps []nitro.Address) (uint64, error) {
 	if err := s.gate(false); err != nil {
 		return 0, err
@@ -273,6 +287,8 @@ func (p *port) reset() {
 }
 
 func (p *port) ChainID() *big.Int { return p.acct.ChainID() }
+
+func (p *port) AssetHolders() []nitro.Address { return p.acct.AssetHolders() }
 
 func (p *port) Deposit(ctx context.Context, req ports.DepositRequest) (ports.TxHash, error) {
 	h, err := p.acct.Deposit(ctx, req)

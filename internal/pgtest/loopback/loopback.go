@@ -289,6 +289,9 @@ func (c *Chain) ETHAssetHolder() nitro.Address { return c.eth }
 // ChainID implements ports.Chain.
 func (c *Chain) ChainID() *big.Int { return new(big.Int).Set(c.chainID) }
 
+// AssetHolders implements ports.Chain: the chain's ETH asset holder.
+func (c *Chain) AssetHolders() []nitro.Address { return []nitro.Address{c.eth} }
+
 func (c *Chain) call(ctx context.Context, path string, in txRequest) (txResponse, error) {
 	in.From = c.from
 	body, err := json.Marshal(in)
