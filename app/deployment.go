@@ -31,7 +31,7 @@ func checkChallengeBounds(cfg Config) error {
 		return fmt.Errorf("%w: negative challenge duration bound", ErrInvalidParams)
 	}
 	d := core.Deployment{MinChallengeDuration: wholeSeconds(cfg.MinChallengeDuration), MaxChallengeDuration: wholeSeconds(cfg.MaxChallengeDuration)}
-	if lo, hi := d.Bounds(); lo > hi || hi > nitro.MaxUint48 {
+	if lo, hi := d.Bounds(); lo > hi {
 		return fmt.Errorf("%w: challenge duration bounds %d..%d s", ErrInvalidParams, lo, hi)
 	}
 	return nil

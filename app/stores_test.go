@@ -2,6 +2,8 @@ package app_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
@@ -33,6 +35,25 @@ func openPostgres(t testing.TB) ports.Store {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
+}
+
+// durable returns everything s holds durably, as text: for PostgreSQL
+// every row of every table of its schema (pgtest.Dump), for the memory
+// store its channels, outbox and evidence. Two equal dumps mean nothing
+// stored changed.
+func durable(t testing.TB, s ports.Store) string {
+	t.Helper()
+	if pg, ok := s.(*postgres.Store); ok {
+		return pgtest.Dump(t, pg.DB().DB, pg.Schema())
+	}
+	ctx := context.Background()
+	cs, err1 := s.List(ctx)
+	pend, err2 := s.Pending(ctx)
+	evs, err3 := s.Equivocations(ctx)
+	if err := errors.Join(err1, err2, err3); err != nil {
+		t.Fatalf("dump store: %v", err)
+	}
+	return fmt.Sprintf("%+v\n%+v\n%+v", cs, pend, evs)
 }
 
 // eachStore runs f once per store kind, as a subtest named after it.
