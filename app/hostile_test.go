@@ -299,4 +299,3 @@ func must(h nitro.Bytes32, err error) nitro.Bytes32 {
 	}
 	return h
 }
-
