@@ -58,6 +58,9 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 				continue // objectives or requests about a channel we do not know
 			case !j.receive:
 				return Result{}, fmt.Errorf("%w: %s", core.ErrChannelNotFound, j.id)
+			case isReceive:
+				r.Deployment = w.deployment() // a proposal must fit it
+				j.in = r
 			}
 		} else if j.create {
 			return Result{}, fmt.Errorf("%w: %s", core.ErrChannelExists, j.id)

@@ -267,7 +267,9 @@ func (w *Wallet) PushMessage(ctx context.Context, data []byte) (Result, error) {
 	if err != nil {
 		return Result{}, apiError(err)
 	}
-	jobs := receiveJobs(core.Receive{Me: w.me, Deployment: w.deployment(), Recipient: msg.Recipient, Sender: msg.Sender}, msg, ids)
+	// The deployment is filled in where a message starts a channel (see
+	// applyLocked): only a proposal needs it.
+	jobs := receiveJobs(core.Receive{Me: w.me, Recipient: msg.Recipient, Sender: msg.Sender}, msg, ids)
 	res, err := w.apply(ctx, jobs)
 	return res, apiError(err, codeRule{core.ErrNotParticipant, CodeWrongParticipant}, codeRule{core.ErrWrongRecipient, CodeWrongParticipant})
 }
