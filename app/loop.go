@@ -403,8 +403,13 @@ func (w *Wallet) tickLoop(ctx context.Context) {
 
 // Tick gives every channel that waits on time the current time (retrying
 // failed transactions, backing up a stalled conclude) and drives effects left
-// pending by a failure. The wallet calls it every TickInterval.
-func (w *Wallet) Tick(ctx context.Context) {
+// pending by a failure. The wallet calls it every TickInterval. After
+// Close it does nothing and returns ErrClosed.
+func (w *Wallet) Tick(ctx context.Context) error {
+	if err := w.enter(ctx); err != nil {
+		return apiError(err)
+	}
+	defer w.leave()
 	ids, ok := w.ticks.list()
 	if !ok {
 		// The first tick (or the first after a failed commit) reads every
@@ -413,7 +418,7 @@ func (w *Wallet) Tick(ctx context.Context) {
 		cs, err := w.cfg.Store.List(ctx)
 		if err != nil {
 			w.log.Warn("tick: list channels failed", "err", err)
-			return
+			return apiError(fmt.Errorf("app: tick: list channels: %w", err))
 		}
 		ids = ids[:0]
 		for _, c := range cs {
@@ -434,6 +439,7 @@ func (w *Wallet) Tick(ctx context.Context) {
 	if err := w.resume(ctx); err != nil {
 		w.log.Warn("tick: resume failed", "err", err)
 	}
+	return nil
 }
 
 // ceilSeconds is d in whole seconds, rounded up (a positive delay stays

@@ -70,7 +70,7 @@ type Wallet struct {
 	subs   *hub
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	closed chan struct{}
+	life   lifecycle
 }
 
 // New returns a wallet and starts its background work: following chain
@@ -104,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	w := &Wallet{
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
 		cache: newChannelCache(), ticks: newTickSet(),
-		subs: newHub(), cancel: cancel, closed: make(chan struct{}),
+		subs: newHub(), cancel: cancel,
 	}
 	if _, err := cfg.Store.ChainCursor(ctx); err != nil {
 		cancel()
@@ -128,20 +128,6 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	return w, nil
 }
 
-// Close stops the background work and waits for it.
-func (w *Wallet) Close() error {
-	select {
-	case <-w.closed:
-		return nil
-	default:
-	}
-	close(w.closed)
-	w.cancel()
-	w.wg.Wait()
-	w.subs.close()
-	return nil
-}
-
 // Address is the wallet's signing address.
 func (w *Wallet) Address() nitro.Address { return w.me }
 
@@ -152,6 +138,10 @@ func (w *Wallet) Subscribe() (<-chan Notification, func()) { return w.subs.subsc
 // CreateChannel proposes a new directly funded channel and signs its first
 // setup state.
 func (w *Wallet) CreateChannel(ctx context.Context, p CreateChannelParams) (Result, error) {
+	if err := w.enter(ctx); err != nil {
+		return Result{}, apiError(err)
+	}
+	defer w.leave()
 	rules := []codeRule{{core.ErrNotParticipant, CodeSigningAddressNotFound}}
 	outcome, err := toOutcome(p.Allocations)
 	if err != nil {
@@ -189,6 +179,10 @@ func (w *Wallet) CreateChannel(ctx context.Context, p CreateChannelParams) (Resu
 
 // JoinChannel accepts a proposed channel and signs its setup state.
 func (w *Wallet) JoinChannel(ctx context.Context, id nitro.Bytes32) (Result, error) {
+	if err := w.enter(ctx); err != nil {
+		return Result{}, apiError(err)
+	}
+	defer w.leave()
 	res, err := w.apply(ctx, []job{{id: id, in: core.Join{Deployment: w.deployment()}}})
 	return res, apiError(err,
 		codeRule{core.ErrChannelNotFound, CodeChannelNotFoundJoin},
@@ -199,6 +193,10 @@ func (w *Wallet) JoinChannel(ctx context.Context, id nitro.Bytes32) (Result, err
 
 // UpdateChannel signs the next state on this wallet's turn.
 func (w *Wallet) UpdateChannel(ctx context.Context, p UpdateChannelParams) (Result, error) {
+	if err := w.enter(ctx); err != nil {
+		return Result{}, apiError(err)
+	}
+	defer w.leave()
 	rules := []codeRule{
 		{core.ErrChannelNotFound, CodeChannelNotFoundUpdate},
 		{core.ErrNotYourTurn, CodeNotYourTurnUpdate},
@@ -221,6 +219,10 @@ func (w *Wallet) UpdateChannel(ctx context.Context, p UpdateChannelParams) (Resu
 // CloseChannel signs a final state on this wallet's turn; the others
 // countersign it and the channel is concluded on chain.
 func (w *Wallet) CloseChannel(ctx context.Context, id nitro.Bytes32) (Result, error) {
+	if err := w.enter(ctx); err != nil {
+		return Result{}, apiError(err)
+	}
+	defer w.leave()
 	res, err := w.apply(ctx, []job{{id: id, in: core.Close{}}})
 	return res, apiError(err,
 		codeRule{core.ErrChannelNotFound, CodeChannelNotFoundClose},
@@ -231,12 +233,20 @@ func (w *Wallet) CloseChannel(ctx context.Context, id nitro.Bytes32) (Result, er
 // SyncChannel resends this wallet's states to every peer and asks them for
 // theirs: use it after a peer may have lost messages.
 func (w *Wallet) SyncChannel(ctx context.Context, id nitro.Bytes32) (Result, error) {
+	if err := w.enter(ctx); err != nil {
+		return Result{}, apiError(err)
+	}
+	defer w.leave()
 	res, err := w.apply(ctx, []job{{id: id, in: core.Sync{}}})
 	return res, apiError(err, codeRule{core.ErrChannelNotFound, CodeChannelNotFoundGetState})
 }
 
 // GetState returns one channel's result.
 func (w *Wallet) GetState(ctx context.Context, id nitro.Bytes32) (ChannelResult, error) {
+	if err := w.enter(ctx); err != nil {
+		return ChannelResult{}, apiError(err)
+	}
+	defer w.leave()
 	c, err := w.cfg.Store.Get(ctx, id)
 	if errors.Is(err, ports.ErrNotFound) {
 		err = fmt.Errorf("%w: %s", core.ErrChannelNotFound, id)
@@ -249,6 +259,10 @@ func (w *Wallet) GetState(ctx context.Context, id nitro.Bytes32) (ChannelResult,
 
 // GetChannels returns every channel's result.
 func (w *Wallet) GetChannels(ctx context.Context) ([]ChannelResult, error) {
+	if err := w.enter(ctx); err != nil {
+		return nil, apiError(err)
+	}
+	defer w.leave()
 	cs, err := w.cfg.Store.List(ctx)
 	if err != nil {
 		return nil, apiError(err)
@@ -263,6 +277,10 @@ func (w *Wallet) GetChannels(ctx context.Context) ([]ChannelResult, error) {
 // PushMessage takes a wire message (JSON) from a peer. A message is applied
 // whole or not at all: any bad part rejects it and changes nothing.
 func (w *Wallet) PushMessage(ctx context.Context, data []byte) (Result, error) {
+	if err := w.enter(ctx); err != nil {
+		return Result{}, apiError(err)
+	}
+	defer w.leave()
 	msg, ids, err := wire.DecodeMessageIDs(data, w.cfg.Limits)
 	if err != nil {
 		return Result{}, apiError(err)
