@@ -72,12 +72,12 @@ func TestConcurrentChannels(t *testing.T) {
 			}
 		}
 	}
-	// Two updates race on one channel: exactly one gets the turn.
+	// Two different updates race on one channel: exactly one gets the turn.
 	id := ids[0]
 	results := make(chan error, 2)
 	for i := 0; i < 2; i++ {
 		go func() {
-			_, err := A.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(10, 90)})
+			_, err := A.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(int64(10+i), int64(90-i))})
 			results <- err
 		}()
 	}
@@ -94,5 +94,24 @@ func TestConcurrentChannels(t *testing.T) {
 	}
 	if ok != 1 || notTurn != 1 {
 		t.Fatalf("%d succeeded, %d not-your-turn", ok, notTurn)
+	}
+	// Two identical updates are one intent (the second a retry of the
+	// first): both get its result, and one state is signed.
+	id = ids[1]
+	same := make(chan app.Result, 2)
+	for i := 0; i < 2; i++ {
+		go func() {
+			r, err := A.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(10, 90)})
+			if err != nil {
+				t.Errorf("identical update: %v", err)
+			}
+			same <- r
+		}()
+	}
+	want := 3 + 2*rounds + 1
+	for i := 0; i < 2; i++ {
+		if r := <-same; len(r.ChannelResults) != 1 || r.ChannelResults[0].TurnNum != uint64(want) {
+			t.Fatalf("identical update result %+v, want turn %d", r.ChannelResults, want)
+		}
 	}
 }

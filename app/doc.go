@@ -8,4 +8,32 @@
 // outbox: wire messages (MessageQueued) for the application to deliver to
 // its peers. Messages caused by chain events or time, not by a call, are
 // published to subscribers as MessageQueued notifications.
+//
+// # Contexts and retries
+//
+// A call checks its context before it commits anything: if the context
+// has ended by then, the call returns the context's error (errors.Is(err,
+// context.Canceled) or context.DeadlineExceeded holds) and nothing stored
+// has changed. Once the call has committed its new state (its intent is
+// durable), the context no longer stops it: the effects it caused (signing,
+// sending, depositing) are carried out under context.WithoutCancel, and the
+// call returns its result. If one of those effects fails (the signer or the
+// store is down), the call returns an error matching ErrIncomplete (and
+// the cause, such as ErrSigner or ErrStore): the intent stays durable and is
+// carried out on the next Tick or restart.
+//
+// Retrying a call is idempotent: UpdateChannel with the same outcome and
+// appData as this wallet's latest state, or CloseChannel after this
+// wallet's own CloseChannel, returns that state's result (its message
+// resent to every peer, which peers ignore as a duplicate) instead of
+// ErrNotYourTurn, ErrSigningInProgress or ErrChannelClosed, carrying out
+// whatever the first attempt left pending. Two identical UpdateChannel calls
+// are therefore one intent; an identical update made after a peer's move
+// (when it is this wallet's turn again) is a new one.
+//
+// # Closing
+//
+// Close refuses every call made after it began (ErrClosed; Subscribe gives
+// a closed stream) and returns once the calls in flight have finished and
+// the background work has stopped.
 package app

@@ -39,6 +39,19 @@ var (
 	ErrClosed       = errors.New("app: wallet closed")
 )
 
+// Errors of the wallet's own (not the core's or the codec's).
+var (
+	// ErrIncomplete: the call's intent is committed (durable) but an effect
+	// it caused could not be carried out yet (the cause is wrapped). The
+	// wallet carries it out on the next Tick or restart; retrying the same
+	// call carries it out at once and returns the call's result.
+	ErrIncomplete = errors.New("app: committed, but not every effect was carried out; retried on the next tick")
+	// ErrSigner wraps a failure of the configured ports.Signer.
+	ErrSigner = errors.New("app: signer failed")
+	// ErrStore wraps a failure of the configured ports.Store.
+	ErrStore = errors.New("app: store failed")
+)
+
 // Client API error codes (statechannels client-api-schema 0.5.0).
 const (
 	CodeNotYourTurnClose        = 300

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"sync"
 )
 
@@ -16,14 +18,18 @@ type lifecycle struct {
 	once   sync.Once
 }
 
-// enter admits a call, or returns ErrClosed once Close has begun. A nil
-// return must be paired with leave.
-func (w *Wallet) enter(_ context.Context) error {
+// enter admits a call, or returns ErrClosed once Close has begun, or the
+// context's error (wrapped) if it has already ended. A nil return must be
+// paired with leave.
+func (w *Wallet) enter(ctx context.Context) error {
 	l := &w.life
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("app: %w", err)
 	}
 	l.calls.Add(1) // under mu, so never after shut's Wait has begun with a zero count
 	return nil
@@ -53,4 +59,21 @@ func (w *Wallet) Close() error {
 		w.subs.close()
 	})
 	return nil
+}
+
+// incomplete reports effects that failed after their call's commit.
+func incomplete(err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrIncomplete, err)
+}
+
+// storeErr wraps a store failure in ErrStore; a failure that is the
+// call's context ending is reported as that instead.
+func storeErr(op string, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("app: %s: %w", op, err)
+	}
+	return fmt.Errorf("%w: %s: %w", ErrStore, op, err)
 }

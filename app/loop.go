@@ -75,12 +75,18 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	if len(changes) == 0 {
 		return Result{}, nil
 	}
+	// The last point where the call may stop: from the commit on, its
+	// intent is durable and it is carried out whatever the context says.
+	if err := ctx.Err(); err != nil {
+		return Result{}, fmt.Errorf("app: %w", err)
+	}
+	ctx = context.WithoutCancel(ctx)
 	entries, err := b.commit(ctx, changes)
 	if err != nil {
 		return Result{}, err
 	}
 	err = errors.Join(b.drain(ctx, entries), b.markDone(ctx))
-	return b.finish(), err
+	return b.finish(), incomplete(err)
 }
 
 // batch tracks the channels one call touches and what their effects
@@ -262,7 +268,7 @@ func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, e
 	case core.SignState:
 		sig, err := w.cfg.Signer.SignState(ctx, eff.Hash)
 		if err != nil {
-			return nil, fmt.Errorf("app: sign: %w", err)
+			return nil, fmt.Errorf("%w: %w", ErrSigner, err)
 		}
 		return core.Signed{Hash: eff.Hash, Signature: sig}, nil
 	case core.Send:
@@ -378,6 +384,9 @@ func (w *Wallet) followChain(ctx context.Context) {
 		for ev := range events {
 			if _, err := w.cfg.Store.Get(ctx, ev.ChannelID); err == nil {
 				w.applyAsync(ctx, []job{{id: ev.ChannelID, in: ev}})
+			}
+			if ctx.Err() != nil {
+				return // the event may not be applied: it is replayed from the cursor
 			}
 			if err := w.cfg.Store.SetChainCursor(ctx, ev.Block); err != nil {
 				w.log.Warn("save chain cursor failed", "err", err)

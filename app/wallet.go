@@ -59,7 +59,11 @@ type Config struct {
 }
 
 // Wallet is a Nitro state-channel wallet. Create one with New; it is safe for
-// concurrent use.
+// concurrent use. A call stops at its context's end only before it commits
+// anything (returning the context's error, nothing changed); once its intent
+// is durable it completes, and retrying it with the same parameters returns
+// the same result (see the package documentation). After Close every call
+// returns ErrClosed.
 type Wallet struct {
 	cfg    Config
 	log    *slog.Logger
@@ -213,6 +217,11 @@ func (w *Wallet) UpdateChannel(ctx context.Context, p UpdateChannelParams) (Resu
 		return Result{}, &Error{Code: CodeInvalidAppData, Err: fmt.Errorf("%w: appData of %d bytes", ErrInvalidParams, len(p.AppData))}
 	}
 	res, err := w.apply(ctx, []job{{id: p.ChannelID, in: core.Update{Outcome: outcome, AppData: p.AppData}}})
+	if errors.Is(err, core.ErrNotYourTurn) || errors.Is(err, core.ErrSigningInProgress) {
+		if r, ok, rerr := w.retried(ctx, p.ChannelID, updateIntent(outcome, p.AppData)); ok {
+			res, err = r, rerr
+		}
+	}
 	return res, apiError(err, rules...)
 }
 
@@ -224,6 +233,11 @@ func (w *Wallet) CloseChannel(ctx context.Context, id nitro.Bytes32) (Result, er
 	}
 	defer w.leave()
 	res, err := w.apply(ctx, []job{{id: id, in: core.Close{}}})
+	if errors.Is(err, core.ErrChannelClosed) || errors.Is(err, core.ErrSigningInProgress) {
+		if r, ok, rerr := w.retried(ctx, id, closeIntent); ok {
+			res, err = r, rerr
+		}
+	}
 	return res, apiError(err,
 		codeRule{core.ErrChannelNotFound, CodeChannelNotFoundClose},
 		codeRule{core.ErrNotYourTurn, CodeNotYourTurnClose},
