@@ -245,7 +245,7 @@ func TestCallsBadInput(t *testing.T) {
 		{"close: unknown", func() error { _, err := A.w.CloseChannel(ctx, unknown); return err }, app.ErrChannelNotFound, app.CodeChannelNotFoundClose},
 		{"close: not your turn", func() error { _, err := B.w.CloseChannel(ctx, id); return err }, app.ErrNotYourTurn, app.CodeNotYourTurnClose},
 		{"get state: unknown", func() error { _, err := A.w.GetState(ctx, unknown); return err }, app.ErrChannelNotFound, app.CodeChannelNotFoundGetState},
-		{"sync: unknown", func() error { _, err := A.w.SyncChannel(ctx, unknown); return err }, app.ErrChannelNotFound, app.CodeChannelNotFoundGetState},
+		{"sync: unknown", func() error { _, err := A.w.SyncChannel(ctx, unknown); return err }, app.ErrChannelNotFound, app.CodeChannelNotFoundSync},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

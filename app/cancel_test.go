@@ -30,8 +30,8 @@ func TestEndedContextChangesNothing(t *testing.T) {
 		}{{"cancelled", cancelled, context.Canceled}, {"deadline", expired, context.DeadlineExceeded}} {
 			for name, call := range entryPoints(e, id, fromB) {
 				beforeA, beforeB := e.snap(A), e.snap(B)
-				if err := call(c.ctx); !errors.Is(err, c.want) {
-					t.Errorf("%s with a %s context: err %v, want %v", name, c.name, err, c.want)
+				if err := call(c.ctx); !errors.Is(err, c.want) || !errors.Is(err, app.ErrContextDone) {
+					t.Errorf("%s with a %s context: err %v, want ErrContextDone and %v", name, c.name, err, c.want)
 				}
 				if !reflect.DeepEqual(beforeA, e.snap(A)) || !reflect.DeepEqual(beforeB, e.snap(B)) {
 					t.Errorf("%s with a %s context changed the store", name, c.name)

@@ -59,7 +59,7 @@ func (w *Wallet) pickNonce(ctx context.Context, in *core.Create, addrs []nitro.A
 	for range maxNonceTries {
 		k, err := w.cfg.Store.NextNonce(ctx, addrs)
 		if err != nil {
-			return nitro.Bytes32{}, fmt.Errorf("app: next nonce: %w", err)
+			return nitro.Bytes32{}, storeErr("next nonce", err)
 		}
 		nonce := ChannelNonce(k, n, uint64(my))
 		if k > nitro.MaxUint48 || nonce > nitro.MaxUint48 {
@@ -74,7 +74,7 @@ func (w *Wallet) pickNonce(ctx context.Context, in *core.Create, addrs []nitro.A
 			in.ChannelNonce = nonce
 			return id, nil
 		} else if err != nil {
-			return nitro.Bytes32{}, fmt.Errorf("app: load channel: %w", err)
+			return nitro.Bytes32{}, storeErr("load channel", err)
 		}
 	}
 	return nitro.Bytes32{}, fmt.Errorf("%w: no free channel nonce after %d tries", core.ErrChannelExists, maxNonceTries)

@@ -31,6 +31,17 @@
 // are therefore one intent; an identical update made after a peer's move
 // (when it is this wallet's turn again) is a new one.
 //
+// # Errors
+//
+// Every error a call returns matches an exported Err* of this package with
+// errors.Is: the core's and the wire codec's sentinels are re-exported, and
+// the wallet's own failures are ErrClosed, ErrContextDone, ErrIncomplete,
+// ErrStore (wrapping what the store said) and ErrSigner. Code(err) gives the
+// client API's error code where the API has one for that call and cause
+// (CreateChannel 1000, JoinChannel 1100/1101, UpdateChannel 400-404,
+// CloseChannel 300/301, PushMessage 900, GetState 1200, SyncChannel 1400),
+// and CodeWalletError (500) otherwise.
+//
 // # Closing
 //
 // Close refuses every call made after it began (ErrClosed; Subscribe gives

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/nitrowallet/nitrowallet/core"
 )
@@ -28,9 +27,13 @@ func (w *Wallet) noteEquivocation(ctx context.Context, c core.Channel, err error
 // seen: for each channel and peer, the first two different states that peer
 // signed for one turn.
 func (w *Wallet) Equivocations(ctx context.Context) ([]core.EquivocationError, error) {
+	if err := w.enter(ctx); err != nil {
+		return nil, apiError(err)
+	}
+	defer w.leave()
 	evs, err := w.cfg.Store.Equivocations(ctx)
 	if err != nil {
-		return nil, apiError(fmt.Errorf("app: read equivocations: %w", err))
+		return nil, apiError(storeErr("read equivocations", err))
 	}
 	return evs, nil
 }

@@ -8,23 +8,29 @@ import (
 	"github.com/nitrowallet/nitrowallet/core/wire"
 )
 
-// Errors callers can test with errors.Is. Those of the core and the wire
-// codec are re-exported so that importing app is enough.
+// Errors callers can test with errors.Is. Every error the wallet returns
+// matches at least one of the exported Err* of this package; those of the
+// core and the wire codec are re-exported so that importing app is enough
+// (TestEveryCoreErrorReexported keeps it so). See the core and wire
+// packages for what each means.
 var (
-	ErrInvalidParams      = core.ErrInvalidParams
-	ErrChannelNotFound    = core.ErrChannelNotFound
-	ErrNotParticipant     = core.ErrNotParticipant
-	ErrUnsupportedFunding = core.ErrUnsupportedFunding
-	ErrNotYourTurn        = core.ErrNotYourTurn
-	ErrChannelClosed      = core.ErrChannelClosed
-	ErrNotRunning         = core.ErrNotRunning
-	ErrAlreadyJoined      = core.ErrAlreadyJoined
-	ErrInvalidTransition  = core.ErrInvalidTransition
-	ErrWrongSigner        = core.ErrWrongSigner
-	ErrStaleState         = core.ErrStaleState
-	ErrConflictingState   = core.ErrConflictingState
-	ErrInvalidMessage     = wire.ErrInvalidMessage
-	ErrWrongRecipient     = core.ErrWrongRecipient
+	ErrInvalidParams       = core.ErrInvalidParams
+	ErrChannelNotFound     = core.ErrChannelNotFound
+	ErrChannelExists       = core.ErrChannelExists
+	ErrNotParticipant      = core.ErrNotParticipant
+	ErrUnsupportedFunding  = core.ErrUnsupportedFunding
+	ErrNotYourTurn         = core.ErrNotYourTurn
+	ErrChannelClosed       = core.ErrChannelClosed
+	ErrNotRunning          = core.ErrNotRunning
+	ErrAlreadyJoined       = core.ErrAlreadyJoined
+	ErrInvalidTransition   = core.ErrInvalidTransition
+	ErrWrongSigner         = core.ErrWrongSigner
+	ErrStaleState          = core.ErrStaleState
+	ErrConflictingState    = core.ErrConflictingState
+	ErrFutureState         = core.ErrFutureState
+	ErrSigningInProgress   = core.ErrSigningInProgress
+	ErrUnexpectedSignature = core.ErrUnexpectedSignature
+	ErrWrongRecipient      = core.ErrWrongRecipient
 	// ErrUnusableChannel: a proposal, a join or a create names a channel
 	// this wallet's chain could fund but never conclude; refined by
 	// ErrWrongChain, ErrUnknownAssetHolder and ErrChallengeDuration.
@@ -36,11 +42,36 @@ var (
 	// (errors.As gives the *core.EquivocationError with the evidence). It
 	// refines ErrConflictingState.
 	ErrEquivocation = core.ErrEquivocation
-	ErrClosed       = errors.New("app: wallet closed")
+	// Refinements of ErrInvalidTransition (each also matches it).
+	ErrFixedPartMismatch = core.ErrFixedPartMismatch
+	ErrTotalsChanged     = core.ErrTotalsChanged
+	ErrSetupChanged      = core.ErrSetupChanged
+	ErrFinalOutcome      = core.ErrFinalOutcome
+	ErrInvalidOutcome    = core.ErrInvalidOutcome
+)
+
+// Errors of the wire codec (PushMessage); each also matches
+// ErrInvalidMessage.
+var (
+	ErrInvalidMessage    = wire.ErrInvalidMessage
+	ErrMalformed         = wire.ErrMalformed
+	ErrUnknownField      = wire.ErrUnknownField
+	ErrMissingField      = wire.ErrMissingField
+	ErrBadHex            = wire.ErrBadHex
+	ErrOutOfRange        = wire.ErrOutOfRange
+	ErrTooLarge          = wire.ErrTooLarge
+	ErrChannelIDMismatch = wire.ErrChannelIDMismatch
+	ErrUnsupported       = wire.ErrUnsupported
 )
 
 // Errors of the wallet's own (not the core's or the codec's).
 var (
+	// ErrClosed: the call was made after Close began; nothing was done.
+	ErrClosed = errors.New("app: wallet closed")
+	// ErrContextDone: the call's context ended before it committed
+	// anything; nothing changed. It wraps the context's error, so
+	// errors.Is(err, context.Canceled) (or DeadlineExceeded) holds too.
+	ErrContextDone = errors.New("app: context done before the call committed anything")
 	// ErrIncomplete: the call's intent is committed (durable) but an effect
 	// it caused could not be carried out yet (the cause is wrapped). The
 	// wallet carries it out on the next Tick or restart; retrying the same
@@ -67,6 +98,7 @@ const (
 	CodeChannelNotFoundJoin     = 1100
 	CodeInvalidTransitionJoin   = 1101
 	CodeChannelNotFoundGetState = 1200
+	CodeChannelNotFoundSync     = 1400
 	CodeWalletError             = 500
 )
 
@@ -99,9 +131,21 @@ type codeRule struct {
 	code  int
 }
 
+// apiError gives err the code of the first rule its cause matches. The
+// wallet's own failures (closed, context done, store, signer, effects left
+// pending) have no client API code, whatever they wrap.
 func apiError(err error, rules ...codeRule) error {
 	if err == nil {
 		return nil
+	}
+	var done *Error
+	if errors.As(err, &done) {
+		return err
+	}
+	for _, own := range []error{ErrClosed, ErrContextDone, ErrIncomplete, ErrStore, ErrSigner} {
+		if errors.Is(err, own) {
+			return &Error{Code: CodeWalletError, Err: err}
+		}
 	}
 	for _, r := range rules {
 		if errors.Is(err, r.cause) {

@@ -5,45 +5,58 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // lifecycle admits calls until Close and lets Close wait for the calls in
 // flight. A call counts from enter to leave; Close first stops admitting
 // (so no call can start once it has begun), then waits for the count to
-// reach zero, so a call that started before Close finishes normally.
+// reach zero, so a call that started before Close finishes normally. The
+// count and the closed flag share one atomic word: admitting a call takes
+// no lock shared by all calls.
 type lifecycle struct {
-	mu     sync.Mutex
-	closed bool
-	calls  sync.WaitGroup
-	once   sync.Once
+	state atomic.Int64  // calls in flight, plus closedBit once Close began
+	idle  chan struct{} // closed by the last call to leave after Close began
+	once  sync.Once
 }
 
+const closedBit = int64(1) << 62
+
 // enter admits a call, or returns ErrClosed once Close has begun, or the
-// context's error (wrapped) if it has already ended. A nil return must be
-// paired with leave.
+// context's error (wrapped in ErrContextDone) if it has already ended. A
+// nil return must be paired with leave.
 func (w *Wallet) enter(ctx context.Context) error {
 	l := &w.life
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
-		return ErrClosed
+	for {
+		s := l.state.Load()
+		if s&closedBit != 0 {
+			return ErrClosed
+		}
+		if l.state.CompareAndSwap(s, s+1) {
+			break
+		}
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("app: %w", err)
+		w.leave()
+		return fmt.Errorf("%w: %w", ErrContextDone, err)
 	}
-	l.calls.Add(1) // under mu, so never after shut's Wait has begun with a zero count
 	return nil
 }
 
 // leave ends a call enter admitted.
-func (w *Wallet) leave() { w.life.calls.Done() }
+func (w *Wallet) leave() {
+	if w.life.state.Add(-1) == closedBit {
+		close(w.life.idle) // the last call in flight once Close began
+	}
+}
 
 // shut refuses new calls and waits for those in flight.
 func (l *lifecycle) shut() {
-	l.mu.Lock()
-	l.closed = true
-	l.mu.Unlock()
-	l.calls.Wait()
+	l.idle = make(chan struct{}) // before the bit: leave reads it only after
+	if l.state.Or(closedBit)&^closedBit == 0 {
+		return // none in flight
+	}
+	<-l.idle
 }
 
 // Close refuses every call from now on (they return ErrClosed; Subscribe
@@ -70,10 +83,10 @@ func incomplete(err error) error {
 }
 
 // storeErr wraps a store failure in ErrStore; a failure that is the
-// call's context ending is reported as that instead.
+// call's context ending is reported as ErrContextDone instead.
 func storeErr(op string, err error) error {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("app: %s: %w", op, err)
+		return fmt.Errorf("%w: %s: %w", ErrContextDone, op, err)
 	}
 	return fmt.Errorf("%w: %s: %w", ErrStore, op, err)
 }

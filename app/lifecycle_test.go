@@ -34,6 +34,10 @@ func entryPoints(e *env, id nitro.Bytes32, fromB []byte) map[string]func(ctx con
 		"GetState":     func(ctx context.Context) error { _, err := A.w.GetState(ctx, id); return err },
 		"GetChannels":  func(ctx context.Context) error { _, err := A.w.GetChannels(ctx); return err },
 		"Tick":         func(ctx context.Context) error { return A.w.Tick(ctx) },
+		"Equivocations": func(ctx context.Context) error {
+			_, err := A.w.Equivocations(ctx)
+			return err
+		},
 	}
 }
 

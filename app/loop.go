@@ -78,7 +78,7 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	// The last point where the call may stop: from the commit on, its
 	// intent is durable and it is carried out whatever the context says.
 	if err := ctx.Err(); err != nil {
-		return Result{}, fmt.Errorf("app: %w", err)
+		return Result{}, fmt.Errorf("%w: %w", ErrContextDone, err)
 	}
 	ctx = context.WithoutCancel(ctx)
 	entries, err := b.commit(ctx, changes)
@@ -169,7 +169,7 @@ func (b *batch) load(ctx context.Context, id nitro.Bytes32) (core.Channel, bool,
 			return core.Channel{}, false, nil
 		}
 		if err != nil {
-			return core.Channel{}, false, fmt.Errorf("app: load channel: %w", err)
+			return core.Channel{}, false, storeErr("load channel", err)
 		}
 		b.w.cache.put(c)
 	}
@@ -200,7 +200,7 @@ func (b *batch) commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 		b.w.ticks.note(&ch.Channel)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("app: commit: %w", err)
+		return nil, storeErr("commit", err)
 	}
 	return entries, nil
 }
@@ -256,7 +256,7 @@ func (b *batch) markDone(ctx context.Context) error {
 	ids := b.done
 	b.done = nil
 	if err := b.w.cfg.Store.Done(ctx, ids); err != nil {
-		return fmt.Errorf("app: mark effect done: %w", err)
+		return storeErr("mark effect done", err)
 	}
 	return nil
 }
@@ -411,8 +411,10 @@ func (w *Wallet) tickLoop(ctx context.Context) {
 
 // Tick gives every channel that waits on time the current time (retrying
 // failed transactions, backing up a stalled conclude) and drives effects left
-// pending by a failure. The wallet calls it every TickInterval. After
-// Close it does nothing and returns ErrClosed.
+// pending by a failure. The wallet calls it every TickInterval. It returns
+// ErrStore if it cannot list the channels (failures of single channels are
+// logged and retried on the next tick), and after Close it does nothing
+// and returns ErrClosed.
 func (w *Wallet) Tick(ctx context.Context) error {
 	if err := w.enter(ctx); err != nil {
 		return apiError(err)
@@ -426,7 +428,7 @@ func (w *Wallet) Tick(ctx context.Context) error {
 		cs, err := w.cfg.Store.List(ctx)
 		if err != nil {
 			w.log.Warn("tick: list channels failed", "err", err)
-			return apiError(fmt.Errorf("app: tick: list channels: %w", err))
+			return apiError(storeErr("tick: list channels", err))
 		}
 		ids = ids[:0]
 		for _, c := range cs {
@@ -463,7 +465,7 @@ func ceilSeconds(d time.Duration) int64 {
 func (w *Wallet) resume(ctx context.Context) error {
 	pending, err := w.cfg.Store.Pending(ctx)
 	if err != nil {
-		return fmt.Errorf("app: read outbox: %w", err)
+		return storeErr("read outbox", err)
 	}
 	byChannel := map[nitro.Bytes32]bool{}
 	var ids []nitro.Bytes32

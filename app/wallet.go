@@ -112,7 +112,7 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	}
 	if _, err := cfg.Store.ChainCursor(ctx); err != nil {
 		cancel()
-		return nil, fmt.Errorf("app: read chain cursor: %w", err)
+		return nil, storeErr("read chain cursor", err)
 	}
 	// Effects committed before a crash are carried out again; the messages
 	// they queue wait for the first subscriber.
@@ -192,7 +192,8 @@ func (w *Wallet) JoinChannel(ctx context.Context, id nitro.Bytes32) (Result, err
 		codeRule{core.ErrChannelNotFound, CodeChannelNotFoundJoin},
 		codeRule{core.ErrAlreadyJoined, CodeInvalidTransitionJoin},
 		codeRule{core.ErrUnusableChannel, CodeInvalidTransitionJoin},
-		codeRule{core.ErrUnsupportedFunding, CodeInvalidTransitionJoin})
+		codeRule{core.ErrUnsupportedFunding, CodeInvalidTransitionJoin},
+		codeRule{core.ErrInvalidTransition, CodeInvalidTransitionJoin})
 }
 
 // UpdateChannel signs the next state on this wallet's turn.
@@ -204,6 +205,7 @@ func (w *Wallet) UpdateChannel(ctx context.Context, p UpdateChannelParams) (Resu
 	rules := []codeRule{
 		{core.ErrChannelNotFound, CodeChannelNotFoundUpdate},
 		{core.ErrNotYourTurn, CodeNotYourTurnUpdate},
+		{core.ErrSigningInProgress, CodeNotYourTurnUpdate}, // my turn is taken by my pending state
 		{core.ErrChannelClosed, CodeChannelClosedUpdate},
 		{core.ErrInvalidTransition, CodeInvalidTransition},
 		{core.ErrNotRunning, CodeInvalidTransition},
@@ -241,6 +243,7 @@ func (w *Wallet) CloseChannel(ctx context.Context, id nitro.Bytes32) (Result, er
 	return res, apiError(err,
 		codeRule{core.ErrChannelNotFound, CodeChannelNotFoundClose},
 		codeRule{core.ErrNotYourTurn, CodeNotYourTurnClose},
+		codeRule{core.ErrSigningInProgress, CodeNotYourTurnClose},
 		codeRule{core.ErrChannelClosed, CodeNotYourTurnClose})
 }
 
@@ -252,7 +255,7 @@ func (w *Wallet) SyncChannel(ctx context.Context, id nitro.Bytes32) (Result, err
 	}
 	defer w.leave()
 	res, err := w.apply(ctx, []job{{id: id, in: core.Sync{}}})
-	return res, apiError(err, codeRule{core.ErrChannelNotFound, CodeChannelNotFoundGetState})
+	return res, apiError(err, codeRule{core.ErrChannelNotFound, CodeChannelNotFoundSync})
 }
 
 // GetState returns one channel's result.
@@ -264,6 +267,9 @@ func (w *Wallet) GetState(ctx context.Context, id nitro.Bytes32) (ChannelResult,
 	c, err := w.cfg.Store.Get(ctx, id)
 	if errors.Is(err, ports.ErrNotFound) {
 		err = fmt.Errorf("%w: %s", core.ErrChannelNotFound, id)
+	}
+	if err != nil && !errors.Is(err, core.ErrChannelNotFound) {
+		err = storeErr("get channel", err)
 	}
 	if err != nil {
 		return ChannelResult{}, apiError(err, codeRule{core.ErrChannelNotFound, CodeChannelNotFoundGetState})
@@ -279,7 +285,7 @@ func (w *Wallet) GetChannels(ctx context.Context) ([]ChannelResult, error) {
 	defer w.leave()
 	cs, err := w.cfg.Store.List(ctx)
 	if err != nil {
-		return nil, apiError(err)
+		return nil, apiError(storeErr("list channels", err))
 	}
 	out := make([]ChannelResult, len(cs))
 	for i, c := range cs {
