@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -161,19 +162,22 @@ func TestRejectedMessageChangesNothing(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		data []byte
+		// evidence: the refusal records an equivocation by this signer,
+		// and nothing else.
+		evidence *memory.Signer
 	}{
-		{"not JSON", []byte(`{"recipient":"A","sender":`)},
-		{"JSON of the wrong shape", []byte(`{"recipient":"A","sender":"B","data":{"signedStates":[{"turnNum":"five"}]}}`)},
-		{"state signed by a stranger", encode(signed(next(5, 4, 4), stranger))},
-		{"state signed by the wrong mover", encode(signed(next(5, 4, 4), sa))},
-		{"state changing the totals", encode(signed(next(5, 4, 5), sb))},
-		{"state for a turn already held, with other content", encode(signed(conflicting, sa))},
-		{"stale setup state with other content", encode(signed(stale, sb))},
-		{"final state with another outcome", encode(signed(func() nitro.State { s := next(5, 1, 7); s.IsFinal = true; return s }(), sb))},
-		{"good state with a bad one in the same message", encode(good, signed(next(6, 4, 4), stranger))},
-		{"good state and a state of an unknown channel", encode(good, signed(otherChannel, sb))},
-		{"appData over the limit", encode(signed(bigState, sb))},
-		{"corrupted signature", func() []byte {
+		{name: "not JSON", data: []byte(`{"recipient":"A","sender":`)},
+		{name: "JSON of the wrong shape", data: []byte(`{"recipient":"A","sender":"B","data":{"signedStates":[{"turnNum":"five"}]}}`)},
+		{name: "state signed by a stranger", data: encode(signed(next(5, 4, 4), stranger))},
+		{name: "state signed by the wrong mover", data: encode(signed(next(5, 4, 4), sa))},
+		{name: "state changing the totals", data: encode(signed(next(5, 4, 5), sb))},
+		{name: "state for a turn already held, with other content", data: encode(signed(conflicting, sa)), evidence: sa},
+		{name: "stale setup state with other content", data: encode(signed(stale, sb)), evidence: sb},
+		{name: "final state with another outcome", data: encode(signed(func() nitro.State { s := next(5, 1, 7); s.IsFinal = true; return s }(), sb))},
+		{name: "good state with a bad one in the same message", data: encode(good, signed(next(6, 4, 4), stranger))},
+		{name: "good state and a state of an unknown channel", data: encode(good, signed(otherChannel, sb))},
+		{name: "appData over the limit", data: encode(signed(bigState, sb))},
+		{name: "corrupted signature", data: func() []byte {
 			ss := good
 			ss.Signatures = []nitro.Signature{ss.Signatures[0]}
 			ss.Signatures[0].S[5] ^= 0x40
@@ -185,6 +189,17 @@ func TestRejectedMessageChangesNothing(t *testing.T) {
 			continue
 		}
 		after := pgtest.Dump(t, db, storeA.Schema())
+		if tc.evidence != nil {
+			evs, err := storeA.Equivocations(ctx)
+			if err != nil || !slices.ContainsFunc(evs, func(ev core.EquivocationError) bool { return ev.Signer == tc.evidence.Address() }) {
+				t.Errorf("%s: no equivocation by %s on record (%v)", tc.name, tc.evidence.Address(), err)
+			}
+			if withoutTable(after, "equivocations") != withoutTable(before, "equivocations") {
+				t.Errorf("%s: rejected, but more than its evidence changed:\n%s", tc.name, firstDiff(before, after))
+			}
+			before = after
+			continue
+		}
 		if after != before {
 			t.Errorf("%s: rejected, but the database changed:\n%s", tc.name, firstDiff(before, after))
 		}
@@ -208,6 +223,21 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// withoutTable drops one table's section from a pgtest.Dump.
+func withoutTable(dump, table string) string {
+	var out []string
+	skip := false
+	for _, l := range strings.Split(dump, "\n") {
+		if strings.HasPrefix(l, "== ") {
+			skip = l == "== table "+table
+		}
+		if !skip {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
 
 func firstDiff(a, b string) string {
