@@ -44,6 +44,8 @@ func (w *Wallet) apply(ctx context.Context, jobs []job) (Result, error) {
 func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	b := newBatch(w)
 	defer b.release()
+	var adm admission // proposal slots this call reserves
+	defer adm.undo(w)
 	changes := b.changeBuf[:0]
 	for _, j := range jobs {
 		cur, ok, err := b.load(ctx, j.id)
@@ -66,6 +68,9 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 			return Result{}, fmt.Errorf("%w: %s", core.ErrChannelExists, j.id)
 		}
 		next, effs, err := core.Step(cur, j.in)
+		if err == nil && !ok && j.receive {
+			next, effs, err = w.admitProposal(j.in, next, effs, &adm)
+		}
 		if err != nil {
 			w.noteEquivocation(ctx, cur, err)
 			return Result{}, fmt.Errorf("channel %s: %w", j.id, err)
@@ -76,6 +81,7 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	if len(changes) == 0 {
 		return Result{}, nil
 	}
+	adm.kept = true
 	entries, err := b.commit(ctx, changes)
 	if err != nil {
 		return Result{}, err
@@ -185,7 +191,9 @@ func (b *batch) set(c core.Channel) {
 // wait on time up to date.
 func (b *batch) commit(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
 	entries, err := b.w.cfg.Store.Commit(ctx, changes)
+	now := b.w.cfg.Clock.Now()
 	for _, ch := range changes {
+		b.w.props.note(&ch.Channel, err == nil, now)
 		if err != nil {
 			b.w.cache.drop(ch.Channel.ID)
 			b.w.ticks.unsure()
@@ -431,6 +439,7 @@ func (w *Wallet) Tick(ctx context.Context) {
 	for _, id := range ids {
 		w.applyAsync(ctx, []job{{id: id, in: tick}})
 	}
+	w.expireProposals(ctx)
 	if err := w.resume(ctx); err != nil {
 		w.log.Warn("tick: resume failed", "err", err)
 	}
