@@ -18,15 +18,19 @@ import (
 // Errors of the proposal policy; test them with errors.Is.
 var (
 	// ErrProposalRejected: the wallet's ProposalPolicy rejected the
-	// proposal; nothing was stored.
+	// proposal; nothing of the message carrying it was stored.
 	ErrProposalRejected = errors.New("app: proposal rejected by policy")
 	// ErrTooManyProposals: the wallet holds as many proposals not yet
-	// joined as it may (overall or from the proposing key); nothing was
-	// stored.
+	// joined as it may (Config.MaxPendingProposals overall or
+	// MaxPendingProposalsPerPeer from the proposing key); nothing of the
+	// message carrying it was stored. Joining or expiry frees slots.
 	ErrTooManyProposals = errors.New("app: too many pending proposals")
 )
 
-// Defaults of the proposal bounds in Config.
+// Defaults of the proposal bounds in Config: a held proposal costs a few
+// kilobytes (memory store) to about ten (PostgreSQL), so the defaults
+// bound what strangers can make the wallet keep to about 10 MB, while a
+// peer may still have dozens of proposals waiting for the application.
 const (
 	DefaultMaxPendingProposals        = 1024
 	DefaultMaxPendingProposalsPerPeer = 64
@@ -60,7 +64,13 @@ type Proposal struct {
 	Channel ChannelResult
 }
 
-// ProposalPolicy decides what happens to a channel a peer proposes.
+// ProposalPolicy decides what happens to a channel a peer proposes, after
+// the core accepted its state and before anything is stored (after
+// go-nitro's PolicyMaker, with a third answer: hold). It is asked once per
+// new channel, before the caps on held proposals are checked (an approved
+// proposal needs no slot), while the wallet holds the channel's lock: it
+// must be quick and must not call the wallet. Decisions other than
+// ProposalApprove and ProposalReject hold.
 type ProposalPolicy interface {
 	Decide(p Proposal) ProposalDecision
 }

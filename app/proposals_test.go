@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math/big"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -20,6 +21,12 @@ import (
 // channel [from, p] with the given nonce, signing its turn-0 state, as a
 // stranger's wallet would send it.
 func (e *env) proposal(from *memory.Signer, to *party, nonce uint64) []byte {
+	e.t.Helper()
+	return encode(e.t, e.proposalMsg(from, to, nonce))
+}
+
+// proposalMsg is proposal's message before encoding.
+func (e *env) proposalMsg(from *memory.Signer, to *party, nonce uint64) core.Message {
 	e.t.Helper()
 	ps := []core.Participant{
 		{ParticipantID: "S", SigningAddress: from.Address(), Destination: nitro.AddressToDestination(from.Address())},
@@ -44,10 +51,10 @@ func (e *env) proposal(from *memory.Signer, to *party, nonce uint64) []byte {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	return encode(e.t, core.Message{Recipient: to.name, Sender: "S", Payload: core.Payload{
+	return core.Message{Recipient: to.name, Sender: "S", Payload: core.Payload{
 		SignedStates: []core.SignedState{{State: st, Participants: ps, Signatures: []nitro.Signature{sig}}},
 		Objectives:   []core.Objective{{Type: core.ObjectiveOpenChannel, Participants: ps, TargetChannelID: id, FundingStrategy: core.FundingDirect}},
-	}})
+	}}
 }
 
 // durable is what a party's store holds: on PostgreSQL the whole schema
@@ -91,6 +98,7 @@ func TestProposalFlood(t *testing.T) {
 		stranger := memory.SignerFromSeed("flood-stranger")
 		limit := app.DefaultMaxPendingProposalsPerPeer
 		var atCap any
+		var heapAtCap uint64
 		for i := 1; i <= n; i++ {
 			_, err := B.w.PushMessage(e.ctx, e.proposal(stranger, B, uint64(i)))
 			if i <= limit {
@@ -99,6 +107,7 @@ func TestProposalFlood(t *testing.T) {
 				}
 				if i == limit {
 					atCap = e.durable(B)
+					heapAtCap = liveHeap()
 				}
 				continue
 			}
@@ -115,7 +124,20 @@ func TestProposalFlood(t *testing.T) {
 		if !reflect.DeepEqual(atCap, e.durable(B)) {
 			t.Fatal("the store changed after the cap was reached")
 		}
+		// Refused proposals keep nothing in memory either (a stored one
+		// costs kilobytes: thousands would be tens of MiB).
+		if grown := int64(liveHeap()) - int64(heapAtCap); grown > 16<<20 {
+			t.Fatalf("the live heap grew by %d bytes over %d refused proposals", grown, n-limit)
+		}
 	})
+}
+
+// liveHeap is the heap in use after a collection.
+func liveHeap() uint64 {
+	runtime.GC()
+	var m runtime.MemStats
+	runtime.ReadMemStats(&m)
+	return m.HeapAlloc
 }
 
 // TestProposalCaps: the overall cap and the per-proposer cap both hold, a
@@ -340,6 +362,41 @@ func TestHeldProposalsSurviveRestart(t *testing.T) {
 		}
 		if _, err := w.PushMessage(e.ctx, e.proposal(stranger, B, 3)); err != nil {
 			t.Fatalf("proposal after a join freed a slot: %v", err)
+		}
+	})
+}
+
+// TestRefusedMessageGivesSlotsBack: a message proposing two channels, one
+// of which the policy rejects, is refused whole: nothing of it is stored
+// and the slot the other one reserved is given back.
+func TestRefusedMessageGivesSlotsBack(t *testing.T) {
+	eachStore(t, func(t *testing.T, k storeKind) {
+		var rejected nitro.Bytes32
+		e := newEnvWith(t, 2, withStore(t, k, func(name string, c *app.Config) {
+			c.MaxPendingProposalsPerPeer = 1
+			c.ProposalPolicy = app.ProposalPolicyFunc(func(p app.Proposal) app.ProposalDecision {
+				if p.Channel.ChannelID == rejected {
+					return app.ProposalReject
+				}
+				return app.ProposalHold
+			})
+		}))
+		B := e.parties[1]
+		stranger := memory.SignerFromSeed("two-stranger")
+		m := e.proposalMsg(stranger, B, 1)
+		m2 := e.proposalMsg(stranger, B, 2)
+		rejected = m2.Payload.Objectives[0].TargetChannelID
+		m.Payload.SignedStates = append(m.Payload.SignedStates, m2.Payload.SignedStates...)
+		m.Payload.Objectives = append(m.Payload.Objectives, m2.Payload.Objectives...)
+		before := e.durable(B)
+		if _, err := B.w.PushMessage(e.ctx, encode(t, m)); !errors.Is(err, app.ErrProposalRejected) {
+			t.Fatalf("err %v, want ErrProposalRejected", err)
+		}
+		if !reflect.DeepEqual(before, e.durable(B)) {
+			t.Fatal("a refused message changed the store")
+		}
+		if _, err := B.w.PushMessage(e.ctx, e.proposal(stranger, B, 3)); err != nil {
+			t.Fatalf("the refused message kept its slot: %v", err)
 		}
 	})
 }
