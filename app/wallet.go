@@ -56,11 +56,12 @@ type Config struct {
 	// (see ProposalPolicy); nil holds every proposal for JoinChannel.
 	ProposalPolicy ProposalPolicy
 	// MaxPendingProposals bounds the proposals held (not yet joined) from
-	// all peers, MaxPendingProposalsPerPeer those from one proposing key;
-	// a proposal beyond either is refused with ErrTooManyProposals. Zero
-	// means DefaultMaxPendingProposals and DefaultMaxPendingProposalsPerPeer;
-	// negative means no bound.
-	MaxPendingProposals        int
+	// all peers: one more is refused with ErrTooManyProposals. Zero means
+	// DefaultMaxPendingProposals, negative no bound.
+	MaxPendingProposals int
+	// MaxPendingProposalsPerPeer bounds those proposed by one key (the
+	// signer of the proposal's state) in the same way. Zero means
+	// DefaultMaxPendingProposalsPerPeer, negative no bound.
 	MaxPendingProposalsPerPeer int
 	// ProposalExpiry is how long a held proposal waits for JoinChannel
 	// before a Tick deletes it; zero means DefaultProposalExpiry, negative
