@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -397,6 +398,46 @@ func TestRefusedMessageGivesSlotsBack(t *testing.T) {
 		}
 		if _, err := B.w.PushMessage(e.ctx, e.proposal(stranger, B, 3)); err != nil {
 			t.Fatalf("the refused message kept its slot: %v", err)
+		}
+	})
+}
+
+// TestProposalCapsUnderConcurrency: proposals pushed at once from many
+// goroutines never take the wallet past its cap (a slot is reserved before
+// the commit, not counted after it).
+func TestProposalCapsUnderConcurrency(t *testing.T) {
+	eachStore(t, func(t *testing.T, k storeKind) {
+		const limit, workers, each = 10, 8, 20
+		e := newEnvWith(t, 2, withStore(t, k, func(name string, c *app.Config) { c.MaxPendingProposalsPerPeer = limit }))
+		B := e.parties[1]
+		stranger := memory.SignerFromSeed("concurrent-stranger")
+		msgs := make([][]byte, workers*each)
+		for i := range msgs {
+			msgs[i] = e.proposal(stranger, B, uint64(i+1))
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		accepted := 0
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for _, m := range msgs[w*each : (w+1)*each] {
+					_, err := B.w.PushMessage(e.ctx, m)
+					switch {
+					case err == nil:
+						mu.Lock()
+						accepted++
+						mu.Unlock()
+					case !errors.Is(err, app.ErrTooManyProposals):
+						t.Errorf("push: %v", err)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		if got := proposedCount(t, e, B); accepted != limit || got != limit {
+			t.Fatalf("%d accepted, %d listed, want the cap %d", accepted, got, limit)
 		}
 	})
 }
