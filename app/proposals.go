@@ -256,19 +256,17 @@ func (a *admission) undo(w *Wallet) {
 // reserved in adm.
 func (w *Wallet) admitProposal(in core.Input, next core.Channel, effs []core.Effect, adm *admission) (core.Channel, []core.Effect, error) {
 	proposer := proposerOf(&next)
+	r, _ := in.(core.Receive)
 	decision := ProposalHold
 	if w.cfg.ProposalPolicy != nil {
-		var sender string
-		if r, ok := in.(core.Receive); ok {
-			sender = r.Sender
-		}
-		decision = w.cfg.ProposalPolicy.Decide(Proposal{Proposer: proposer, Sender: sender, Channel: ResultOf(next)})
+		decision = w.cfg.ProposalPolicy.Decide(Proposal{Proposer: proposer, Sender: r.Sender, Channel: ResultOf(next)})
 	}
 	switch decision {
 	case ProposalReject:
 		return next, nil, fmt.Errorf("%w: proposed by %s", ErrProposalRejected, proposer)
 	case ProposalApprove:
-		joined, more, err := core.Step(next, core.Join{Deployment: w.deployment()})
+		// The proposal passed the deployment the Receive carried.
+		joined, more, err := core.Step(next, core.Join{Deployment: r.Deployment})
 		if err != nil {
 			return next, nil, err
 		}
