@@ -107,6 +107,7 @@ var appErrors = map[string]error{
 	"ErrWrongRecipient": app.ErrWrongRecipient, "ErrUnusableChannel": app.ErrUnusableChannel,
 	"ErrWrongChain": app.ErrWrongChain, "ErrUnknownAssetHolder": app.ErrUnknownAssetHolder,
 	"ErrChallengeDuration": app.ErrChallengeDuration, "ErrEquivocation": app.ErrEquivocation,
+	"ErrProposalRejected": app.ErrProposalRejected, "ErrTooManyProposals": app.ErrTooManyProposals,
 }
 
 // TestAppErrorsListed: appErrors names every exported Err* of app.

@@ -43,6 +43,8 @@ func (w *Wallet) apply(ctx context.Context, jobs []job) (Result, error) {
 func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	b := newBatch(w)
 	defer b.release()
+	var adm admission // proposal slots this call reserves
+	defer adm.undo(w)
 	changes := b.changeBuf[:0]
 	for _, j := range jobs {
 		cur, ok, err := b.load(ctx, j.id)
@@ -65,6 +67,9 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 			return Result{}, fmt.Errorf("%w: %s", core.ErrChannelExists, j.id)
 		}
 		next, effs, err := core.Step(cur, j.in)
+		if err == nil && !ok && j.receive {
+			next, effs, err = w.admitProposal(j.in, next, effs, &adm)
+		}
 		if err != nil {
 			w.noteEquivocation(ctx, cur, err)
 			return Result{}, fmt.Errorf("channel %s: %w", j.id, err)
@@ -81,6 +86,9 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 		return Result{}, fmt.Errorf("%w: %w", ErrContextDone, err)
 	}
 	ctx = context.WithoutCancel(ctx)
+	// A commit that fails may still have taken effect (a lost connection):
+	// the proposal slots stay counted, which errs on the side of the caps.
+	adm.kept = true
 	entries, err := b.commit(ctx, changes)
 	if err != nil {
 		return Result{}, err
@@ -190,7 +198,9 @@ func (b *batch) set(c core.Channel) {
 // wait on time up to date.
 func (b *batch) commit(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
 	entries, err := b.w.cfg.Store.Commit(ctx, changes)
+	now := b.w.cfg.Clock.Now()
 	for _, ch := range changes {
+		b.w.props.note(&ch.Channel, err == nil, now)
 		if err != nil {
 			b.w.cache.drop(ch.Channel.ID)
 			b.w.ticks.unsure()
@@ -446,6 +456,7 @@ func (w *Wallet) Tick(ctx context.Context) error {
 	for _, id := range ids {
 		w.applyAsync(ctx, []job{{id: id, in: tick}})
 	}
+	w.expireProposals(ctx)
 	if err := w.resume(ctx); err != nil {
 		w.log.Warn("tick: resume failed", "err", err)
 	}

@@ -52,6 +52,21 @@ type Config struct {
 	MaxChallengeDuration time.Duration
 	// Limits bound incoming messages; zero means wire.DefaultLimits().
 	Limits wire.Limits
+	// ProposalPolicy decides what happens to each channel a peer proposes
+	// (see ProposalPolicy); nil holds every proposal for JoinChannel.
+	ProposalPolicy ProposalPolicy
+	// MaxPendingProposals bounds the proposals held (not yet joined) from
+	// all peers: one more is refused with ErrTooManyProposals. Zero means
+	// DefaultMaxPendingProposals, negative no bound.
+	MaxPendingProposals int
+	// MaxPendingProposalsPerPeer bounds those proposed by one key (the
+	// signer of the proposal's state) in the same way. Zero means
+	// DefaultMaxPendingProposalsPerPeer, negative no bound.
+	MaxPendingProposalsPerPeer int
+	// ProposalExpiry is how long a held proposal waits for JoinChannel
+	// before a Tick deletes it; zero means DefaultProposalExpiry, negative
+	// never.
+	ProposalExpiry time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 	// WalletVersion goes into every message; defaults to wire.WalletVersion.
@@ -71,6 +86,7 @@ type Wallet struct {
 	locks  *channelLocks
 	cache  *channelCache
 	ticks  *tickSet
+	props  *proposalBook
 	subs   *hub
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -104,6 +120,7 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	if cfg.WalletVersion == "" {
 		cfg.WalletVersion = wire.WalletVersion
 	}
+	withProposalDefaults(&cfg)
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &Wallet{
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
@@ -113,6 +130,10 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	if _, err := cfg.Store.ChainCursor(ctx); err != nil {
 		cancel()
 		return nil, storeErr("read chain cursor", err)
+	}
+	if err := w.loadProposals(ctx); err != nil {
+		cancel()
+		return nil, err
 	}
 	// Effects committed before a crash are carried out again; the messages
 	// they queue wait for the first subscriber.

@@ -11,6 +11,10 @@ import (
 // ErrNotFound is returned by a Store for an unknown channel.
 var ErrNotFound = errors.New("store: not found")
 
+// ErrNotProposal is returned by DeleteProposal for a channel this wallet
+// created or joined: such a channel may hold funds and is never deleted.
+var ErrNotProposal = errors.New("store: channel is not a proposal")
+
 // Change is one Step's result: the channel's new state and the effects it
 // asked for, committed together ("persist before send").
 type Change struct {
@@ -52,4 +56,10 @@ type Store interface {
 	RecordEquivocation(ctx context.Context, ev core.EquivocationError) error
 	// Equivocations returns every record, ordered by channel id then signer.
 	Equivocations(ctx context.Context) ([]core.EquivocationError, error)
+	// DeleteProposal removes a channel this wallet never joined (status
+	// proposed) with its outbox entries and the states and signatures kept
+	// of it, in one durable step; equivocation records stay. It returns
+	// ErrNotFound for an unknown channel and ErrNotProposal, deleting
+	// nothing, for one the wallet created or joined.
+	DeleteProposal(ctx context.Context, id nitro.Bytes32) error
 }

@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"fmt"
 	"math/big"
 	"slices"
 	"strings"
@@ -173,4 +174,22 @@ func cloneInt(x *big.Int) *big.Int {
 		return nil
 	}
 	return new(big.Int).Set(x)
+}
+
+// DeleteProposal removes a channel never joined (status proposed) with
+// its outbox entries; it refuses, with ports.ErrNotProposal, a channel the
+// wallet created or joined.
+func (s *Store) DeleteProposal(_ context.Context, id nitro.Bytes32) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.channels[id]
+	if !ok {
+		return ports.ErrNotFound
+	}
+	if c.Joined || c.Status() != core.StatusProposed {
+		return fmt.Errorf("%w: %s", ports.ErrNotProposal, id)
+	}
+	delete(s.channels, id)
+	s.outbox = slices.DeleteFunc(s.outbox, func(e ports.OutboxEntry) bool { return e.ChannelID == id })
+	return nil
 }

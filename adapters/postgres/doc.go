@@ -32,6 +32,8 @@
 // 1.3 kB for a running two-party channel, against 6 kB of JSON); states
 // and signatures keep every signed state and signature ever held, each
 // written once (Signatures lists them), so "no key signed two different
-// states for one channel and turn" can be audited. No private key is ever
-// stored.
+// states for one channel and turn" can be audited. The one deletion is
+// DeleteProposal's: a proposal the wallet never joined (expired) goes with
+// its row, states, signatures and outbox entries; a channel the wallet
+// joined is never deleted. No private key is ever stored.
 package postgres

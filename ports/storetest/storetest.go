@@ -54,6 +54,7 @@ func Run(t *testing.T, f Factory) {
 		{"ChainCursor", testChainCursor},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"Equivocations", testEquivocations},
+		{"DeleteProposal", testDeleteProposal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })

@@ -187,6 +187,22 @@ func (s *store) SetChainCursor(ctx context.Context, block uint64) error {
 	return s.mem.SetChainCursor(ctx, block)
 }
 
+// DeleteProposal deletes a proposal the wallet never joined and forgets it
+// from the wallet's view.
+func (s *store) DeleteProposal(ctx context.Context, id nitro.Bytes32) error {
+	w := s.w
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := s.gateLocked(true); err != nil {
+		return err
+	}
+	if err := s.mem.DeleteProposal(ctx, id); err != nil {
+		return err
+	}
+	delete(s.wal.view, id)
+	return nil
+}
+
 // captured queues a message a wallet sent on its own (from its follower's
 // goroutine when a chain event made it).
 func (w *World) captured(m core.Message) {
