@@ -17,6 +17,7 @@ import (
 // operator can check a key before a wallet uses it.
 func addressCommand(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("address", flag.ContinueOnError)
+	fs.SetOutput(out)
 	keystore := fs.String("keystore", "", "an Ethereum keystore (v3) file")
 	passEnv := fs.String("passphrase-env", "NITROWALLET_PASSPHRASE", "environment variable holding the keystore's passphrase")
 	keyEnv := fs.String("key-env", "NITROWALLET_PRIVATE_KEY", "environment variable holding a hex private key (used without -keystore)")

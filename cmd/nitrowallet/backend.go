@@ -3,10 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"math/big"
-	"os"
 	"strings"
 
+	"github.com/nitrowallet/nitrowallet/adapters/ethereum"
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/ports"
@@ -23,19 +24,27 @@ type chainBackend interface {
 	Close()
 }
 
+// txReporter is a chain backend that reports every transaction once it is
+// mined (the EVM backends).
+type txReporter interface {
+	// reportTxs sends every later report to f instead of the output.
+	reportTxs(f func(ethereum.TxInfo))
+}
+
 // newChainBackend builds the named chain backend: "sim" (the real Nitro
 // contracts in go-ethereum's simulated chain, deployed from the npm
 // artifacts of `make oracle`), "memory" (the in-memory model), or the
 // http:// or ws:// URL of a development node such as geth --dev. The EVM
-// backends print every transaction, with its gas, to standard output.
-func newChainBackend(ctx context.Context, name string) (chainBackend, error) {
+// backends print what they deploy to out, and with verbose every
+// transaction, with its gas, until reportTxs takes the reports.
+func newChainBackend(ctx context.Context, name string, out io.Writer, verbose bool) (chainBackend, error) {
 	switch {
 	case name == "memory":
 		return &memoryBackend{c: memory.NewChain(big.NewInt(1337))}, nil
 	case name == "sim":
-		return newSimBackend(ctx, os.Stdout)
+		return newSimBackend(ctx, out, verbose)
 	case strings.HasPrefix(name, "http://"), strings.HasPrefix(name, "https://"), strings.HasPrefix(name, "ws://"), strings.HasPrefix(name, "wss://"):
-		return newRPCBackend(ctx, name, os.Stdout)
+		return newRPCBackend(ctx, name, out, verbose)
 	}
 	return nil, fmt.Errorf("unknown chain %q (known: sim, memory, or a node's http:// or ws:// URL)", name)
 }

@@ -32,15 +32,29 @@ type evmBackend struct {
 	cfg    ethereum.Config
 	closer func()
 
+	verbose bool
+
 	mu     sync.Mutex
 	chains []*ethereum.Chain
+	onTx   func(ethereum.TxInfo)
 }
 
 // demoFunds is what each demo account receives: 1 ether.
 var demoFunds = big.NewInt(1e18)
 
-// printTx reports a mined transaction.
+// printTx reports a mined transaction: to the function reportTxs set, or
+// with verbose to the output.
 func (b *evmBackend) printTx(i ethereum.TxInfo) {
+	b.mu.Lock()
+	f := b.onTx
+	b.mu.Unlock()
+	if f != nil {
+		f(i)
+		return
+	}
+	if !b.verbose {
+		return
+	}
 	status := "ok"
 	if i.Err != nil {
 		status = "failed: " + i.Err.Error()
@@ -50,12 +64,12 @@ func (b *evmBackend) printTx(i ethereum.TxInfo) {
 
 // newSimBackend starts the simulated chain under mainnet gas rules and
 // deploys the contracts from the npm artifacts.
-func newSimBackend(ctx context.Context, out io.Writer) (*evmBackend, error) {
+func newSimBackend(ctx context.Context, out io.Writer, verbose bool) (*evmBackend, error) {
 	art, err := ethereum.LoadArtifacts("")
 	if err != nil {
 		return nil, fmt.Errorf("the sim chain deploys the npm contracts: %w (or run the demo with -chain memory)", err)
 	}
-	b := &evmBackend{out: out}
+	b := &evmBackend{out: out, verbose: verbose}
 	fmt.Fprintln(out, "chain: go-ethereum simulated chain (chain id 1337, mainnet gas rules), deploying Nitro 0.17.0 from the npm artifacts")
 	d, err := ethereum.NewDevChain(ctx, ethereum.DevOptions{Artifacts: art, MainnetRules: true, OnTx: b.printTx})
 	if err != nil {
@@ -71,7 +85,7 @@ func newSimBackend(ctx context.Context, out io.Writer) (*evmBackend, error) {
 // newRPCBackend connects to a development node (geth --dev) whose first
 // account is unlocked and funded: it funds the demo's accounts from it and
 // deploys the contracts.
-func newRPCBackend(ctx context.Context, url string, out io.Writer) (*evmBackend, error) {
+func newRPCBackend(ctx context.Context, url string, out io.Writer, verbose bool) (*evmBackend, error) {
 	art, err := ethereum.LoadArtifacts("")
 	if err != nil {
 		return nil, err
@@ -86,7 +100,7 @@ func newRPCBackend(ctx context.Context, url string, out io.Writer) (*evmBackend,
 		rc.Close()
 		return nil, fmt.Errorf("%s has no unlocked account to fund the demo (run geth --dev): %v", url, err)
 	}
-	b := &evmBackend{out: out, client: client, closer: rc.Close}
+	b := &evmBackend{out: out, verbose: verbose, client: client, closer: rc.Close}
 	b.cfg = ethereum.Config{PollInterval: 50 * time.Millisecond, OnTx: b.printTx}
 	b.fund = func(ctx context.Context, addr common.Address, wei *big.Int) error {
 		var h common.Hash
@@ -151,6 +165,12 @@ func (b *evmBackend) Account(ctx context.Context, s ports.Signer) (ports.Chain, 
 	b.mu.Unlock()
 	fmt.Fprintf(b.out, "chain: wallet %s sends from account %s (funded with %s wei)\n", s.Address().Hex(), addr.Hex(), demoFunds)
 	return c, nil
+}
+
+func (b *evmBackend) reportTxs(f func(ethereum.TxInfo)) {
+	b.mu.Lock()
+	b.onTx = f
+	b.mu.Unlock()
 }
 
 func (b *evmBackend) ETHAssetHolder() nitro.Address { return b.dep.ETHAssetHolder }

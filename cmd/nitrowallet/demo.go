@@ -16,31 +16,47 @@ import (
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
-// demoOptions selects what the demo runs on.
+// demoOptions selects what the demo runs on and what it prints.
 type demoOptions struct {
 	updates int
 	chain   string
 	store   string
+	verbose bool
+	mermaid string
 }
 
 // demoParty is one server application and its wallet.
 type demoParty struct {
-	name  string
-	w     *app.Wallet
-	notes <-chan app.Notification
-	dest  nitro.Address
+	name   string
+	w      *app.Wallet
+	notes  <-chan app.Notification
+	dest   nitro.Address
+	chain  *stagedChain
+	cursor *cursorStore
 }
 
-// demo runs the founding document's happy path between A and B, printing
-// every call, status and message as it happens.
+// demoRun is the state of one run of the demo.
+type demoRun struct {
+	ctx     context.Context
+	story   *story
+	stage   *stage
+	parties []*demoParty
+	byName  map[string]*demoParty
+	id      nitro.Bytes32
+}
+
+// demo runs the founding document's happy path between A and B and tells
+// it in the document's order: each call, its result, then the effects it
+// caused; every message on one line (its JSON too with verbose); and the
+// run as a Mermaid sequence diagram in opt.mermaid.
 func demo(ctx context.Context, out io.Writer, opt demoOptions) error {
-	m := opt.updates
-	chain, err := newChainBackend(ctx, opt.chain)
+	st := newStory(out, opt.verbose)
+	chain, err := newChainBackend(ctx, opt.chain, out, opt.verbose)
 	if err != nil {
 		return err
 	}
 	defer chain.Close()
-	var parties []*demoParty
+	d := &demoRun{ctx: ctx, story: st, stage: newStage(st, chain), byName: map[string]*demoParty{}}
 	var ps []app.Participant
 	for _, name := range []string{"A", "B"} {
 		s := memory.SignerFromSeed("nitrowallet-demo-" + name)
@@ -53,160 +69,194 @@ func demo(ctx context.Context, out io.Writer, opt demoOptions) error {
 			return err
 		}
 		defer closeStore()
-		w, err := app.New(ctx, app.Config{Signer: s, Store: store, Chain: acct})
-		if err != nil {
+		p := &demoParty{name: name, chain: d.stage.chain(name, acct), cursor: &cursorStore{Store: store}}
+		if p.w, err = app.New(ctx, app.Config{Signer: s, Store: p.cursor, Chain: p.chain}); err != nil {
 			return err
 		}
-		defer w.Close()
-		notes, stop := w.Subscribe()
+		defer p.w.Close()
+		notes, stop := p.w.Subscribe()
 		defer stop()
-		dest := nitro.Address(crypto.Keccak256Hash([]byte("nitrowallet-demo-destination-" + name)).Bytes()[12:])
-		parties = append(parties, &demoParty{name: name, w: w, notes: notes, dest: dest})
-		ps = append(ps, app.Participant{ParticipantID: name, SigningAddress: s.Address(), Destination: nitro.AddressToDestination(dest)})
-		fmt.Fprintf(out, "wallet %s: signing address %s, payout destination %s\n", name, s.Address(), dest)
+		p.notes = notes
+		p.dest = nitro.Address(crypto.Keccak256Hash([]byte("nitrowallet-demo-destination-" + name)).Bytes()[12:])
+		d.parties = append(d.parties, p)
+		d.byName[name] = p
+		ps = append(ps, app.Participant{ParticipantID: name, SigningAddress: s.Address(), Destination: nitro.AddressToDestination(p.dest)})
+		fmt.Fprintf(out, "wallet %s: signing address %s, payout destination %s\n", name, s.Address(), p.dest)
 	}
-	A, B := parties[0], parties[1]
-	byName := map[string]*demoParty{"A": A, "B": B}
+	if err := d.tell(ps, chain.ETHAssetHolder(), opt.updates); err != nil {
+		return err
+	}
+	A, B := d.parties[0], d.parties[1]
+	balA, errA := chain.Balance(ctx, A.dest)
+	balB, errB := chain.Balance(ctx, B.dest)
+	held, errH := chain.Holdings(ctx, d.id)
+	if err := errors.Join(errA, errB, errH); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\nfinal balances: A's destination %v wei, B's destination %v wei; channel holds %v\n", balA, balB, held)
+	return st.writeDiagram(opt.mermaid)
+}
+
+// tell runs the founding document's story: open, m update rounds, close.
+func (d *demoRun) tell(ps []app.Participant, asset nitro.Address, m int) error {
+	A, B := d.parties[0], d.parties[1]
 	alloc := func(a, b int64) []app.Allocation {
-		return []app.Allocation{{AssetHolderAddress: chain.ETHAssetHolder(), AllocationItems: []app.AllocationItem{
+		return []app.Allocation{{AssetHolderAddress: asset, AllocationItems: []app.AllocationItem{
 			{Destination: ps[0].Destination, Amount: big.NewInt(a)},
 			{Destination: ps[1].Destination, Amount: big.NewInt(b)},
 		}}}
 	}
-	var id nitro.Bytes32
-	show := func(who, call string, r app.Result) {
-		c, _ := r.Channel(id)
-		fmt.Fprintf(out, "%s->>Wallet%s: %s\n", who, who, call)
-		fmt.Fprintf(out, "Wallet%s-->>%s: %s: %s (turn %d, funding %s)\n", who, who, short(id), c.Status, c.TurnNum, c.FundingStatus)
-		for _, msg := range r.Outbox {
-			fmt.Fprintf(out, "Wallet%s-->>%s: outbox: message to %s: %s\n", who, who, msg.Recipient, msg.Data)
-		}
-	}
-	push := func(msg app.Message) (app.Result, error) {
-		to := byName[msg.Recipient]
-		fmt.Fprintf(out, "%s->>%s: message\n", msg.Sender, msg.Recipient)
-		r, err := to.w.PushMessage(ctx, msg.Data)
-		if err != nil {
-			return r, err
-		}
-		show(to.name, "pushMessage", r)
-		return r, nil
-	}
-	r, err := A.w.CreateChannel(ctx, app.CreateChannelParams{Participants: ps, Allocations: alloc(5, 3)})
+	d.story.begin("rect rgba(0, 0, 255, .1)", "Opening a channel")
+	r, err := d.call(A, "createChannel()", "participants A, B; A 5 wei, B 3 wei", func() (app.Result, error) {
+		return A.w.CreateChannel(d.ctx, app.CreateChannelParams{Participants: ps, Allocations: alloc(5, 3)})
+	})
 	if err != nil {
 		return err
 	}
-	id = r.ChannelResults[0].ChannelID
-	show("A", "createChannel", r)
-	if r, err = push(r.Outbox[0]); err != nil {
+	if r, err = d.deliver(r.Outbox); err != nil { // msg0
 		return err
 	}
-	if r, err = B.w.JoinChannel(ctx, id); err != nil {
+	if r, err = d.call(B, fmt.Sprintf("joinChannel('%s')", short(d.id)), "", func() (app.Result, error) { return B.w.JoinChannel(d.ctx, d.id) }); err != nil {
 		return err
 	}
-	show("B", fmt.Sprintf("joinChannel(%s)", short(id)), r)
-	if _, err = push(r.Outbox[0]); err != nil {
+	if _, err = d.deliver(r.Outbox); err != nil { // msg1: A deposits
 		return err
 	}
-	// Deposits happen on chain; A's postfund message is queued afterwards.
-	msg2, err := waitMessage(ctx, A, out)
-	if err != nil {
-		return err
-	}
-	held, err := chain.Holdings(ctx, id)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "chain: channel holds %v wei\n", held)
-	if r, err = push(msg2); err != nil {
-		return err
-	}
-	// B learns the channel is funded from its own Deposited events; if A's
-	// postfund arrives first, B sends its postfund once it has seen them.
-	msg3 := app.Message{}
-	if len(r.Outbox) > 0 {
-		msg3 = r.Outbox[0]
-	} else if msg3, err = waitMessage(ctx, B, out); err != nil {
-		return err
-	}
-	if _, err = push(msg3); err != nil {
-		return err
-	}
-	a := int64(5)
-	for i := 0; i < m; i++ {
-		for _, p := range []*demoParty{A, B} {
-			if p == A {
-				a--
-			} else {
-				a++
-			}
-			r, err := p.w.UpdateChannel(ctx, app.UpdateChannelParams{ChannelID: id, Allocations: alloc(a, 8-a)})
-			if err != nil {
-				return err
-			}
-			show(p.name, fmt.Sprintf("updateChannel(A:%d, B:%d)", a, 8-a), r)
-			if _, err = push(r.Outbox[0]); err != nil {
-				return err
-			}
-		}
-	}
-	if r, err = A.w.CloseChannel(ctx, id); err != nil {
-		return err
-	}
-	show("A", "closeChannel", r)
-	if r, err = push(r.Outbox[0]); err != nil {
-		return err
-	}
-	if _, err = push(r.Outbox[0]); err != nil {
-		return err
-	}
-	for _, p := range parties {
-		if err := waitDefunded(ctx, p, id, out); err != nil {
+	// Both wallets see A's deposit (B deposits), then B's.
+	for range 2 {
+		if err := d.stage.deliver(d.ctx, d.id, core.EventDeposited, d.parties); err != nil {
 			return err
 		}
 	}
-	balA, errA := chain.Balance(ctx, A.dest)
-	balB, errB := chain.Balance(ctx, B.dest)
-	held, errH := chain.Holdings(ctx, id)
-	if err := errors.Join(errA, errB, errH); err != nil {
+	msg2, err := d.queued(A) // A's postfund follows the chain event
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "final balances: A's destination %v wei, B's destination %v wei; channel holds %v\n", balA, balB, held)
+	if r, err = d.deliver(msg2); err != nil {
+		return err
+	}
+	msg3 := r.Outbox
+	if len(msg3) == 0 { // B had not handled its Deposited event yet
+		if msg3, err = d.queued(B); err != nil {
+			return err
+		}
+	}
+	if _, err = d.deliver(msg3); err != nil {
+		return err
+	}
+	d.story.end()
+	if m > 0 {
+		d.story.begin(fmt.Sprintf("loop i=0...%d", m-1), "Running a channel")
+		a := int64(5)
+		for i := range m {
+			for k, p := range d.parties {
+				a += int64(2*k - 1) // A gives B one wei, B gives it back
+				state := fmt.Sprintf("state%d", 4+2*i+k)
+				r, err := d.call(p, "updateChannel("+state+")", fmt.Sprintf("A %d wei, B %d wei", a, 8-a), func() (app.Result, error) {
+					return p.w.UpdateChannel(d.ctx, app.UpdateChannelParams{ChannelID: d.id, Allocations: alloc(a, 8-a)})
+				})
+				if err != nil {
+					return err
+				}
+				if _, err = d.deliver(r.Outbox); err != nil {
+					return err
+				}
+			}
+		}
+		d.story.end()
+	}
+	d.story.begin("rect rgba(0, 0, 255, .1)", "Closing a channel")
+	if r, err = d.call(A, "closeChannel()", "", func() (app.Result, error) { return A.w.CloseChannel(d.ctx, d.id) }); err != nil {
+		return err
+	}
+	if r, err = d.deliver(r.Outbox); err != nil { // isFinalA
+		return err
+	}
+	if _, err = d.deliver(r.Outbox); err != nil { // isFinalB: A concludes
+		return err
+	}
+	for _, k := range []core.EventKind{core.EventConcluded, core.EventAllocationUpdated} {
+		if err := d.stage.deliver(d.ctx, d.id, k, d.parties); err != nil {
+			return err
+		}
+	}
+	d.story.end()
 	return nil
 }
 
-func short(id nitro.Bytes32) string { return id.Hex()[:10] }
-
-func waitMessage(ctx context.Context, p *demoParty, out io.Writer) (app.Message, error) {
-	n, err := waitFor(ctx, p, func(n app.Notification) bool { return n.Type == app.MessageQueued })
-	if err == nil {
-		fmt.Fprintf(out, "Wallet%s-->>%s: MessageQueued: message to %s: %s\n", p.name, p.name, n.Message.Recipient, n.Message.Data)
+// call tells a call to p's wallet, makes it, and tells its result (the
+// channel's status and the outbox), then the effects it caused.
+func (d *demoRun) call(p *demoParty, call, comment string, f func() (app.Result, error)) (app.Result, error) {
+	d.story.say(p.name+"->>Wallet"+p.name+": "+call, comment)
+	d.story.hold()
+	defer d.story.release()
+	r, err := f()
+	if err != nil {
+		return r, fmt.Errorf("%s: %s: %w", p.name, call, err)
 	}
-	return n.Message, err
+	if d.id == (nitro.Bytes32{}) && len(r.ChannelResults) > 0 {
+		d.id = r.ChannelResults[0].ChannelID
+	}
+	c, ok := r.Channel(d.id)
+	if !ok {
+		return r, fmt.Errorf("%s: %s: no result for channel %s", p.name, call, short(d.id))
+	}
+	status, comment := string(c.Status), fmt.Sprintf("turn %d, funding %s", c.TurnNum, c.FundingStatus)
+	if c.Status == core.StatusRunning && c.TurnNum >= uint64(2*len(c.Participants)) {
+		// The document names a running state by its turn.
+		status, comment = fmt.Sprintf("(state%d)", c.TurnNum), fmt.Sprintf("running, funding %s", c.FundingStatus)
+	}
+	d.story.say(fmt.Sprintf("Wallet%s-->>%s: %s: %s", p.name, p.name, short(d.id), status), comment)
+	if len(r.Outbox) > 0 {
+		var ms []demoMessage
+		for _, m := range r.Outbox {
+			ms = append(ms, describe(m))
+		}
+		d.story.say(fmt.Sprintf("Wallet%s-->>%s: outbox: %s", p.name, p.name, names(ms)), "")
+	}
+	return r, nil
 }
 
-func waitDefunded(ctx context.Context, p *demoParty, id nitro.Bytes32, out io.Writer) error {
-	n, err := waitFor(ctx, p, func(n app.Notification) bool {
-		return n.Channel.ChannelID == id && n.Channel.FundingStatus == core.FundingDefunded
-	})
-	if err == nil {
-		fmt.Fprintf(out, "chain-->>Wallet%s: AllocationUpdated: %s %s, funding %s\n", p.name, short(id), n.Channel.Status, n.Channel.FundingStatus)
+// deliver carries each message as its application would and pushes it
+// into the recipient's wallet; it returns the last push's result.
+func (d *demoRun) deliver(msgs []app.Message) (app.Result, error) {
+	if len(msgs) == 0 {
+		return app.Result{}, fmt.Errorf("demo: the story expects a message here and the wallet sent none")
 	}
-	return err
+	var r app.Result
+	for _, msg := range msgs {
+		m := describe(msg)
+		to, ok := d.byName[msg.Recipient]
+		if !ok {
+			return r, fmt.Errorf("demo: message to unknown recipient %q", msg.Recipient)
+		}
+		d.story.sayMore(msg.Sender+"->>"+msg.Recipient+": "+m.name, m.summary, string(msg.Data))
+		var err error
+		if r, err = d.call(to, "pushMessage("+m.name+")", "", func() (app.Result, error) { return to.w.PushMessage(d.ctx, msg.Data) }); err != nil {
+			return r, err
+		}
+	}
+	return r, nil
 }
 
-func waitFor(ctx context.Context, p *demoParty, pred func(app.Notification) bool) (app.Notification, error) {
-	timeout := time.After(30 * time.Second)
+// queued waits for a message p's wallet queued on its own (after a chain
+// event) and tells it.
+func (d *demoRun) queued(p *demoParty) ([]app.Message, error) {
+	timeout := time.After(stageTimeout)
 	for {
 		select {
 		case n := <-p.notes:
-			if pred(n) {
-				return n, nil
+			if n.Type == app.MessageQueued {
+				m := describe(n.Message)
+				d.story.say(fmt.Sprintf("Wallet%s-->>%s: MessageQueued(%s)", p.name, p.name, m.name), "")
+				return []app.Message{n.Message}, nil
 			}
 		case <-timeout:
-			return app.Notification{}, fmt.Errorf("wallet %s: timed out", p.name)
-		case <-ctx.Done():
-			return app.Notification{}, ctx.Err()
+			return nil, fmt.Errorf("demo: wallet %s queued no message", p.name)
+		case <-d.ctx.Done():
+			return nil, d.ctx.Err()
 		}
 	}
 }
+
+func short(id nitro.Bytes32) string { return id.Hex()[:10] }

@@ -17,7 +17,7 @@ import (
 
 func TestDemoPrintsSeedPathAndBalances(t *testing.T) {
 	var out bytes.Buffer
-	if err := run(context.Background(), []string{"demo", "-m", "2", "-chain", "memory"}, &out); err != nil {
+	if err := run(context.Background(), []string{"demo", "-m", "2", "-chain", "memory", "-mermaid", ""}, &out); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	s := out.String()

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	neturl "net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -37,6 +38,13 @@ func TestDemoOnPostgres(t *testing.T) {
 		if !strings.Contains(out.String(), "final balances: A's destination 5 wei, B's destination 3 wei; channel holds 0") {
 			t.Fatalf("demo run %d output:\n%s", run, out.String())
 		}
+		if run == 0 { // the same story as on the memory store
+			r := runDemo(t, "-m", "1", "-chain", "memory", "--store", u.String())
+			id := regexp.MustCompile(`0x[0-9a-f]{8}`).FindString(r.diagram)
+			if got, want := strings.Join(diagramLines(r.diagram), "\n"), strings.Join(expectDemo(foundingStatements(t), 0, id), "\n"); got != want {
+				t.Fatalf("diagram on PostgreSQL:\n%s\nwant:\n%s", got, want)
+			}
+		}
 	}
 	if _, _, err := newStore(context.Background(), "mysql://x", "A"); err == nil {
 		t.Fatal("unknown store accepted")
@@ -45,5 +53,5 @@ func TestDemoOnPostgres(t *testing.T) {
 
 func run0(t *testing.T, url string, out *bytes.Buffer) error {
 	t.Helper()
-	return run(context.Background(), []string{"demo", "-m", "1", "--store", url}, out)
+	return run(context.Background(), []string{"demo", "-m", "1", "--store", url, "-mermaid", ""}, out)
 }
