@@ -37,7 +37,6 @@ type demoParty struct {
 
 // demoRun is the state of one run of the demo.
 type demoRun struct {
-	ctx     context.Context
 	story   *story
 	stage   *stage
 	parties []*demoParty
@@ -56,7 +55,7 @@ func demo(ctx context.Context, out io.Writer, opt demoOptions) error {
 		return err
 	}
 	defer chain.Close()
-	d := &demoRun{ctx: ctx, story: st, stage: newStage(st, chain), byName: map[string]*demoParty{}}
+	d := &demoRun{story: st, stage: newStage(st, chain), byName: map[string]*demoParty{}}
 	var ps []app.Participant
 	for _, name := range []string{"A", "B"} {
 		s := memory.SignerFromSeed("nitrowallet-demo-" + name)
@@ -83,7 +82,7 @@ func demo(ctx context.Context, out io.Writer, opt demoOptions) error {
 		ps = append(ps, app.Participant{ParticipantID: name, SigningAddress: s.Address(), Destination: nitro.AddressToDestination(p.dest)})
 		fmt.Fprintf(out, "wallet %s: signing address %s, payout destination %s\n", name, s.Address(), p.dest)
 	}
-	if err := d.tell(ps, chain.ETHAssetHolder(), opt.updates); err != nil {
+	if err := d.tell(ctx, ps, chain.ETHAssetHolder(), opt.updates); err != nil {
 		return err
 	}
 	A, B := d.parties[0], d.parties[1]
@@ -98,7 +97,7 @@ func demo(ctx context.Context, out io.Writer, opt demoOptions) error {
 }
 
 // tell runs the founding document's story: open, m update rounds, close.
-func (d *demoRun) tell(ps []app.Participant, asset nitro.Address, m int) error {
+func (d *demoRun) tell(ctx context.Context, ps []app.Participant, asset nitro.Address, m int) error {
 	A, B := d.parties[0], d.parties[1]
 	alloc := func(a, b int64) []app.Allocation {
 		return []app.Allocation{{AssetHolderAddress: asset, AllocationItems: []app.AllocationItem{
@@ -107,41 +106,41 @@ func (d *demoRun) tell(ps []app.Participant, asset nitro.Address, m int) error {
 		}}}
 	}
 	d.story.begin("rect rgba(0, 0, 255, .1)", "Opening a channel")
-	r, err := d.call(A, "createChannel()", "participants A, B; A 5 wei, B 3 wei", func() (app.Result, error) {
-		return A.w.CreateChannel(d.ctx, app.CreateChannelParams{Participants: ps, Allocations: alloc(5, 3)})
+	r, err := d.call(ctx, A, "createChannel()", "participants A, B; A 5 wei, B 3 wei", func(ctx context.Context) (app.Result, error) {
+		return A.w.CreateChannel(ctx, app.CreateChannelParams{Participants: ps, Allocations: alloc(5, 3)})
 	})
 	if err != nil {
 		return err
 	}
-	if r, err = d.deliver(r.Outbox); err != nil { // msg0
+	if r, err = d.deliver(ctx, r.Outbox); err != nil { // msg0
 		return err
 	}
-	if r, err = d.call(B, fmt.Sprintf("joinChannel('%s')", short(d.id)), "", func() (app.Result, error) { return B.w.JoinChannel(d.ctx, d.id) }); err != nil {
+	if r, err = d.call(ctx, B, fmt.Sprintf("joinChannel('%s')", short(d.id)), "", func(ctx context.Context) (app.Result, error) { return B.w.JoinChannel(ctx, d.id) }); err != nil {
 		return err
 	}
-	if _, err = d.deliver(r.Outbox); err != nil { // msg1: A deposits
+	if _, err = d.deliver(ctx, r.Outbox); err != nil { // msg1: A deposits
 		return err
 	}
 	// Both wallets see A's deposit (B deposits), then B's.
 	for range 2 {
-		if err := d.stage.deliver(d.ctx, d.id, core.EventDeposited, d.parties); err != nil {
+		if err := d.stage.deliver(ctx, d.id, core.EventDeposited, d.parties); err != nil {
 			return err
 		}
 	}
-	msg2, err := d.queued(A) // A's postfund follows the chain event
+	msg2, err := d.queued(ctx, A) // A's postfund follows the chain event
 	if err != nil {
 		return err
 	}
-	if r, err = d.deliver(msg2); err != nil {
+	if r, err = d.deliver(ctx, msg2); err != nil {
 		return err
 	}
 	msg3 := r.Outbox
 	if len(msg3) == 0 { // B had not handled its Deposited event yet
-		if msg3, err = d.queued(B); err != nil {
+		if msg3, err = d.queued(ctx, B); err != nil {
 			return err
 		}
 	}
-	if _, err = d.deliver(msg3); err != nil {
+	if _, err = d.deliver(ctx, msg3); err != nil {
 		return err
 	}
 	d.story.end()
@@ -152,13 +151,13 @@ func (d *demoRun) tell(ps []app.Participant, asset nitro.Address, m int) error {
 			for k, p := range d.parties {
 				a += int64(2*k - 1) // A gives B one wei, B gives it back
 				state := fmt.Sprintf("state%d", 4+2*i+k)
-				r, err := d.call(p, "updateChannel("+state+")", fmt.Sprintf("A %d wei, B %d wei", a, 8-a), func() (app.Result, error) {
-					return p.w.UpdateChannel(d.ctx, app.UpdateChannelParams{ChannelID: d.id, Allocations: alloc(a, 8-a)})
+				r, err := d.call(ctx, p, "updateChannel("+state+")", fmt.Sprintf("A %d wei, B %d wei", a, 8-a), func(ctx context.Context) (app.Result, error) {
+					return p.w.UpdateChannel(ctx, app.UpdateChannelParams{ChannelID: d.id, Allocations: alloc(a, 8-a)})
 				})
 				if err != nil {
 					return err
 				}
-				if _, err = d.deliver(r.Outbox); err != nil {
+				if _, err = d.deliver(ctx, r.Outbox); err != nil {
 					return err
 				}
 			}
@@ -166,17 +165,17 @@ func (d *demoRun) tell(ps []app.Participant, asset nitro.Address, m int) error {
 		d.story.end()
 	}
 	d.story.begin("rect rgba(0, 0, 255, .1)", "Closing a channel")
-	if r, err = d.call(A, "closeChannel()", "", func() (app.Result, error) { return A.w.CloseChannel(d.ctx, d.id) }); err != nil {
+	if r, err = d.call(ctx, A, "closeChannel()", "", func(ctx context.Context) (app.Result, error) { return A.w.CloseChannel(ctx, d.id) }); err != nil {
 		return err
 	}
-	if r, err = d.deliver(r.Outbox); err != nil { // isFinalA
+	if r, err = d.deliver(ctx, r.Outbox); err != nil { // isFinalA
 		return err
 	}
-	if _, err = d.deliver(r.Outbox); err != nil { // isFinalB: A concludes
+	if _, err = d.deliver(ctx, r.Outbox); err != nil { // isFinalB: A concludes
 		return err
 	}
 	for _, k := range []core.EventKind{core.EventConcluded, core.EventAllocationUpdated} {
-		if err := d.stage.deliver(d.ctx, d.id, k, d.parties); err != nil {
+		if err := d.stage.deliver(ctx, d.id, k, d.parties); err != nil {
 			return err
 		}
 	}
@@ -186,11 +185,11 @@ func (d *demoRun) tell(ps []app.Participant, asset nitro.Address, m int) error {
 
 // call tells a call to p's wallet, makes it, and tells its result (the
 // channel's status and the outbox), then the effects it caused.
-func (d *demoRun) call(p *demoParty, call, comment string, f func() (app.Result, error)) (app.Result, error) {
+func (d *demoRun) call(ctx context.Context, p *demoParty, call, comment string, f func(context.Context) (app.Result, error)) (app.Result, error) {
 	d.story.say(p.name+"->>Wallet"+p.name+": "+call, comment)
 	d.story.hold()
 	defer d.story.release()
-	r, err := f()
+	r, err := f(ctx)
 	if err != nil {
 		return r, fmt.Errorf("%s: %s: %w", p.name, call, err)
 	}
@@ -219,7 +218,7 @@ func (d *demoRun) call(p *demoParty, call, comment string, f func() (app.Result,
 
 // deliver carries each message as its application would and pushes it
 // into the recipient's wallet; it returns the last push's result.
-func (d *demoRun) deliver(msgs []app.Message) (app.Result, error) {
+func (d *demoRun) deliver(ctx context.Context, msgs []app.Message) (app.Result, error) {
 	if len(msgs) == 0 {
 		return app.Result{}, fmt.Errorf("demo: the story expects a message here and the wallet sent none")
 	}
@@ -232,7 +231,7 @@ func (d *demoRun) deliver(msgs []app.Message) (app.Result, error) {
 		}
 		d.story.sayMore(msg.Sender+"->>"+msg.Recipient+": "+m.name, m.summary, string(msg.Data))
 		var err error
-		if r, err = d.call(to, "pushMessage("+m.name+")", "", func() (app.Result, error) { return to.w.PushMessage(d.ctx, msg.Data) }); err != nil {
+		if r, err = d.call(ctx, to, "pushMessage("+m.name+")", "", func(ctx context.Context) (app.Result, error) { return to.w.PushMessage(ctx, msg.Data) }); err != nil {
 			return r, err
 		}
 	}
@@ -241,7 +240,7 @@ func (d *demoRun) deliver(msgs []app.Message) (app.Result, error) {
 
 // queued waits for a message p's wallet queued on its own (after a chain
 // event) and tells it.
-func (d *demoRun) queued(p *demoParty) ([]app.Message, error) {
+func (d *demoRun) queued(ctx context.Context, p *demoParty) ([]app.Message, error) {
 	timeout := time.After(stageTimeout)
 	for {
 		select {
@@ -253,8 +252,8 @@ func (d *demoRun) queued(p *demoParty) ([]app.Message, error) {
 			}
 		case <-timeout:
 			return nil, fmt.Errorf("demo: wallet %s queued no message", p.name)
-		case <-d.ctx.Done():
-			return nil, d.ctx.Err()
+		case <-ctx.Done():
+			return nil, ctx.Err()
 		}
 	}
 }
