@@ -59,11 +59,7 @@ func (s *stepper) receive(in Receive) error {
 		}
 	}
 	s.applyHeld()
-	for _, r := range in.Requests {
-		if r.Type == RequestGetChannel && r.ChannelID == s.c.ID && in.Sender != "" {
-			s.sendTo(in.Sender, Payload{SignedStates: s.recentStates()})
-		}
-	}
+	s.answerRequests(in)
 	return nil
 }
 
