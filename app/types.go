@@ -134,6 +134,9 @@ type Notification struct {
 	Channel  ChannelResult
 	Message  Message
 	Evidence *core.EquivocationError
+	// Dropped is, in a NotificationsDropped notification, how many
+	// notifications were dropped just before it.
+	Dropped uint64
 }
 
 func toOutcome(as []Allocation) (nitro.Outcome, error) {

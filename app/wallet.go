@@ -71,6 +71,14 @@ type Config struct {
 	Logger *slog.Logger
 	// WalletVersion goes into every message; defaults to wire.WalletVersion.
 	WalletVersion string
+	// Requests bounds what peers' GetChannel requests can make the wallet
+	// send; zero fields take their defaults (see RequestLimits).
+	Requests RequestLimits
+	// NotificationQueue bounds each subscriber's queue of notifications not
+	// yet read, and those kept for the first subscriber during New; zero
+	// means DefaultNotificationQueue. See Subscribe for what happens when
+	// it is full.
+	NotificationQueue int
 }
 
 // Wallet is a Nitro state-channel wallet. Create one with New; it is safe for
@@ -88,6 +96,7 @@ type Wallet struct {
 	ticks  *tickSet
 	props  *proposalBook
 	subs   *hub
+	gate   *requestGate
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	life   lifecycle
@@ -121,11 +130,14 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 		cfg.WalletVersion = wire.WalletVersion
 	}
 	withProposalDefaults(&cfg)
+	if err := cfg.applyBounds(); err != nil {
+		return nil, err
+	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &Wallet{
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
 		cache: newChannelCache(), ticks: newTickSet(),
-		subs: newHub(), cancel: cancel,
+		subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel,
 	}
 	if _, err := cfg.Store.ChainCursor(ctx); err != nil {
 		cancel()
@@ -157,7 +169,17 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 func (w *Wallet) Address() nitro.Address { return w.me }
 
 // Subscribe returns a stream of notifications and a function that ends it.
-// The stream never drops a notification; a slow reader only delays its own.
+// A slow reader delays only its own stream, and what waits for it is
+// bounded: at most Config.NotificationQueue notifications (plus a few
+// being handed over). When its queue is full the oldest is dropped, and the
+// reader gets a NotificationsDropped notification, with the number
+// dropped, where they were. A reader that gets one has missed channel
+// changes and may have missed MessageQueued notifications, which carry
+// messages the wallet produced on its own (after a chain event or a tick)
+// for the reader to deliver: it recovers by reading the channels again
+// (GetChannels) and calling SyncChannel on each channel not closed, which
+// resends this wallet's latest states to every peer. Stats counts the
+// notifications dropped.
 func (w *Wallet) Subscribe() (<-chan Notification, func()) { return w.subs.subscribe() }
 
 // CreateChannel proposes a new directly funded channel and signs its first
@@ -326,6 +348,7 @@ func (w *Wallet) PushMessage(ctx context.Context, data []byte) (Result, error) {
 	if err != nil {
 		return Result{}, apiError(err)
 	}
+	msg.Payload.Requests = w.admitRequests(ctx, msg, ids)
 	// The deployment is filled in where a message starts a channel (see
 	// applyLocked): only a proposal needs it.
 	jobs := receiveJobs(core.Receive{Me: w.me, Recipient: msg.Recipient, Sender: msg.Sender}, msg, ids)

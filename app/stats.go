@@ -1,0 +1,36 @@
+package app
+
+// Stats are counters an operator can read: what the wallet refused to do
+// for peers and subscribers to keep its output and memory bounded.
+type Stats struct {
+	// RequestsAnswered counts the GetChannel requests passed on to be
+	// answered (distinct channels per message).
+	RequestsAnswered uint64
+	// RequestsIgnored counts GetChannel requests not answered because they
+	// came from a stranger: the channel is unknown, or the message's sender
+	// is not a participant other than this wallet.
+	RequestsIgnored uint64
+	// RequestsOverMessage counts GetChannel requests dropped because their
+	// message asked for more than RequestLimits.PerMessage channels or for
+	// replies larger than a peer may receive in one message.
+	RequestsOverMessage uint64
+	// RequestsOverBudget counts GetChannel requests dropped because their
+	// sender's reply budget (RequestLimits.PeerBurst, PeerRate) was spent.
+	RequestsOverBudget uint64
+	// ReplyBytes is the size of the GetChannel replies admitted, as
+	// measured when they were admitted.
+	ReplyBytes uint64
+	// NotificationsDropped counts notifications dropped from full
+	// subscriber queues (and from those kept during New).
+	NotificationsDropped uint64
+}
+
+// Stats returns the wallet's counters since New.
+func (w *Wallet) Stats() Stats {
+	g := w.gate
+	return Stats{
+		RequestsAnswered: g.answered.Load(), RequestsIgnored: g.ignored.Load(),
+		RequestsOverMessage: g.overMessage.Load(), RequestsOverBudget: g.overBudget.Load(),
+		ReplyBytes: g.replyBytes.Load(), NotificationsDropped: w.subs.dropped.Load(),
+	}
+}
