@@ -26,6 +26,12 @@
 //     TxRetryDelay seconds of Tick time, or the Tick's own delay (a deposit
 //     the holdings do not cover, a conclude without Concluded, say after a
 //     reorg dropped it), is submitted again; Nitro makes the repeat harmless.
+//   - sync: Sync resends my recent states to every peer with a GetChannel
+//     request; a GetChannel request is answered with my recent states, once
+//     per input however often it is repeated, and only when the message's
+//     sender is the participantId of a participant other than me (the
+//     answer goes to it). How much a peer may ask for over time is bounded
+//     by the app, which has the clock.
 //
 // Status rule (reported as ChannelResult.status), first match wins:
 //
