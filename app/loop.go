@@ -93,7 +93,8 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	err = errors.Join(b.drain(ctx, entries), b.markDone(ctx))
+	err = b.drain(ctx, entries)
+	b.markDone(ctx)
 	return b.finish(), incomplete(err)
 }
 
@@ -258,17 +259,18 @@ func (b *batch) drain(ctx context.Context, queue []ports.OutboxEntry) error {
 // An entry is done only after what it produced is committed; should the
 // wallet stop before this, the entries are carried out again on restart,
 // which is harmless (a resent message, a signature of a committed state
-// that gives the same signature and is then refused as unexpected).
-func (b *batch) markDone(ctx context.Context) error {
+// that gives the same signature and is then refused as unexpected). So a
+// failure here is only logged: the effects took place, and a caller must
+// never be told that a call failed when it took effect.
+func (b *batch) markDone(ctx context.Context) {
 	if len(b.done) == 0 {
-		return nil
+		return
 	}
 	ids := b.done
 	b.done = nil
 	if err := b.w.cfg.Store.Done(ctx, ids); err != nil {
-		return storeErr("mark effect done", err)
+		b.w.log.Warn("mark effects done failed; they run again on the next tick or restart", "entries", len(ids), "err", storeErr("mark effect done", err))
 	}
-	return nil
 }
 
 // execute carries out one effect and returns the input it produces, if any.
@@ -494,7 +496,8 @@ func (w *Wallet) resume(ctx context.Context) error {
 			entries = slices.DeleteFunc(entries, func(e ports.OutboxEntry) bool { return e.ChannelID != id })
 			b := newBatch(w)
 			if _, _, err = b.load(ctx, id); err == nil {
-				err = errors.Join(b.drain(ctx, entries), b.markDone(ctx))
+				err = b.drain(ctx, entries)
+				b.markDone(ctx)
 			}
 			res := b.finish()
 			for _, m := range res.Outbox {

@@ -38,8 +38,10 @@ func TestResumeResendsMessages(t *testing.T) {
 	alloc := []app.Allocation{{AssetHolderAddress: chain.ETHAssetHolder(), AllocationItems: []app.AllocationItem{
 		{Destination: ps[0].Destination, Amount: big.NewInt(5)}, {Destination: ps[1].Destination, Amount: big.NewInt(3)},
 	}}}
-	if _, err := w1.CreateChannel(ctx, app.CreateChannelParams{Participants: ps, Allocations: alloc}); err == nil {
-		t.Fatal("CreateChannel succeeded although Done fails")
+	// The create took effect: a lost Done is bookkeeping, not a failure
+	// (issue 18, defect 4).
+	if _, err := w1.CreateChannel(ctx, app.CreateChannelParams{Participants: ps, Allocations: alloc}); err != nil {
+		t.Fatalf("CreateChannel failed although only Done failed: %v", err)
 	}
 	_ = w1.Close()
 	if p, _ := store.Pending(ctx); len(p) == 0 {

@@ -3,7 +3,6 @@ package app
 import (
 	"bytes"
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/nitrowallet/nitrowallet/core"
@@ -50,7 +49,8 @@ func (w *Wallet) retried(ctx context.Context, id nitro.Bytes32, want intent) (_ 
 			return Result{}, true, storeErr("read outbox", err)
 		}
 		pending = slices.DeleteFunc(pending, func(e ports.OutboxEntry) bool { return e.ChannelID != id })
-		err = errors.Join(b.drain(dctx, pending), b.markDone(dctx))
+		err = b.drain(dctx, pending)
+		b.markDone(dctx)
 		res := b.finish()
 		if err != nil {
 			return res, true, incomplete(err)
