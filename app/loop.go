@@ -371,42 +371,6 @@ func (w *Wallet) applyAsync(ctx context.Context, jobs []job) {
 	}
 }
 
-// followChain feeds chain events to their channels and advances the
-// cursor, reconnecting from the cursor whenever the stream ends.
-func (w *Wallet) followChain(ctx context.Context) {
-	defer w.wg.Done()
-	backoff := 10 * time.Millisecond
-	for ctx.Err() == nil {
-		cursor, err := w.cfg.Store.ChainCursor(ctx)
-		var events <-chan core.ChainEvent
-		if err == nil {
-			events, err = w.cfg.Chain.Events(ctx, cursor)
-		}
-		if err != nil {
-			w.log.Warn("follow chain events failed", "err", err)
-			select {
-			case <-ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, 5*time.Second)
-			continue
-		}
-		backoff = 10 * time.Millisecond
-		for ev := range events {
-			if _, err := w.cfg.Store.Get(ctx, ev.ChannelID); err == nil {
-				w.applyAsync(ctx, []job{{id: ev.ChannelID, in: ev}})
-			}
-			if ctx.Err() != nil {
-				return // the event may not be applied: it is replayed from the cursor
-			}
-			if err := w.cfg.Store.SetChainCursor(ctx, ev.Block); err != nil {
-				w.log.Warn("save chain cursor failed", "err", err)
-			}
-		}
-	}
-}
-
 func (w *Wallet) tickLoop(ctx context.Context) {
 	defer w.wg.Done()
 	t := time.NewTicker(w.cfg.TickInterval)

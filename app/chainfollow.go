@@ -1,0 +1,117 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/ports"
+)
+
+// Backoff bounds for following the chain through store or chain failures.
+const (
+	followMinBackoff = 10 * time.Millisecond
+	followMaxBackoff = 2 * time.Second
+)
+
+// followChain feeds chain events to their channels and advances the
+// cursor, reconnecting from the durable cursor whenever the stream ends.
+// Every event is applied before the cursor moves past it: an event whose
+// channel cannot be read or whose commit fails (the store is down) is
+// retried until it is applied, so none is lost while the database is away
+// (issue 18). Applying one twice is harmless: the core takes the largest
+// holdings seen, and a payout or conclude it already knows changes nothing.
+func (w *Wallet) followChain(ctx context.Context) {
+	defer w.wg.Done()
+	backoff := followMinBackoff
+	for ctx.Err() == nil {
+		cursor, err := w.cfg.Store.ChainCursor(ctx)
+		var events <-chan core.ChainEvent
+		if err == nil {
+			events, err = w.cfg.Chain.Events(ctx, cursor)
+		}
+		if err != nil {
+			w.log.Warn("follow chain events failed", "err", err)
+			if !sleep(ctx, backoff) {
+				return
+			}
+			backoff = min(2*backoff, followMaxBackoff)
+			continue
+		}
+		backoff = followMinBackoff
+		for ev := range events {
+			if !w.applyEvent(ctx, ev) {
+				return // stopping: the event is replayed from the cursor
+			}
+			for try := followMinBackoff; ; try = min(2*try, followMaxBackoff) {
+				err := w.cfg.Store.SetChainCursor(ctx, ev.Block)
+				if err == nil {
+					break
+				}
+				w.log.Warn("save chain cursor failed; retrying", "block", ev.Block, "err", err)
+				if !sleep(ctx, try) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// applyEvent applies one chain event to its channel, if the wallet has it,
+// retrying while the store fails; it returns false once ctx ends first.
+func (w *Wallet) applyEvent(ctx context.Context, ev core.ChainEvent) bool {
+	for try := followMinBackoff; ; try = min(2*try, followMaxBackoff) {
+		if ctx.Err() != nil {
+			return false
+		}
+		err := w.applyEventOnce(ctx, ev)
+		if err == nil {
+			return true
+		}
+		w.log.Warn("chain event not applied; retrying", "channel", ev.ChannelID, "event", ev.Kind, "block", ev.Block, "err", err)
+		if !sleep(ctx, try) {
+			return false
+		}
+	}
+}
+
+// applyEventOnce applies ev and returns an error only if it should be tried
+// again: the store could not be read or written. A channel the wallet does
+// not have, or an event its core refuses, is done with.
+func (w *Wallet) applyEventOnce(ctx context.Context, ev core.ChainEvent) error {
+	if _, err := w.cfg.Store.Get(ctx, ev.ChannelID); errors.Is(err, ports.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return storeErr("load channel", err)
+	}
+	if err := w.enter(ctx); err != nil {
+		return err // closing: ctx ends too
+	}
+	defer w.leave()
+	res, err := w.apply(ctx, []job{{id: ev.ChannelID, in: ev}})
+	for _, m := range res.Outbox {
+		w.subs.publish(Notification{Type: MessageQueued, Message: m})
+	}
+	switch {
+	case err == nil, errors.Is(err, ErrIncomplete):
+		return nil // committed; pending effects run on a tick
+	case errors.Is(err, ErrStore), errors.Is(err, ErrContextDone):
+		return err // nothing committed: try again (or stop)
+	case !errors.Is(err, core.ErrChannelNotFound):
+		w.log.Warn("chain event refused", "channel", ev.ChannelID, "event", ev.Kind, "err", err)
+	}
+	return nil
+}
+
+// sleep waits d or until ctx ends, reporting whether it waited the whole d.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
