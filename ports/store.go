@@ -15,6 +15,25 @@ var ErrNotFound = errors.New("store: not found")
 // created or joined: such a channel may hold funds and is never deleted.
 var ErrNotProposal = errors.New("store: channel is not a proposal")
 
+// Errors of a store call that did not get an answer; the cause (the
+// context's error, the driver's error) stays wrapped for errors.Is and logs.
+var (
+	// ErrStoreUnavailable: the store could not be reached or dropped the
+	// connection (server down, starting up or shutting down, the session
+	// killed). Retry later.
+	ErrStoreUnavailable = errors.New("store: unavailable")
+	// ErrStoreTimeout: the call's context ended (its deadline passed, or it
+	// was cancelled) before the store answered, or the store's own time
+	// limit for a statement passed. The context's error is wrapped too, so
+	// errors.Is(err, context.DeadlineExceeded) holds for a deadline.
+	ErrStoreTimeout = errors.New("store: call timed out")
+	// ErrOutcomeUnknown: a write's outcome is unknown: the store was
+	// already writing it when the call gave up (or the connection broke),
+	// so it may have been, or may still be, committed. It comes with
+	// ErrStoreTimeout or ErrStoreUnavailable. See Store.Commit.
+	ErrOutcomeUnknown = errors.New("store: outcome of the write unknown, it may be durable")
+)
+
 // Change is one Step's result: the channel's new state and the effects it
 // asked for, committed together ("persist before send").
 type Change struct {
@@ -29,14 +48,32 @@ type OutboxEntry struct {
 	Effect    core.Effect
 }
 
-// Store persists channels and the outbox of their pending effects.
+// Store persists channels and the outbox of their pending effects. Every
+// method returns by its context's deadline: a call whose context ended
+// returns ErrStoreTimeout (wrapping the context's error), writing nothing
+// if the context had ended before the call; one that cannot reach its
+// storage returns ErrStoreUnavailable. A failed Commit wrote nothing unless
+// its error matches ErrOutcomeUnknown; the other writes (Done,
+// SetChainCursor, NextNonce, RecordEquivocation) are harmless to repeat
+// or to lose, so the caller may simply retry them.
 type Store interface {
 	// Get returns a channel, or ErrNotFound.
 	Get(ctx context.Context, id nitro.Bytes32) (core.Channel, error)
 	// List returns every channel.
 	List(ctx context.Context) ([]core.Channel, error)
 	// Commit atomically saves the channels and appends their effects to the
-	// outbox, returning the entries in order.
+	// outbox, returning the entries in order. An error without
+	// ErrOutcomeUnknown means nothing was written. An error with it (the
+	// call timed out, or the connection broke, while its write was under
+	// way) must be treated as possibly durable: the channels and effects
+	// may be committed, now or a little later. The app must then not tell
+	// its client the change failed as if nothing happened (report the
+	// outcome as unknown), must forget any cached copy of those channels and
+	// read them again with Get, which returns only once the abandoned write
+	// has finished one way or the other, before stepping them again (never
+	// step the old copy: that could sign a second state for the same turn),
+	// and must leave the effects to Pending, which lists them if they
+	// committed, on the next tick or restart.
 	Commit(ctx context.Context, changes []Change) ([]OutboxEntry, error)
 	// Pending returns the outbox entries not yet done, in commit order.
 	Pending(ctx context.Context) ([]OutboxEntry, error)
