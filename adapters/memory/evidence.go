@@ -17,7 +17,7 @@ type evidenceKey struct {
 
 // RecordEquivocation keeps the first record per channel and signer.
 func (s *Store) RecordEquivocation(ctx context.Context, ev core.EquivocationError) error {
-	if err := ctx.Err(); err != nil {
+	if err := ended(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -31,7 +31,7 @@ func (s *Store) RecordEquivocation(ctx context.Context, ev core.EquivocationErro
 
 // Equivocations returns copies of every record, by channel then signer.
 func (s *Store) Equivocations(ctx context.Context) ([]core.EquivocationError, error) {
-	if err := ctx.Err(); err != nil {
+	if err := ended(ctx); err != nil {
 		return nil, err
 	}
 	s.mu.RLock()

@@ -14,7 +14,9 @@ import (
 )
 
 // Store keeps channels and the outbox in memory. Values are copied in and
-// out, so callers never share state with it. Safe for concurrent use.
+// out, so callers never share state with it. A call whose context has
+// ended returns ports.ErrStoreTimeout and changes nothing. Safe for
+// concurrent use.
 type Store struct {
 	mu       sync.RWMutex
 	channels map[nitro.Bytes32]core.Channel
@@ -36,7 +38,10 @@ func NewStore() *Store {
 }
 
 // Get returns a copy of a channel.
-func (s *Store) Get(_ context.Context, id nitro.Bytes32) (core.Channel, error) {
+func (s *Store) Get(ctx context.Context, id nitro.Bytes32) (core.Channel, error) {
+	if err := ended(ctx); err != nil {
+		return core.Channel{}, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	c, ok := s.channels[id]
@@ -47,7 +52,10 @@ func (s *Store) Get(_ context.Context, id nitro.Bytes32) (core.Channel, error) {
 }
 
 // List returns copies of every channel, ordered by id.
-func (s *Store) List(_ context.Context) ([]core.Channel, error) {
+func (s *Store) List(ctx context.Context) ([]core.Channel, error) {
+	if err := ended(ctx); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]core.Channel, 0, len(s.channels))
@@ -59,7 +67,10 @@ func (s *Store) List(_ context.Context) ([]core.Channel, error) {
 }
 
 // Commit saves the channels and appends their effects in one step.
-func (s *Store) Commit(_ context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
+func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
+	if err := ended(ctx); err != nil {
+		return nil, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var entries []ports.OutboxEntry
@@ -76,7 +87,10 @@ func (s *Store) Commit(_ context.Context, changes []ports.Change) ([]ports.Outbo
 }
 
 // Pending returns copies of the outbox entries not yet done.
-func (s *Store) Pending(_ context.Context) ([]ports.OutboxEntry, error) {
+func (s *Store) Pending(ctx context.Context) ([]ports.OutboxEntry, error) {
+	if err := ended(ctx); err != nil {
+		return nil, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	out := make([]ports.OutboxEntry, len(s.outbox))
@@ -87,7 +101,10 @@ func (s *Store) Pending(_ context.Context) ([]ports.OutboxEntry, error) {
 }
 
 // Done removes outbox entries.
-func (s *Store) Done(_ context.Context, ids []uint64) error {
+func (s *Store) Done(ctx context.Context, ids []uint64) error {
+	if err := ended(ctx); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.outbox = slices.DeleteFunc(s.outbox, func(e ports.OutboxEntry) bool { return slices.Contains(ids, e.ID) })
@@ -95,7 +112,10 @@ func (s *Store) Done(_ context.Context, ids []uint64) error {
 }
 
 // NextNonce returns 1, 2, 3, ... per participant list.
-func (s *Store) NextNonce(_ context.Context, participants []nitro.Address) (uint64, error) {
+func (s *Store) NextNonce(ctx context.Context, participants []nitro.Address) (uint64, error) {
+	if err := ended(ctx); err != nil {
+		return 0, err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var k strings.Builder
@@ -107,14 +127,20 @@ func (s *Store) NextNonce(_ context.Context, participants []nitro.Address) (uint
 }
 
 // ChainCursor returns the next block to read.
-func (s *Store) ChainCursor(context.Context) (uint64, error) {
+func (s *Store) ChainCursor(ctx context.Context) (uint64, error) {
+	if err := ended(ctx); err != nil {
+		return 0, err
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.cursor, nil
 }
 
 // SetChainCursor records the next block to read; it never moves backwards.
-func (s *Store) SetChainCursor(_ context.Context, block uint64) error {
+func (s *Store) SetChainCursor(ctx context.Context, block uint64) error {
+	if err := ended(ctx); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if block > s.cursor {

@@ -27,6 +27,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/lib/pq"
@@ -48,6 +49,8 @@ type request struct {
 	cursor   int64 // -1: no cursor update
 	evidence []*evidence
 	resp     chan result
+	state    atomic.Int32  // reqQueued, reqTaken, ... (see deadline.go)
+	resolved chan struct{} // closed once an abandoned request's statement ended
 }
 
 type result struct {
@@ -254,27 +257,6 @@ func recoverHeld(known *evidence, hash nitro.Bytes32, sig nitro.Signature, parts
 	return hs
 }
 
-// submit queues a request and waits for its transaction.
-func (s *Store) submit(ctx context.Context, req *request) ([]uint64, error) {
-	req.resp = make(chan result, 1)
-	s.closeMu.RLock()
-	if s.closed {
-		s.closeMu.RUnlock()
-		return nil, ErrClosed
-	}
-	select {
-	case s.queue <- req:
-	case <-ctx.Done():
-		s.closeMu.RUnlock()
-		return nil, ctx.Err()
-	}
-	s.closeMu.RUnlock()
-	// Once queued, the request is always answered: a caller must not
-	// believe a write failed when it committed.
-	r := <-req.resp
-	return r.ids, r.err
-}
-
 // committer gathers queued requests into batches and commits them.
 func (s *Store) committer() {
 	defer s.wg.Done()
@@ -316,43 +298,6 @@ func (s *Store) committer() {
 	}
 }
 
-// run commits a batch and answers its requests. Requests whose context
-// ended while queued are answered with its error and not written. If the
-// batch fails on a data or constraint error, each request is retried alone
-// so one bad write cannot fail the others.
-func (s *Store) run(batch []*request) {
-	live := batch[:0:0]
-	for _, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.resp <- result{err: err}
-			continue
-		}
-		live = append(live, r)
-	}
-	if len(live) == 0 {
-		return
-	}
-	ids, err := s.commitRetrying(live)
-	if err != nil && len(live) > 1 && isStatementError(err) {
-		for _, r := range live {
-			ids, err := s.commitRetrying([]*request{r})
-			if err != nil {
-				r.resp <- result{err: err}
-				continue
-			}
-			r.resp <- result{ids: ids[0]}
-		}
-		return
-	}
-	for i, r := range live {
-		if err != nil {
-			r.resp <- result{err: err}
-			continue
-		}
-		r.resp <- result{ids: ids[i]}
-	}
-}
-
 // isStatementError reports errors PostgreSQL raised for a statement's data
 // (classes 22 and 23): the transaction surely rolled back.
 func isStatementError(err error) bool {
@@ -384,7 +329,7 @@ func (s *Store) commitRetrying(batch []*request) ([][]uint64, error) {
 // commitBatch writes a batch in one statement, which PostgreSQL runs as
 // one transaction, and returns each request's outbox ids.
 func (s *Store) commitBatch(batch []*request) (_ [][]uint64, err error) {
-	ctx, cancel := context.WithTimeout(s.ctx, time.Minute)
+	ctx, cancel := s.statementContext(batch)
 	defer cancel()
 	var (
 		chans   []channelRow
@@ -533,7 +478,7 @@ func (s *Store) commitBatch(batch []*request) (_ [][]uint64, err error) {
 		obChannel.bytes(), obKind.bytes(), obData.bytes(),
 		dn.bytes(), cursor, len(chans) == 0 && len(effects) == 0,
 	).Scan(&owner, &got, &async); err != nil {
-		return nil, fmt.Errorf("postgres store: write: %w", err)
+		return nil, writeError(err)
 	}
 	if owner != s.token {
 		// The statement wrote nothing: every part of it checks the owner.

@@ -11,9 +11,11 @@
 //
 // Concurrency. A Store holds a session advisory lock on its schema for its
 // whole life, so a second wallet process on the same schema gets ErrLocked
-// from Open; should the lock's session die and another process open the
-// schema, an owner token checked under a share lock in every commit
-// refuses the first process's writes. Channel rows are upserted in id order,
+// from Open. The lock's connection is checked every Options.LockCheck and
+// the lock taken again after its session died (a killed backend, a server
+// restart); should another process open the schema in between, an owner
+// token checked under a share lock in every commit refuses the first
+// process's writes, and the first stops writing (ErrLocked) and logs it. Channel rows are upserted in id order,
 // which row-locks them, so concurrent transactions on one channel serialize
 // and never deadlock. The app already serializes calls per channel.
 //
@@ -24,6 +26,12 @@
 // BEGIN or COMMIT), so the cost of a WAL flush is shared by every Step
 // that waited for it. Done and SetChainCursor ride along. The rows travel
 // as arrays in PostgreSQL's binary format, one per column.
+//
+// Faults. Every call returns by its context's deadline, a commit whose
+// statement is already under way included (its outcome is then unknown:
+// ports.ErrOutcomeUnknown, see deadline.go). Driver errors are typed with
+// ports.ErrStoreTimeout and ports.ErrStoreUnavailable, the driver's error
+// wrapped (faults.go).
 //
 // Schema. One schema per wallet (Options.Schema), migrated on Open with
 // goose from SQL files embedded in the binary: see migrations/. The

@@ -24,7 +24,7 @@ func (s *Store) RecordEquivocation(ctx context.Context, ev core.EquivocationErro
 		VALUES ($1, $2, $3, $4) ON CONFLICT (channel_id, signer) DO NOTHING`,
 		ev.ChannelID[:], ev.Signer[:], int64(ev.TurnNum), data)
 	if err != nil {
-		return fmt.Errorf("postgres store: record equivocation: %w", err)
+		return callError(ctx, "record equivocation", err)
 	}
 	return nil
 }
@@ -38,7 +38,7 @@ func (s *Store) Equivocations(ctx context.Context) ([]core.EquivocationError, er
 		Evidence  []byte `db:"evidence"`
 	}
 	if err := s.db.SelectContext(ctx, &rows, "SELECT channel_id, signer, turn_num, evidence FROM equivocations ORDER BY channel_id, signer"); err != nil {
-		return nil, fmt.Errorf("postgres store: list equivocations: %w", err)
+		return nil, callError(ctx, "list equivocations", err)
 	}
 	out := make([]core.EquivocationError, 0, len(rows))
 	for _, r := range rows {

@@ -50,6 +50,10 @@ type Options struct {
 	// the schema's lock (e.g. the backend of a killed process that has not
 	// noticed yet) before returning ErrLocked. Zero tries once.
 	LockWait time.Duration
+	// LockCheck is how often the store checks that it still holds the
+	// schema's lock, taking it again after a lost session (default
+	// DefaultLockCheck); see lockwatch.go.
+	LockCheck time.Duration
 	// MaxConns bounds the pooled connections (default 8), plus one held
 	// for the lock.
 	MaxConns int
@@ -126,6 +130,9 @@ type Store struct {
 	closeMu sync.RWMutex // held to read closed and send on queue
 	closed  bool
 
+	inflight abandoned // writes whose callers gave up (deadline.go)
+	guard    lockGuard // keeps the advisory lock (lockwatch.go)
+
 	mu       sync.Mutex
 	recorded map[nitro.Bytes32]*evidence // evidence known to be in the tables
 	stats    Stats
@@ -177,7 +184,7 @@ func Open(ctx context.Context, url string, opt Options) (*Store, error) {
 func (s *Store) open(ctx context.Context) error {
 	lock, err := s.db.Conn(ctx)
 	if err != nil {
-		return fmt.Errorf("postgres store: connect: %w", err)
+		return callError(ctx, "connect", err)
 	}
 	s.lock = lock
 	if err := s.takeLock(ctx); err != nil {
@@ -211,6 +218,7 @@ func (s *Store) open(ctx context.Context) error {
 		s.wg.Add(1)
 		go s.committer()
 	}
+	s.startGuard(ctx)
 	return nil
 }
 
@@ -226,7 +234,7 @@ func (s *Store) takeLock(ctx context.Context) error {
 	for {
 		var ok bool
 		if err := s.lock.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1)", lockKey(s.schema)).Scan(&ok); err != nil {
-			return fmt.Errorf("postgres store: lock: %w", err)
+			return callError(ctx, "lock", err)
 		}
 		if ok {
 			return nil
@@ -267,6 +275,7 @@ func (s *Store) Close() error {
 		close(s.queue)
 		s.closeMu.Unlock()
 		s.wg.Wait()
+		s.stopGuard()
 		s.stop()
 		_ = s.commitStmt.Close()
 		_, _ = s.lock.ExecContext(context.Background(), "SELECT pg_advisory_unlock($1)", lockKey(s.schema))
@@ -285,22 +294,28 @@ func (s *Store) DB() *sqlx.DB { return s.db }
 
 // Get returns a channel, or ports.ErrNotFound.
 func (s *Store) Get(ctx context.Context, id nitro.Bytes32) (core.Channel, error) {
+	if err := s.settle(ctx, &id); err != nil {
+		return core.Channel{}, err
+	}
 	var data []byte
 	err := s.db.QueryRowContext(ctx, "SELECT data FROM channels WHERE id = $1", id[:]).Scan(&data)
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.Channel{}, ports.ErrNotFound
 	}
 	if err != nil {
-		return core.Channel{}, fmt.Errorf("postgres store: get channel: %w", err)
+		return core.Channel{}, callError(ctx, "get channel", err)
 	}
 	return decodeChannel(data)
 }
 
 // List returns every channel, ordered by id.
 func (s *Store) List(ctx context.Context) ([]core.Channel, error) {
+	if err := s.settle(ctx, nil); err != nil {
+		return nil, err
+	}
 	var rows [][]byte
 	if err := s.db.SelectContext(ctx, &rows, "SELECT data FROM channels ORDER BY id"); err != nil {
-		return nil, fmt.Errorf("postgres store: list channels: %w", err)
+		return nil, callError(ctx, "list channels", err)
 	}
 	out := make([]core.Channel, 0, len(rows))
 	for _, data := range rows {
@@ -321,8 +336,11 @@ func (s *Store) Pending(ctx context.Context) ([]ports.OutboxEntry, error) {
 		Kind      string `db:"kind"`
 		Effect    []byte `db:"effect"`
 	}
+	if err := s.settle(ctx, nil); err != nil {
+		return nil, err
+	}
 	if err := s.db.SelectContext(ctx, &rows, "SELECT id, channel_id, kind, effect FROM outbox ORDER BY id"); err != nil {
-		return nil, fmt.Errorf("postgres store: read outbox: %w", err)
+		return nil, callError(ctx, "read outbox", err)
 	}
 	out := make([]ports.OutboxEntry, 0, len(rows))
 	for _, r := range rows {
@@ -366,7 +384,7 @@ func (s *Store) NextNonce(ctx context.Context, participants []nitro.Address) (ui
 		ON CONFLICT (participants) DO UPDATE SET last_nonce = channel_nonces.last_nonce + 1
 		RETURNING last_nonce`, key).Scan(&n)
 	if err != nil {
-		return 0, fmt.Errorf("postgres store: next nonce: %w", err)
+		return 0, callError(ctx, "next nonce", err)
 	}
 	return uint64(n), nil
 }
@@ -375,7 +393,7 @@ func (s *Store) NextNonce(ctx context.Context, participants []nitro.Address) (ui
 func (s *Store) ChainCursor(ctx context.Context) (uint64, error) {
 	var n int64
 	if err := s.db.QueryRowContext(ctx, "SELECT next_block FROM chain_cursor WHERE id = 1").Scan(&n); err != nil {
-		return 0, fmt.Errorf("postgres store: read chain cursor: %w", err)
+		return 0, callError(ctx, "read chain cursor", err)
 	}
 	return uint64(n), nil
 }
@@ -394,11 +412,11 @@ func (s *Store) SetChainCursor(ctx context.Context, block uint64) error {
 // Commit saves the channels and appends their effects to the outbox in one
 // transaction, durable when it returns, and returns the entries in order.
 // Concurrent Commits (and Done and SetChainCursor calls) share
-// transactions. If it returns an error other than a lost connection while
-// its statement ran, nothing was written.
+// transactions. It returns by ctx's deadline; if it returns an error
+// without ports.ErrOutcomeUnknown, nothing was written (see ports.Store).
 func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, callError(ctx, "commit", err)
 	}
 	if len(changes) == 0 {
 		return nil, nil
@@ -459,7 +477,7 @@ func (s *Store) Signatures(ctx context.Context) ([]Signature, error) {
 	}
 	if err := s.db.SelectContext(ctx, &rows, `SELECT channel_id, turn_num, signer, state_hash, signature
 		FROM signatures ORDER BY channel_id, turn_num, signer, state_hash`); err != nil {
-		return nil, fmt.Errorf("postgres store: read signatures: %w", err)
+		return nil, callError(ctx, "read signatures", err)
 	}
 	out := make([]Signature, len(rows))
 	for i, r := range rows {

@@ -376,24 +376,6 @@ func testIsolation(t *testing.T, f Factory) {
 	wantPending(t, s, wantEntries)
 }
 
-// testCanceledContext: a Commit that fails leaves nothing behind.
-func testCanceledContext(t *testing.T, f Factory) {
-	s := f.New(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	c := channel(5)
-	entries, err := s.Commit(ctx, []ports.Change{{Channel: c, Effects: []core.Effect{deposit(c.ID, 0)}}})
-	if err != nil {
-		if _, gerr := s.Get(ctxFor(t), c.ID); !errors.Is(gerr, ports.ErrNotFound) {
-			t.Fatalf("Commit failed (%v) but Get finds the channel (%v)", err, gerr)
-		}
-		wantPending(t, s, nil)
-		return
-	}
-	wantChannel(t, s, c)
-	wantPending(t, s, entries)
-}
-
 func testNonces(t *testing.T, f Factory) {
 	s := f.New(t)
 	ctx := ctxFor(t)
