@@ -54,8 +54,8 @@ type OutboxEntry struct {
 // if the context had ended before the call; one that cannot reach its
 // storage returns ErrStoreUnavailable. A failed Commit wrote nothing unless
 // its error matches ErrOutcomeUnknown; the other writes (Done,
-// SetChainCursor, NextNonce, RecordEquivocation) are harmless to repeat
-// or to lose, so the caller may simply retry them.
+// SetChainCursor, NextNonce, RecordEquivocation, DeleteProposal) are
+// harmless to repeat or to lose, so the caller may simply retry them.
 type Store interface {
 	// Get returns a channel, or ErrNotFound.
 	Get(ctx context.Context, id nitro.Bytes32) (core.Channel, error)

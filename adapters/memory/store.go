@@ -205,7 +205,10 @@ func cloneInt(x *big.Int) *big.Int {
 // DeleteProposal removes a channel never joined (status proposed) with
 // its outbox entries; it refuses, with ports.ErrNotProposal, a channel the
 // wallet created or joined.
-func (s *Store) DeleteProposal(_ context.Context, id nitro.Bytes32) error {
+func (s *Store) DeleteProposal(ctx context.Context, id nitro.Bytes32) error {
+	if err := ended(ctx); err != nil {
+		return err
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	c, ok := s.channels[id]

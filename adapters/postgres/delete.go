@@ -39,13 +39,16 @@ func (s *Store) DeleteProposal(ctx context.Context, id nitro.Bytes32) error {
 	if closed {
 		return ErrClosed
 	}
+	if err := s.fenced(); err != nil {
+		return err
+	}
 	var (
 		owner   string
 		deleted bool
 		status  sql.NullString
 	)
 	if err := s.db.QueryRowContext(ctx, deleteProposalSQL, s.token, id[:], string(core.StatusProposed)).Scan(&owner, &deleted, &status); err != nil {
-		return fmt.Errorf("postgres store: delete proposal: %w", err)
+		return callError(ctx, "delete proposal", err)
 	}
 	if owner != s.token {
 		return fmt.Errorf("%w: another process opened schema %s after this one", ErrLocked, s.schema)

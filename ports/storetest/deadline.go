@@ -44,6 +44,7 @@ func testCanceledContext(t *testing.T, f Factory) {
 			{"SetChainCursor", func(ctx context.Context) error { return s.SetChainCursor(ctx, 99) }},
 			{"RecordEquivocation", func(ctx context.Context) error { return s.RecordEquivocation(ctx, equivocation(c, 1)) }},
 			{"Equivocations", func(ctx context.Context) error { _, err := s.Equivocations(ctx); return err }},
+			{"DeleteProposal", func(ctx context.Context) error { return s.DeleteProposal(ctx, c.ID) }},
 		}
 		for _, call := range calls {
 			err := call.call(tc.ctx)
