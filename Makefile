@@ -17,7 +17,7 @@ test: oracle geth
 	./scripts/with-postgres.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
 	$(GO) test -count=1 -race ./core/... ./app/... ./adapters/memory/...
 	$(GO) test -count=1 -race -run 'Conformance|Fifty|RPCOutage|Stuck|Nonce|SendFailure' ./adapters/ethereum/
-	./scripts/with-postgres.sh $(GO) test -count=1 -race -run 'Conformance|GroupCommit|FailsAlone|Fenced' ./adapters/postgres/
+	./scripts/with-postgres.sh $(GO) test -count=1 -race -run 'Conformance|GroupCommit|FailsAlone|Fenced|Deadlines|Abandoned|DriverErrors|LockKept|LockTaken' ./adapters/postgres/
 
 ## fuzz: each fuzz target for FUZZTIME (default 2m): wire decoding, Step on arbitrary inputs,
 ## received messages, PushMessage on a live wallet (new crashers land in testdata/fuzz)
