@@ -6,6 +6,7 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/wire"
+	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // Errors callers can test with errors.Is. Every error the wallet returns
@@ -81,6 +82,16 @@ var (
 	ErrSigner = errors.New("app: signer failed")
 	// ErrStore wraps a failure of the configured ports.Store.
 	ErrStore = errors.New("app: store failed")
+	// ErrStoreUnavailable and ErrStoreTimeout come with ErrStore: the
+	// store could not be reached, or the call's deadline passed in it.
+	// ErrOutcomeUnknown (with ErrStore) says a commit was abandoned after
+	// it reached the database: it may be durable. Its channel then reads
+	// as what is durable, its effects are carried out by the next Tick,
+	// and retrying the same update or close is safe (one already made
+	// returns its result).
+	ErrStoreUnavailable = ports.ErrStoreUnavailable
+	ErrStoreTimeout     = ports.ErrStoreTimeout
+	ErrOutcomeUnknown   = ports.ErrOutcomeUnknown
 )
 
 // Client API error codes (statechannels client-api-schema 0.5.0).

@@ -108,6 +108,7 @@ var appErrors = map[string]error{
 	"ErrWrongChain": app.ErrWrongChain, "ErrUnknownAssetHolder": app.ErrUnknownAssetHolder,
 	"ErrChallengeDuration": app.ErrChallengeDuration, "ErrEquivocation": app.ErrEquivocation,
 	"ErrProposalRejected": app.ErrProposalRejected, "ErrTooManyProposals": app.ErrTooManyProposals,
+	"ErrStoreUnavailable": app.ErrStoreUnavailable, "ErrStoreTimeout": app.ErrStoreTimeout, "ErrOutcomeUnknown": app.ErrOutcomeUnknown,
 }
 
 // TestAppErrorsListed: appErrors names every exported Err* of app.

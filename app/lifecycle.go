@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // lifecycle admits calls until Close and lets Close wait for the calls in
@@ -83,8 +85,13 @@ func incomplete(err error) error {
 }
 
 // storeErr wraps a store failure in ErrStore; a failure that is the
-// call's context ending is reported as ErrContextDone instead.
+// call's context ending is reported as ErrContextDone instead (nothing
+// changed), unless the store says the write's outcome is unknown: then it
+// stays ErrStore (and ErrOutcomeUnknown), since the write may be durable.
 func storeErr(op string, err error) error {
+	if errors.Is(err, ports.ErrOutcomeUnknown) {
+		return fmt.Errorf("%w: %s: %w", ErrStore, op, err)
+	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return fmt.Errorf("%w: %s: %w", ErrContextDone, op, err)
 	}

@@ -80,12 +80,15 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	if len(changes) == 0 {
 		return Result{}, nil
 	}
-	// The last point where the call may stop: from the commit on, its
-	// intent is durable and it is carried out whatever the context says.
+	// The last point where the call may stop: the commit honours the
+	// caller's deadline (a commit abandoned mid-statement reports
+	// ErrOutcomeUnknown: it may be durable, and then its effects are driven
+	// by the next tick, and a retry of the call is idempotent); from a
+	// successful commit on, its intent is durable and it is carried out
+	// whatever the context says.
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrContextDone, err)
 	}
-	ctx = context.WithoutCancel(ctx)
 	// A commit that fails may still have taken effect (a lost connection):
 	// the proposal slots stay counted, which errs on the side of the caps.
 	adm.kept = true
@@ -93,6 +96,7 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
+	ctx = context.WithoutCancel(ctx)
 	err = b.drain(ctx, entries)
 	b.markDone(ctx)
 	return b.finish(), incomplete(err)
