@@ -90,15 +90,5 @@ func TestChainEventsSurviveServerStop(t *testing.T) {
 	})
 	time.Sleep(500 * time.Millisecond)
 	c.Start()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		got, err := B.w.GetState(e.ctx, id)
-		if err == nil && got.FundingStatus == core.FundingDefunded {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("B after the server came back: %s %s (%v), want Defunded", got.Status, got.FundingStatus, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	waitDefunded(t, e, B, id, 20*time.Second)
 }

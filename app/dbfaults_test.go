@@ -109,16 +109,23 @@ func TestChainEventsSurviveStoreOutage(t *testing.T) {
 		})
 		time.Sleep(200 * time.Millisecond) // B's follower meets the outage
 		bStore.down.Store(false)
-		deadline := time.Now().Add(10 * time.Second)
-		for {
-			c, err := B.w.GetState(e.ctx, id)
-			if err == nil && c.FundingStatus == core.FundingDefunded {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("B after the outage: %s %s (%v), want Defunded", c.Status, c.FundingStatus, err)
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
+		waitDefunded(t, e, B, id, 10*time.Second)
 	})
+}
+
+// waitDefunded polls p's channel until it is Defunded, failing t after
+// within.
+func waitDefunded(t *testing.T, e *env, p *party, id nitro.Bytes32, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		c, err := p.w.GetState(e.ctx, id)
+		if err == nil && c.FundingStatus == core.FundingDefunded {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: %s %s (%v), want Defunded", p.name, c.Status, c.FundingStatus, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
