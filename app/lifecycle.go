@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nitrowallet/nitrowallet/ports"
 )
@@ -52,24 +53,39 @@ func (w *Wallet) leave() {
 	}
 }
 
-// shut refuses new calls and waits for those in flight.
-func (l *lifecycle) shut() {
+// shut refuses new calls and returns a channel closed once the calls in
+// flight have all left (nil when none is in flight).
+func (l *lifecycle) shut() <-chan struct{} {
 	l.idle = make(chan struct{}) // before the bit: leave reads it only after
 	if l.state.Or(closedBit)&^closedBit == 0 {
-		return // none in flight
+		return nil // none in flight
 	}
-	<-l.idle
+	return l.idle
 }
 
 // Close refuses every call from now on (they return ErrClosed; Subscribe
-// returns a closed stream once Close has returned), waits for the calls in
-// flight to finish, then stops the background work and waits for it, and
-// ends every subscription. It is safe to call more than once and from
+// returns a closed stream once Close has returned), waits up to
+// Config.CloseTimeout for the calls in flight to finish, then stops the
+// background work and what effects are still running (they stay pending
+// in the store and are carried out on the next start), waits for both,
+// and ends every subscription. It is safe to call more than once and from
 // several goroutines: later calls wait for the first and return nil.
 func (w *Wallet) Close() error {
 	w.life.once.Do(func() {
-		w.life.shut()
+		idle := w.life.shut()
+		if idle != nil {
+			t := time.NewTimer(w.cfg.CloseTimeout)
+			select {
+			case <-idle:
+			case <-t.C:
+				w.log.Warn("close: calls still in flight after CloseTimeout; stopping their effects, which resume on the next start")
+			}
+			t.Stop()
+		}
 		w.cancel()
+		if idle != nil {
+			<-idle
+		}
 		w.wg.Wait()
 		w.subs.close()
 	})

@@ -96,7 +96,7 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	ctx = context.WithoutCancel(ctx)
+	ctx = w.effectContext(ctx)
 	err = b.drain(ctx, entries)
 	b.markDone(ctx)
 	return b.finish(), incomplete(err)
@@ -423,9 +423,7 @@ func (w *Wallet) Tick(ctx context.Context) error {
 		TxRetryDelay:        ceilSeconds(w.cfg.TxRetryDelay),
 		BackupConcludeDelay: ceilSeconds(w.cfg.BackupConcludeDelay),
 	}
-	for _, id := range ids {
-		w.applyAsync(ctx, []job{{id: id, in: tick}})
-	}
+	w.eachChannel(ids, func(id nitro.Bytes32) { w.applyAsync(ctx, []job{{id: id, in: tick}}) })
 	w.expireProposals(ctx)
 	if err := w.resume(ctx); err != nil {
 		w.log.Warn("tick: resume failed", "err", err)
@@ -444,9 +442,20 @@ func ceilSeconds(d time.Duration) int64 {
 
 // resume drives outbox entries left pending (by a crash or a failure).
 func (w *Wallet) resume(ctx context.Context) error {
+	ids, err := w.pendingChannels(ctx)
+	if err != nil {
+		return err
+	}
+	w.resumeChannels(ctx, ids)
+	return nil
+}
+
+// pendingChannels lists the channels with outbox entries not yet done, in
+// the order of their first entry.
+func (w *Wallet) pendingChannels(ctx context.Context) ([]nitro.Bytes32, error) {
 	pending, err := w.cfg.Store.Pending(ctx)
 	if err != nil {
-		return storeErr("read outbox", err)
+		return nil, storeErr("read outbox", err)
 	}
 	byChannel := map[nitro.Bytes32]bool{}
 	var ids []nitro.Bytes32
@@ -456,7 +465,13 @@ func (w *Wallet) resume(ctx context.Context) error {
 			ids = append(ids, e.ChannelID)
 		}
 	}
-	for _, id := range ids {
+	return ids, nil
+}
+
+// resumeChannels drives the pending entries of each channel, several
+// channels at once (Config.Parallelism).
+func (w *Wallet) resumeChannels(ctx context.Context, ids []nitro.Bytes32) {
+	w.eachChannel(ids, func(id nitro.Bytes32) {
 		unlock := w.locks.lock([]nitro.Bytes32{id})
 		// Re-read under the lock: a running call may have done them.
 		entries, err := w.cfg.Store.Pending(ctx)
@@ -476,8 +491,7 @@ func (w *Wallet) resume(ctx context.Context) error {
 		if err != nil {
 			w.log.Warn("resume failed", "channel", id, "err", err)
 		}
-	}
-	return nil
+	})
 }
 
 // outbox merges the messages of one call into one per recipient and sender,

@@ -79,6 +79,16 @@ type Config struct {
 	// means DefaultNotificationQueue. See Subscribe for what happens when
 	// it is full.
 	NotificationQueue int
+	// CloseTimeout is how long Close waits for calls in flight before it
+	// stops their effects (a signature, a transaction still waiting for
+	// its receipt); what it stops stays pending in the store and is
+	// carried out on the next start. Zero means DefaultCloseTimeout.
+	CloseTimeout time.Duration
+	// Parallelism is how many channels background work (ticks, effects
+	// resumed at start) drives at once; zero means DefaultParallelism. 1
+	// drives them one at a time, in order, and makes New resume pending
+	// effects before it returns: for deterministic simulations.
+	Parallelism int
 }
 
 // Wallet is a Nitro state-channel wallet. Create one with New; it is safe for
@@ -98,6 +108,7 @@ type Wallet struct {
 	subs   *hub
 	gate   *requestGate
 	cancel context.CancelFunc
+	bg     context.Context // the background and effects context; Close ends it
 	wg     sync.WaitGroup
 	life   lifecycle
 }
@@ -133,11 +144,14 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	if err := cfg.applyBounds(); err != nil {
 		return nil, err
 	}
+	if err := withBackgroundDefaults(&cfg); err != nil {
+		return nil, err
+	}
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &Wallet{
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
 		cache: newChannelCache(), ticks: newTickSet(),
-		subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel,
+		subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel, bg: bg,
 	}
 	if _, err := cfg.Store.ChainCursor(ctx); err != nil {
 		cancel()
@@ -147,12 +161,10 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 		cancel()
 		return nil, err
 	}
-	// Effects committed before a crash are carried out again; the messages
-	// they queue wait for the first subscriber.
-	w.subs.hold()
-	err := w.resume(ctx)
-	w.subs.release()
-	if err != nil {
+	// Effects committed before a crash are carried out again, in the
+	// background (see startResume); the messages they queue wait for the
+	// first subscriber.
+	if err := w.startResume(ctx); err != nil {
 		cancel()
 		return nil, err
 	}

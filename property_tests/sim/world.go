@@ -401,6 +401,9 @@ func (w *World) start(wal *Wallet) error {
 		// The world's channels use a 100 s challenge duration, below the
 		// production minimum: no dispute runs in it.
 		MinChallengeDuration: time.Second,
+		// One channel at a time, and resumed effects before New returns:
+		// the world must replay exactly from its seed.
+		Parallelism: 1,
 	})
 	if err != nil {
 		return fmt.Errorf("sim: start wallet %s: %w", wal.Name, err)
