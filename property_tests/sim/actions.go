@@ -23,6 +23,10 @@ import (
 // restarts the wallets whose store died (CrashDuring).
 
 func (w *World) enqueueLocked(from, to string, data []byte, forged bool) {
+	if w.byName[to] == nil { // the stranger, who reads nothing
+		w.toStranger(from, to, data)
+		return
+	}
 	w.nextID++
 	w.net = append(w.net, &Envelope{ID: w.nextID, From: from, To: to, Data: data, Forged: forged})
 	w.stats.Sent++
@@ -343,14 +347,19 @@ func (w *World) deliver(env *Envelope) {
 	jobs := func() []job {
 		return receiveJobs(core.Receive{Me: wal.Address(), Deployment: wal.deployment()}, env.Data)
 	}
+	after := func(error) {}
+	if env.Forged {
+		after = w.beforeForged(wal, env)
+	}
 	_, err := w.call(wal, "pushMessage", nitro.Bytes32{}, false, jobs, func(a *app.Wallet) (app.Result, error) {
 		return a.PushMessage(w.ctx, env.Data)
 	})
+	after(err)
 	if err != nil && !errors.Is(err, errCrashed) {
 		w.stats.Rejected++
 		reason := rejection(err)
 		w.stats.Rejections[reason]++
-		if !env.Forged && !benign(err) {
+		if !env.Forged && !benign(err) && !w.poisonedMessage(env.Data) {
 			w.violate("%s rejected an honest message from %s: %v", wal.Name, env.From, err)
 		}
 	}
@@ -581,17 +590,6 @@ func (w *World) assetName(a nitro.Address) string {
 		return "token"
 	}
 	return "wei"
-}
-
-func mod(i, n int) int {
-	if n <= 0 {
-		return 0
-	}
-	i %= n
-	if i < 0 {
-		i += n
-	}
-	return i
 }
 
 // deployment is what the wallet's app passes the core: its chain's id and

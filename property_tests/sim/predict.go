@@ -134,3 +134,14 @@ func receiveJobs(base core.Receive, data []byte) []job {
 	}
 	return jobs
 }
+
+func mod(i, n int) int {
+	if n <= 0 {
+		return 0
+	}
+	i %= n
+	if i < 0 {
+		i += n
+	}
+	return i
+}

@@ -307,6 +307,7 @@ func (p *port) ChainID() *big.Int { return p.acct.ChainID() }
 func (p *port) AssetHolders() []nitro.Address { return p.acct.AssetHolders() }
 
 func (p *port) Deposit(ctx context.Context, req ports.DepositRequest) (ports.TxHash, error) {
+	p.w.checkDeposit(p.wal, req)
 	h, err := p.acct.Deposit(ctx, req)
 	p.w.txSubmitted(p.wal, fmt.Sprintf("deposit %s %v", p.w.assetName(req.Asset), req.Amount), req.ChannelID, err)
 	return h, err
