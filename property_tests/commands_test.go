@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand"
+	"os"
 	"strconv"
 	"strings"
 
@@ -54,6 +55,13 @@ var ops = []struct {
 	{"crashduring", 2, 2, func(w *sim.World, a []int) { w.CrashDuring(a[0], a[1]) }},
 	{"forge", 2, 2, func(w *sim.World, a []int) { w.Forge(a[0], a[1]) }},
 	{"calm", 3, 0, func(w *sim.World, a []int) { w.Calm() }},
+	// The Byzantine stranger and hostile peers (sim/hostile.go).
+	{"propose", 1, 3, func(w *sim.World, a []int) { w.StrangerPropose(a[0], a[1], a[2]) }},
+	{"joinany", 1, 1, func(w *sim.World, a []int) { w.JoinProposals(a[0]) }},
+	{"getflood", 1, 2, func(w *sim.World, a []int) { w.GetChannelFlood(a[0], a[1]) }},
+	{"misdeliver", 1, 2, func(w *sim.World, a []int) { w.Misdeliver(a[0], a[1]) }},
+	{"equivocate", 1, 3, func(w *sim.World, a []int) { w.Equivocate(a[0], a[1], a[2]) }},
+	{"afterclose", 1, 2, func(w *sim.World, a []int) { w.CallAfterClose(a[0], a[1]) }},
 }
 
 func (c cmd) String() string {
@@ -195,6 +203,12 @@ type livenessPanic struct{ err error }
 func (p livenessPanic) String() string { return p.err.Error() }
 
 func walletCommands(onFailure func(failure)) *commands.ProtoCommands {
+	// NITROWALLET_PROP_SKIP lists operations (comma-separated) left out of
+	// random sequences, to look past a known failure.
+	skip := map[string]bool{}
+	for _, s := range strings.Split(os.Getenv("NITROWALLET_PROP_SKIP"), ",") {
+		skip[strings.TrimSpace(s)] = true
+	}
 	return &commands.ProtoCommands{
 		NewSystemUnderTestFunc: func(st commands.State) commands.SystemUnderTest {
 			s, err := newSystem(st.(sim.Config), onFailure)
@@ -216,6 +230,9 @@ func walletCommands(onFailure func(failure)) *commands.ProtoCommands {
 			var gens []gen.WeightedGen
 			for _, o := range ops {
 				o := o
+				if skip[o.name] {
+					continue
+				}
 				gens = append(gens, gen.WeightedGen{Weight: o.weight, Gen: gen.SliceOfN(o.args, gen.IntRange(0, argRange(o.name, cfg))).Map(func(a []int) commands.Command {
 					return cmd{op: o.name, args: a}
 				})})
@@ -230,7 +247,7 @@ func argRange(op string, cfg sim.Config) int {
 	switch op {
 	case "create":
 		return len(cfg.Channels) - 1
-	case "deliver", "drop", "dup", "reorder":
+	case "deliver", "drop", "dup", "reorder", "misdeliver":
 		return 7
 	}
 	return 3

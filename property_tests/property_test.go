@@ -27,6 +27,8 @@ import (
 //	NITROWALLET_PROP_WORKERS    parallel workers (default GOMAXPROCS)
 //	NITROWALLET_PROP_SAVE       directory to save shrunk failures in
 //	                            (default testdata/regressions; "-" not to save)
+//	NITROWALLET_PROP_SKIP       operations to leave out, comma-separated
+//	                            (to look past a known failure)
 func envInt(t *testing.T, name string, def int64) int64 {
 	s := os.Getenv(name)
 	if s == "" {

@@ -37,8 +37,16 @@ type Config struct {
 	Contracts Contracts
 
 	// Confirmations is how many blocks an event waits below the head
-	// before it is streamed (default 0: as soon as it is mined).
+	// before it is streamed, and the depth Holdings reads at: a deposit is
+	// only counted once a reorg that deep is needed to undo it. Default
+	// DefaultConfirmations, or 0 (as soon as it is mined) on a dev chain.
 	Confirmations uint64
+	// Dev marks a local development chain whose blocks nobody reorgs:
+	// go-ethereum's simulated chain (DevChain.NewChain sets it) or a dev
+	// node such as geth --dev, anvil or hardhat. Only a dev chain's
+	// Confirmations defaults to 0; New refuses Dev on a chain whose id is
+	// not a dev chain's (1337 or 31337) with ErrNotDevChain.
+	Dev bool
 	// PollInterval is how often event streams and transaction trackers ask
 	// the node for news (default 1 s).
 	PollInterval time.Duration
@@ -149,6 +157,9 @@ func New(ctx context.Context, cfg Config) (*Chain, error) {
 	id, err := cfg.Client.ChainID(ctx)
 	if err != nil {
 		return nil, classify("read chain id", err)
+	}
+	if cfg.Confirmations, err = confirmations(cfg, id); err != nil {
+		return nil, err
 	}
 	life, stop := context.WithCancel(context.Background())
 	c := &Chain{

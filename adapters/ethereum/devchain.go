@@ -146,11 +146,12 @@ func (d *DevChain) Faucet() common.Address { return d.faucet.signer.Address() }
 
 // NewChain returns a Chain on the dev chain's contracts sending from key,
 // with the dev chain's poll interval and observer unless cfg sets them.
-// cfg's Client, Signer and Contracts are filled in. The DevChain closes it.
+// cfg's Client, Signer and Contracts are filled in, and Dev is set (no
+// confirmation depth unless cfg sets one). The DevChain closes it.
 // Blocks are only mined for transactions (and Commit), so with
 // cfg.Confirmations above 0 events wait for later transactions or Commits.
 func (d *DevChain) NewChain(ctx context.Context, key *ecdsa.PrivateKey, cfg Config) (*Chain, error) {
-	cfg.Client, cfg.Signer, cfg.Contracts = d.client, KeySigner(key), d.Deployment.Contracts
+	cfg.Client, cfg.Signer, cfg.Contracts, cfg.Dev = d.client, KeySigner(key), d.Deployment.Contracts, true
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = d.opts.PollInterval
 	}

@@ -57,7 +57,9 @@
 // stores the block of the last event it processed resumes after a restart
 // or a dropped stream (the stream closes on any node error) without missing
 // blocks; events of that block come again, which the core handles as
-// idempotent. Reorgs deeper than Confirmations are not handled.
+// idempotent. Reorgs deeper than Confirmations are not handled: a node gets
+// DefaultConfirmations unless the config sets a depth, and only a dev chain
+// (Config.Dev, set by DevChain.NewChain) defaults to 0.
 //
 // # Dev chain
 //

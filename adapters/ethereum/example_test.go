@@ -39,8 +39,8 @@ func ExampleNewDevChain() {
 	// funded and paid out by the NitroAdjudicator and ETHAssetHolder.
 }
 
-// A wallet on a node over JSON-RPC, following events two blocks behind the
-// head.
+// A wallet on a node over JSON-RPC, following events DefaultConfirmations
+// (12) blocks behind the head; Confirmations sets another depth.
 func ExampleNew() {
 	ctx := context.Background()
 	client, err := ethclient.Dial("http://127.0.0.1:8545")
@@ -50,7 +50,7 @@ func ExampleNew() {
 	key, _ := crypto.GenerateKey() // the wallet's funded account in practice
 	deployment := ethereum.Contracts{ /* Adjudicator, ETHAssetHolder, StartBlock of your deployment */ }
 	chain, err := ethereum.New(ctx, ethereum.Config{
-		Client: client, Signer: ethereum.KeySigner(key), Contracts: deployment, Confirmations: 2,
+		Client: client, Signer: ethereum.KeySigner(key), Contracts: deployment,
 	})
 	if err != nil {
 		log.Fatal(err)

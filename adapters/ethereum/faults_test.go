@@ -202,7 +202,7 @@ func (b *faultBackend) account(t testing.TB, key *ecdsa.PrivateKey) ports.Chain 
 	}
 	c, err := ethadapter.New(ctx, ethadapter.Config{
 		Client: b.fw.flaky, Signer: ethadapter.KeySigner(key), Contracts: b.d.Deployment.Contracts,
-		PollInterval: b.cfg.PollInterval, UnavailableAfter: 2,
+		PollInterval: b.cfg.PollInterval, UnavailableAfter: 2, Dev: true,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -214,13 +214,29 @@ func TestGethDevNode(t *testing.T) {
 	ctx := context.Background()
 	deployer := newKey(t)
 	n.fund(t, crypto.PubkeyToAddress(deployer.PublicKey), milli(100_000))
-	cfg := ethereum.Config{PollInterval: 20 * time.Millisecond}
+	cfg := ethereum.Config{PollInterval: 20 * time.Millisecond, Dev: true} // geth --dev seals blocks on demand only
 	dep, err := ethereum.Deploy(ctx, n.client, ethereum.KeySigner(deployer), loadArtifacts(t), ethereum.DeployOptions{Token: true, Config: cfg})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if id, err := n.client.ChainID(ctx); err != nil || id.Int64() != 1337 {
 		t.Fatalf("chain id %v, %v", id, err)
+	}
+	// A Chain on a node over JSON-RPC gets the safe confirmation depth
+	// unless it is told the node is a dev node.
+	for _, dev := range []bool{false, true} {
+		c, err := ethereum.New(ctx, ethereum.Config{Client: n.client, Signer: ethereum.KeySigner(deployer), Contracts: dep.Contracts, Dev: dev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := uint64(ethereum.DefaultConfirmations)
+		if dev {
+			want = 0
+		}
+		if got := c.Confirmations(); got != want {
+			t.Fatalf("Dev %v: confirmations %d, want %d", dev, got, want)
+		}
+		c.Close()
 	}
 	seedPath(t, &gethBackend{n: n, dep: dep, cfg: cfg}, 2)
 }

@@ -253,7 +253,7 @@ func TestScanRanges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	small, err := New(ctx, Config{Client: d.Client(), Signer: c.cfg.Signer, Contracts: c.cfg.Contracts, MaxBlockRange: 3})
+	small, err := New(ctx, Config{Client: d.Client(), Signer: c.cfg.Signer, Contracts: c.cfg.Contracts, MaxBlockRange: 3, Dev: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -399,7 +399,7 @@ func TestSendFailureKeepsNonces(t *testing.T) {
 			ctx := context.Background()
 			key := fundedKey(t, d, "lossy")
 			lossy := &lossyClient{Client: d.Client(), forwarded: forwarded}
-			c, err := New(ctx, Config{Client: lossy, Signer: KeySigner(key), Contracts: d.Deployment.Contracts, PollInterval: 5 * time.Millisecond})
+			c, err := New(ctx, Config{Client: lossy, Signer: KeySigner(key), Contracts: d.Deployment.Contracts, PollInterval: 5 * time.Millisecond, Dev: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -467,7 +467,7 @@ func TestDepositRevertedInBlock(t *testing.T) {
 	}}
 	var infos []TxInfo
 	c, err := New(ctx, Config{Client: fr, Signer: KeySigner(fundedKey(t, d, "slow")), Contracts: d.Deployment.Contracts,
-		PollInterval: 5 * time.Millisecond, OnTx: func(i TxInfo) { infos = append(infos, i) }})
+		PollInterval: 5 * time.Millisecond, Dev: true, OnTx: func(i TxInfo) { infos = append(infos, i) }})
 	if err != nil {
 		t.Fatal(err)
 	}

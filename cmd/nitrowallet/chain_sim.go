@@ -77,7 +77,7 @@ func newSimBackend(ctx context.Context, out io.Writer, verbose bool) (*evmBacken
 	}
 	b.client, b.dep, b.closer = d.Client(), d.Deployment, d.Close
 	b.fund = d.Fund
-	b.cfg = ethereum.Config{PollInterval: 5 * time.Millisecond, OnTx: b.printTx}
+	b.cfg = ethereum.Config{PollInterval: 5 * time.Millisecond, OnTx: b.printTx, Dev: true}
 	b.printDeployment()
 	return b, nil
 }
@@ -101,7 +101,9 @@ func newRPCBackend(ctx context.Context, url string, out io.Writer, verbose bool)
 		return nil, fmt.Errorf("%s has no unlocked account to fund the demo (run geth --dev): %v", url, err)
 	}
 	b := &evmBackend{out: out, verbose: verbose, client: client, closer: rc.Close}
-	b.cfg = ethereum.Config{PollInterval: 50 * time.Millisecond, OnTx: b.printTx}
+	// A dev node: no confirmation depth (New refuses Dev on a public
+	// chain id, so the demo's derived keys never meet a real network).
+	b.cfg = ethereum.Config{PollInterval: 50 * time.Millisecond, OnTx: b.printTx, Dev: true}
 	b.fund = func(ctx context.Context, addr common.Address, wei *big.Int) error {
 		var h common.Hash
 		if err := rc.CallContext(ctx, &h, "eth_sendTransaction", map[string]any{"from": accounts[0], "to": addr, "value": (*hexutil.Big)(wei)}); err != nil {

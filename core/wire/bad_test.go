@@ -114,6 +114,28 @@ var (
 	req0    = []any{"data", "requests", 0}
 )
 
+// rawMarker stands for a raw string in withRaw.
+const rawMarker = "raw-marker"
+
+// withRaw is badBase changed by mut, with the string rawMarker (a value or
+// a key mut put there) replaced by the raw bytes of bad, which may be
+// invalid UTF-8: a tree cannot hold those, json.Marshal would replace them
+// with U+FFFD.
+func withRaw(t *testing.T, bad string, mut mutation) []byte {
+	t.Helper()
+	tree := badBase(t)
+	mut(tree)
+	b, err := json.Marshal(tree)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := []byte(`"` + rawMarker + `"`)
+	if bytes.Count(b, q) != 1 {
+		t.Fatalf("withRaw: marker not found once in %s", b)
+	}
+	return bytes.Replace(b, q, []byte(`"`+bad+`"`), 1)
+}
+
 func p(base []any, more ...any) []any { return append(append([]any(nil), base...), more...) }
 
 // schemaVerdict is what the published schema says about a bad row.
@@ -292,6 +314,19 @@ func TestDecodeRejects(t *testing.T) {
 		}}, want: []error{ErrUnknownField}, where: "message.data.signedStates[0].outcome[0].targetChannelId: not allowed in an allocation", schema: schemaRejects},
 		{name: "channel id mismatch", mut: []mutation{set(fmtBytes32(b32("other")), p(ss0, "channelId")...)}, want: []error{ErrChannelIDMismatch}, where: "channelId", schema: schemaAccepts},
 		{name: "channel id of another nonce", mut: []mutation{set(json.Number("8"), p(ss0, "channelNonce")...)}, want: []error{ErrChannelIDMismatch}, schema: schemaAccepts},
+		// Invalid UTF-8 (JSON text is UTF-8; encoding/json and the schema
+		// validator would turn each bad byte into U+FFFD).
+		{name: "walletVersion invalid UTF-8", raw: withRaw(t, "\xff", set(rawMarker, "data", "walletVersion")), want: []error{ErrMalformed}, where: "message.data.walletVersion: string is not valid UTF-8", schema: schemaAccepts},
+		{name: "recipient invalid UTF-8", raw: withRaw(t, "bob\xc3", set(rawMarker, "recipient")), want: []error{ErrMalformed}, where: "message.recipient", schema: schemaAccepts},
+		{name: "sender overlong encoding", raw: withRaw(t, "\xc0\xaf", set(rawMarker, "sender")), want: []error{ErrMalformed}, where: "message.sender", schema: schemaAccepts},
+		{name: "participantId encoded surrogate", raw: withRaw(t, "a\xed\xa0\x80", set(rawMarker, p(part0, "participantId")...)), want: []error{ErrMalformed}, where: "participants[0].participantId", schema: schemaAccepts},
+		{name: "participantId truncated after escapes", raw: withRaw(t, `\u00e9\n`+"\xe2\x82", set(rawMarker, p(part0, "participantId")...)), want: []error{ErrMalformed}, where: "participants[0].participantId", schema: schemaAccepts},
+		{name: "objective participantId invalid UTF-8", raw: withRaw(t, "\x80", set(rawMarker, p(obj0, "participants", 1, "participantId")...)), want: []error{ErrMalformed}, where: "objectives[0].participants[1].participantId", schema: schemaAccepts},
+		{name: "objective type invalid UTF-8", raw: withRaw(t, "OpenChannel\xff", set(rawMarker, p(obj0, "type")...)), want: []error{ErrMalformed}, where: "objectives[0].type", schema: schemaRejects},
+		{name: "fundingStrategy invalid UTF-8", raw: withRaw(t, "Direct\xf5\x80\x80\x80", set(rawMarker, p(objData, "fundingStrategy")...)), want: []error{ErrMalformed}, where: "data.fundingStrategy", schema: schemaRejects},
+		{name: "request type invalid UTF-8", raw: withRaw(t, "\xfe", set(rawMarker, p(req0, "type")...)), want: []error{ErrMalformed}, where: "requests[0].type", schema: schemaRejects},
+		{name: "appData invalid UTF-8", raw: withRaw(t, "0x\xff", set(rawMarker, p(ss0, "appData")...)), want: []error{ErrMalformed}, where: "signedStates[0].appData", schema: schemaRejects},
+		{name: "object key invalid UTF-8", raw: withRaw(t, "wallet\xffVersion", set("v", "data", rawMarker)), want: []error{ErrMalformed}, where: "message.data", schema: schemaRejects},
 	}
 	for _, r := range rows {
 		t.Run(r.name, func(t *testing.T) {

@@ -98,7 +98,8 @@ func (d *decoder) end() error {
 	return nil
 }
 
-// token reads the next JSON token.
+// token reads the next JSON token; a string that is not valid UTF-8 is
+// refused here, with its path.
 func (d *decoder) token(path pth) (token, error) {
 	t, err := d.lx.next()
 	if err != nil {
@@ -106,6 +107,9 @@ func (d *decoder) token(path pth) (token, error) {
 			return t, errAt(ErrMalformed, path.String(), "unexpected end of input")
 		}
 		return t, errAt(ErrMalformed, path.String(), "%v", err)
+	}
+	if d.lx.badUTF8 {
+		return t, errAt(ErrMalformed, path.String(), "string is not valid UTF-8")
 	}
 	return t, nil
 }

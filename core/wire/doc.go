@@ -10,7 +10,9 @@
 // exactly 0x followed by 40 hex digits (the schema's pattern is unanchored),
 // uint48 fields must be integers in 0..2^48-1, chainId must be a hex or
 // decimal number, and signatures must be 65-byte r||s||v with v in 27/28 (or
-// 0/1). A signed state's claimed channelId is checked against the id computed
+// 0/1), and every string must be valid UTF-8 (JSON text is UTF-8;
+// encoding/json and the schema validator would quietly replace each bad byte
+// with U+FFFD). A signed state's claimed channelId is checked against the id computed
 // from its fixed part. Limits.FormatOnly turns off the channelId and v checks
 // (and only those) to check the format alone.
 //

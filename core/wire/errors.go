@@ -23,9 +23,10 @@ func (e *wireError) Is(target error) bool { return target == ErrInvalidMessage }
 // EncodeMessage wraps exactly one or two of them with %w and names the field
 // path (for example data.signedStates[0].turnNum).
 var (
-	// ErrMalformed reports bad JSON syntax, truncated input, trailing data,
-	// duplicate object keys, a value of the wrong JSON type, or an outcome
-	// that mixes allocations and guarantees.
+	// ErrMalformed reports bad JSON syntax, a string that is not valid
+	// UTF-8 (JSON text is UTF-8), truncated input, trailing data, duplicate
+	// object keys, a value of the wrong JSON type, or an outcome that mixes
+	// allocations and guarantees.
 	ErrMalformed error = &wireError{"wire: malformed message"}
 	// ErrUnknownField reports a field the schema does not allow
 	// (additionalProperties is false on every object).

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -13,11 +14,16 @@ import (
 // same strings, numbers as literals, io.EOF after the last value), and fails
 // where it fails, without its cost: no interface boxing, no per-token
 // allocation, no reflection. Lexer tests compare the two on every input.
+//
+// badUTF8 is set once a string whose raw bytes are not valid UTF-8 has
+// been read: the lexer still yields encoding/json's token (with U+FFFD for
+// each bad byte), and the decoder refuses it (see decoder.token).
 type lexer struct {
-	b     []byte
-	i     int
-	state lexState
-	stack []lexState
+	b       []byte
+	i       int
+	state   lexState
+	stack   []lexState
+	badUTF8 bool
 }
 
 type lexState uint8
@@ -276,9 +282,12 @@ func (l *lexer) number() (string, error) {
 // str reads a string literal. Plain ASCII without escapes is returned as a
 // view of the input; anything else is unquoted by encoding/json itself, so
 // escapes, surrogates and invalid UTF-8 come out exactly as it makes them.
+// Only a string with a byte >= 0x80 is checked for UTF-8 (escapes are
+// ASCII, so its raw bytes are checked as they are): one that is not valid
+// sets l.badUTF8.
 func (l *lexer) str() (string, error) {
 	b, start := l.b, l.i
-	plain := true
+	plain, high := true, false
 	for i := start + 1; i < len(b); i++ {
 		for i < len(b) && plainByte[b[i]] {
 			i++
@@ -292,6 +301,9 @@ func (l *lexer) str() (string, error) {
 			if plain {
 				return view(b[start+1 : i]), nil
 			}
+			if high && !utf8.Valid(b[start+1:i]) {
+				l.badUTF8 = true
+			}
 			var s string
 			if err := json.Unmarshal(b[start:i+1], &s); err != nil {
 				return "", err
@@ -304,7 +316,7 @@ func (l *lexer) str() (string, error) {
 			l.i = i
 			return "", l.syntax(c, "in string literal")
 		case c >= 0x80:
-			plain = false
+			plain, high = false, true
 		}
 	}
 	l.i = len(b)

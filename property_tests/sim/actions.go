@@ -14,7 +14,6 @@ import (
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/core/wire"
-	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // The world's actions. Each is total: an action that does not apply (no
@@ -24,6 +23,10 @@ import (
 // restarts the wallets whose store died (CrashDuring).
 
 func (w *World) enqueueLocked(from, to string, data []byte, forged bool) {
+	if w.byName[to] == nil { // the stranger, who reads nothing
+		w.toStranger(from, to, data)
+		return
+	}
 	w.nextID++
 	w.net = append(w.net, &Envelope{ID: w.nextID, From: from, To: to, Data: data, Forged: forged})
 	w.stats.Sent++
@@ -344,14 +347,19 @@ func (w *World) deliver(env *Envelope) {
 	jobs := func() []job {
 		return receiveJobs(core.Receive{Me: wal.Address(), Deployment: wal.deployment()}, env.Data)
 	}
+	after := func(error) {}
+	if env.Forged {
+		after = w.beforeForged(wal, env)
+	}
 	_, err := w.call(wal, "pushMessage", nitro.Bytes32{}, false, jobs, func(a *app.Wallet) (app.Result, error) {
 		return a.PushMessage(w.ctx, env.Data)
 	})
+	after(err)
 	if err != nil && !errors.Is(err, errCrashed) {
 		w.stats.Rejected++
 		reason := rejection(err)
 		w.stats.Rejections[reason]++
-		if !env.Forged && !benign(err) {
+		if !env.Forged && !benign(err) && !w.poisonedMessage(env.Data) {
 			w.violate("%s rejected an honest message from %s: %v", wal.Name, env.From, err)
 		}
 	}
@@ -582,140 +590,6 @@ func (w *World) assetName(a nitro.Address) string {
 		return "token"
 	}
 	return "wei"
-}
-
-// sampleStep says whether to check this call's Steps: every call, but only
-// every StepCheckEvery-th while stabilizing, where the same kinds of input
-// come over and over.
-func (w *World) sampleStep() bool {
-	w.calls++
-	return !w.stabilizing || w.calls%stepCheckEvery == 0
-}
-
-// stepCheckEvery is the sampling of Step checks while stabilizing.
-const stepCheckEvery = 3
-
-// job is one input for one channel, as the app makes them.
-type job struct {
-	id nitro.Bytes32
-	in core.Input
-}
-
-func jobsOf(js ...job) func() []job { return func() []job { return js } }
-
-// prediction is what the core says a call must commit.
-type prediction struct {
-	failed  bool
-	changes []string // canonical channel and effects, per job
-}
-
-// predict steps each job on a copy of the wallet's channel, as the app
-// will.
-func (w *World) predict(wal *Wallet, ins []job) prediction {
-	var p prediction
-	for _, j := range ins {
-		w.mu.Lock()
-		c, known := wal.view[j.id]
-		if known {
-			c = c.Clone()
-		}
-		w.mu.Unlock()
-		r, isReceive := j.in.(core.Receive)
-		if !known && isReceive && len(r.States) == 0 {
-			continue // the app skips what is about channels it does not know
-		}
-		// Every fourth input also checks that Step leaves its argument
-		// alone (the app would not notice if it did).
-		w.stats.StepChecks++
-		purity := w.stats.StepChecks%4 == 0
-		var before string
-		if purity {
-			before = Canonical(c)
-		}
-		next, effs, err := core.Step(c, j.in)
-		if purity && Canonical(c) != before {
-			w.violate("Step changed its argument (%s, %T)", w.label(j.id), j.in)
-		}
-		if err != nil || (!known && !isReceive) {
-			p.failed = true
-			return p
-		}
-		p.changes = append(p.changes, Canonical(ports.Change{Channel: next, Effects: effs}))
-	}
-	return p
-}
-
-// verify compares what a call committed first with the prediction.
-func (w *World) verify(wal *Wallet, what string, p prediction, first []string, err error) {
-	switch {
-	case p.failed:
-		if err == nil {
-			w.violate("%s by %s succeeded but Step rejects its input", what, wal.Name)
-		}
-		if first != nil {
-			w.violate("%s by %s failed but committed", what, wal.Name)
-		}
-	case len(p.changes) == 0:
-	case first == nil:
-		w.violate("%s by %s committed nothing (err %v)", what, wal.Name, err)
-	case !slices.Equal(first, p.changes):
-		w.violate("%s by %s committed other than Step gives on a copy: Step is not deterministic, or the app changed its input", what, wal.Name)
-	}
-}
-
-// receiveJobs splits a message into one Receive per channel (base with the
-// message's recipient and sender and the channel's parts), in the order
-// channels first appear, as the app does.
-func receiveJobs(base core.Receive, data []byte) []job {
-	m, err := wire.DecodeMessage(data, wire.DefaultLimits())
-	if err != nil {
-		return nil
-	}
-	base.Recipient, base.Sender = m.Recipient, m.Sender
-	var jobs []job
-	idx := map[nitro.Bytes32]int{}
-	get := func(id nitro.Bytes32) *core.Receive {
-		i, ok := idx[id]
-		if !ok {
-			i = len(jobs)
-			idx[id] = i
-			jobs = append(jobs, job{id: id, in: base})
-		}
-		r := jobs[i].in.(core.Receive)
-		return &r
-	}
-	put := func(id nitro.Bytes32, r *core.Receive) { jobs[idx[id]].in = *r }
-	for _, s := range m.Payload.SignedStates {
-		if id, err := s.State.ChannelID(); err == nil {
-			r := get(id)
-			r.States = append(r.States, s)
-			put(id, r)
-		}
-	}
-	for _, o := range m.Payload.Objectives {
-		if o.TargetChannelID != (nitro.Bytes32{}) {
-			r := get(o.TargetChannelID)
-			r.Objectives = append(r.Objectives, o)
-			put(o.TargetChannelID, r)
-		}
-	}
-	for _, q := range m.Payload.Requests {
-		r := get(q.ChannelID)
-		r.Requests = append(r.Requests, q)
-		put(q.ChannelID, r)
-	}
-	return jobs
-}
-
-func mod(i, n int) int {
-	if n <= 0 {
-		return 0
-	}
-	i %= n
-	if i < 0 {
-		i += n
-	}
-	return i
 }
 
 // deployment is what the wallet's app passes the core: its chain's id and

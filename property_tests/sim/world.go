@@ -217,6 +217,9 @@ type World struct {
 	signedTurn map[sigKey]nitro.Bytes32
 	agreed     map[turnKey]nitro.Bytes32
 
+	// byz is the Byzantine actors' state (see hostile.go).
+	byz byzantine
+
 	// logs caches the chain's canonical events by chain version.
 	chainVersion int
 	logsVersion  int
@@ -245,6 +248,7 @@ func New(cfg Config) (*World, error) {
 		logsVersion: -1,
 	}
 	w.stats.Rejections = map[string]int{}
+	w.initByzantine()
 	w.ETH = w.Chain.ETHAssetHolder()
 	w.Token = w.Chain.AddERC20AssetHolder("SIM")
 	for i := 0; i < cfg.Wallets; i++ {

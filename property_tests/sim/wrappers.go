@@ -307,6 +307,7 @@ func (p *port) ChainID() *big.Int { return p.acct.ChainID() }
 func (p *port) AssetHolders() []nitro.Address { return p.acct.AssetHolders() }
 
 func (p *port) Deposit(ctx context.Context, req ports.DepositRequest) (ports.TxHash, error) {
+	p.w.checkDeposit(p.wal, req)
 	h, err := p.acct.Deposit(ctx, req)
 	p.w.txSubmitted(p.wal, fmt.Sprintf("deposit %s %v", p.w.assetName(req.Asset), req.Amount), req.ChannelID, err)
 	return h, err
@@ -325,7 +326,7 @@ func (p *port) Holdings(ctx context.Context, asset nitro.Address, id nitro.Bytes
 
 // Events starts the wallet's stream from block from.
 func (p *port) Events(ctx context.Context, from uint64) (<-chan core.ChainEvent, error) {
-	s := &stream{ch: make(chan core.ChainEvent), ctx: ctx, block: from}
+	s := &stream{ch: make(chan core.ChainEvent), ctx: ctx, block: from, dead: func() bool { return p.w.died(p.wal) }}
 	go func() {
 		<-ctx.Done()
 		s.mu.Lock()
@@ -363,23 +364,38 @@ type stream struct {
 	ch     chan core.ChainEvent
 	ctx    context.Context
 	closed bool
+	// dead reports whether the wallet's store died (CrashDuring): its
+	// follower, retrying a store error, would never take another event.
+	dead func() bool
 	// next position to deliver: block, log index.
 	block, index uint64
 }
 
+// send hands the follower ev, giving up once the wallet's store is dead: a
+// crashed process takes nothing more (its wallet restarts after the action).
 func (s *stream) send(ev core.ChainEvent) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return false
 	}
-	select {
-	case s.ch <- ev:
-		return true
-	case <-s.ctx.Done():
-		return false
-	case <-time.After(30 * time.Second):
-		return false
+	timeout := time.NewTimer(30 * time.Second)
+	defer timeout.Stop()
+	poll := time.NewTicker(2 * time.Millisecond)
+	defer poll.Stop()
+	for {
+		select {
+		case s.ch <- ev:
+			return true
+		case <-s.ctx.Done():
+			return false
+		case <-timeout.C:
+			return false
+		case <-poll.C:
+			if s.dead() {
+				return false
+			}
+		}
 	}
 }
 
