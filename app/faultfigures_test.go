@@ -1,0 +1,151 @@
+package app_test
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nitrowallet/nitrowallet/app"
+)
+
+// errorKinds are the classes a fault run counts failed calls by, most
+// specific first: an error is counted under the first it matches
+// (errors.Is). ErrContextDone comes before ErrStoreTimeout because a store
+// call that ran out of the caller's deadline is reported as both.
+var errorKinds = []struct {
+	name string
+	err  error
+}{
+	{"ErrOutcomeUnknown", app.ErrOutcomeUnknown},
+	{"ErrIncomplete", app.ErrIncomplete},
+	{"ErrContextDone", app.ErrContextDone},
+	{"ErrStoreTimeout", app.ErrStoreTimeout},
+	{"ErrStoreUnavailable", app.ErrStoreUnavailable},
+}
+
+// kindOf names the class of a failed call's error ("other" if none).
+func kindOf(err error) string {
+	for _, k := range errorKinds {
+		if errors.Is(err, k.err) {
+			return k.name
+		}
+	}
+	return "other"
+}
+
+// figures are what a fault run counts, safe for its workers to update at
+// once.
+type figures struct {
+	mu        sync.Mutex
+	calls     map[string]int // per call kind: update, push, close
+	errs      map[string]int // per error class
+	others    []string       // the first "other" errors, for the log
+	acked     int            // updates that returned their result
+	overdue   int            // calls that returned later than deadline + slack
+	slowest   time.Duration  // the longest call
+	faults    []*faultMark
+	openFault *faultMark // the last fault ended, waiting for a successful call
+}
+
+// faultMark is one injected fault: when it ended and how long until a call
+// succeeded again.
+type faultMark struct {
+	name       string
+	errsDuring int // failed calls from its start to its recovery
+	start, end time.Time
+	recovery   time.Duration // -1 until a call succeeds after end
+}
+
+func newFigures() *figures {
+	return &figures{calls: map[string]int{}, errs: map[string]int{}}
+}
+
+// call records one call of kind that took d and returned err.
+func (f *figures) call(kind string, d, limit time.Duration, err error) {
+	now := time.Now()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls[kind]++
+	if d > f.slowest {
+		f.slowest = d
+	}
+	if d > limit {
+		f.overdue++
+	}
+	if err != nil {
+		k := kindOf(err)
+		f.errs[k]++
+		if k == "other" && len(f.others) < 5 {
+			f.others = append(f.others, fmt.Sprintf("%s: %v (code %d)", kind, err, app.Code(err)))
+		}
+		if n := len(f.faults); n > 0 && f.faults[n-1].recovery < 0 {
+			f.faults[n-1].errsDuring++
+		}
+		return
+	}
+	if kind == "update" {
+		f.acked++
+	}
+	if o := f.openFault; o != nil && now.After(o.end) {
+		o.recovery = now.Sub(o.end)
+		f.openFault = nil
+	}
+}
+
+// begin records that a fault starts; end that it is over (the server
+// answers again, the lock is released).
+func (f *figures) begin(name string) *faultMark {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m := &faultMark{name: name, start: time.Now(), recovery: -1}
+	f.faults = append(f.faults, m)
+	return m
+}
+
+func (f *figures) end(m *faultMark) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	m.end = time.Now()
+	f.openFault = m
+}
+
+// report is the figures as the lines a test logs.
+func (f *figures) report(lost, equivocations, leaked int, wall time.Duration) []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	total, failed := 0, 0
+	var calls, errs []string
+	for _, k := range []string{"update", "push", "close"} {
+		total += f.calls[k]
+		calls = append(calls, fmt.Sprintf("%s %d", k, f.calls[k]))
+	}
+	for _, k := range errorKinds {
+		failed += f.errs[k.name]
+		errs = append(errs, fmt.Sprintf("%s %d", k.name, f.errs[k.name]))
+	}
+	failed += f.errs["other"]
+	errs = append(errs, fmt.Sprintf("other %d", f.errs["other"]))
+	lines := []string{
+		fmt.Sprintf("wall time %v", wall.Round(time.Millisecond)),
+		fmt.Sprintf("calls %d (%s); acknowledged updates %d", total, strings.Join(calls, ", "), f.acked),
+		fmt.Sprintf("errors %d: %s", failed, strings.Join(errs, ", ")),
+		fmt.Sprintf("slowest call %v; calls past deadline + 1 s: %d", f.slowest.Round(time.Millisecond), f.overdue),
+	}
+	for _, m := range f.faults {
+		rec := "never"
+		if m.recovery >= 0 {
+			rec = m.recovery.Round(time.Millisecond).String()
+		}
+		lines = append(lines, fmt.Sprintf("fault %-28s lasted %-8v failed calls %-5d recovery (fault end → first successful call) %s",
+			m.name, m.end.Sub(m.start).Round(time.Millisecond), m.errsDuring, rec))
+	}
+	lines = append(lines, fmt.Sprintf("lost acknowledged updates %d; equivocations %d; goroutines left after Close %d", lost, equivocations, leaked))
+	sort.Strings(f.others)
+	for _, o := range f.others {
+		lines = append(lines, "other error: "+o)
+	}
+	return lines
+}
