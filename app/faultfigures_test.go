@@ -45,6 +45,7 @@ type figures struct {
 	others    []string       // the first "other" errors, for the log
 	acked     int            // updates that returned their result
 	overdue   int            // calls that returned later than deadline + slack
+	late      []string       // the first of them, for the log
 	slowest   time.Duration  // the longest call
 	faults    []*faultMark
 	openFault *faultMark // the last fault ended, waiting for a successful call
@@ -74,6 +75,9 @@ func (f *figures) call(kind string, d, limit time.Duration, err error) {
 	}
 	if d > limit {
 		f.overdue++
+		if len(f.late) < 5 {
+			f.late = append(f.late, fmt.Sprintf("%s took %v: %v", kind, d.Round(time.Millisecond), err))
+		}
 	}
 	if err != nil {
 		k := kindOf(err)
@@ -137,12 +141,15 @@ func (f *figures) report(lost, equivocations, leaked int, wall time.Duration) []
 	for _, m := range f.faults {
 		rec := "never"
 		if m.recovery >= 0 {
-			rec = m.recovery.Round(time.Millisecond).String()
+			rec = m.recovery.Round(10 * time.Microsecond).String()
 		}
 		lines = append(lines, fmt.Sprintf("fault %-28s lasted %-8v failed calls %-5d recovery (fault end → first successful call) %s",
 			m.name, m.end.Sub(m.start).Round(time.Millisecond), m.errsDuring, rec))
 	}
 	lines = append(lines, fmt.Sprintf("lost acknowledged updates %d; equivocations %d; goroutines left after Close %d", lost, equivocations, leaked))
+	for _, l := range f.late {
+		lines = append(lines, "late call: "+l)
+	}
 	sort.Strings(f.others)
 	for _, o := range f.others {
 		lines = append(lines, "other error: "+o)
