@@ -11,10 +11,11 @@ import (
 	"github.com/nitrowallet/nitrowallet/app"
 )
 
-// errorKinds are the classes a fault run counts failed calls by, most
-// specific first: an error is counted under the first it matches
-// (errors.Is). ErrContextDone comes before ErrStoreTimeout because a store
-// call that ran out of the caller's deadline is reported as both.
+// errorKinds are the sentinels a fault run counts failed calls by
+// (errors.Is). One error may match several: a store call cut short by the
+// caller's deadline is ErrContextDone and ErrStoreTimeout, an abandoned
+// commit inside an update's effects ErrIncomplete and ErrOutcomeUnknown;
+// it is counted under each, and as "other" when it matches none.
 var errorKinds = []struct {
 	name string
 	err  error
@@ -26,14 +27,18 @@ var errorKinds = []struct {
 	{"ErrStoreUnavailable", app.ErrStoreUnavailable},
 }
 
-// kindOf names the class of a failed call's error ("other" if none).
-func kindOf(err error) string {
+// kindsOf names the sentinels err matches (["other"] if none).
+func kindsOf(err error) []string {
+	var ks []string
 	for _, k := range errorKinds {
 		if errors.Is(err, k.err) {
-			return k.name
+			ks = append(ks, k.name)
 		}
 	}
-	return "other"
+	if ks == nil {
+		ks = []string{"other"}
+	}
+	return ks
 }
 
 // figures are what a fault run counts, safe for its workers to update at
@@ -41,7 +46,8 @@ func kindOf(err error) string {
 type figures struct {
 	mu        sync.Mutex
 	calls     map[string]int // per call kind: update, push, close
-	errs      map[string]int // per error class
+	failed    int            // calls that returned an error
+	errs      map[string]int // per sentinel matched (see errorKinds)
 	others    []string       // the first "other" errors, for the log
 	acked     int            // updates that returned their result
 	overdue   int            // calls that returned later than deadline + slack
@@ -80,9 +86,12 @@ func (f *figures) call(kind string, d, limit time.Duration, err error) {
 		}
 	}
 	if err != nil {
-		k := kindOf(err)
-		f.errs[k]++
-		if k == "other" && len(f.others) < 5 {
+		f.failed++
+		ks := kindsOf(err)
+		for _, k := range ks {
+			f.errs[k]++
+		}
+		if ks[0] == "other" && len(f.others) < 5 {
 			f.others = append(f.others, fmt.Sprintf("%s: %v (code %d)", kind, err, app.Code(err)))
 		}
 		if n := len(f.faults); n > 0 && f.faults[n-1].recovery < 0 {
@@ -120,22 +129,20 @@ func (f *figures) end(m *faultMark) {
 func (f *figures) report(lost, equivocations, leaked int, wall time.Duration) []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	total, failed := 0, 0
+	total := 0
 	var calls, errs []string
 	for _, k := range []string{"update", "push", "close"} {
 		total += f.calls[k]
 		calls = append(calls, fmt.Sprintf("%s %d", k, f.calls[k]))
 	}
 	for _, k := range errorKinds {
-		failed += f.errs[k.name]
 		errs = append(errs, fmt.Sprintf("%s %d", k.name, f.errs[k.name]))
 	}
-	failed += f.errs["other"]
 	errs = append(errs, fmt.Sprintf("other %d", f.errs["other"]))
 	lines := []string{
 		fmt.Sprintf("wall time %v", wall.Round(time.Millisecond)),
 		fmt.Sprintf("calls %d (%s); acknowledged updates %d", total, strings.Join(calls, ", "), f.acked),
-		fmt.Sprintf("errors %d: %s", failed, strings.Join(errs, ", ")),
+		fmt.Sprintf("errors %d, by sentinel matched (errors.Is; one error may match several): %s", f.failed, strings.Join(errs, ", ")),
 		fmt.Sprintf("slowest call %v; calls past deadline + 1 s: %d", f.slowest.Round(time.Millisecond), f.overdue),
 	}
 	for _, m := range f.faults {
