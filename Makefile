@@ -29,11 +29,13 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzPushMessage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./app/
 
 ## soak: the property tests far longer: SOAK_SEQUENCES random sequences (default 50000; `make test`
-## runs 2000) and the explorer over k = 2, 3 and 4 updates with d = 1
+## runs 2000) and the explorer over k = 2, 3 and 4 updates with d = 1; then the full database
+## fault run (docs/faults.md: a 5 s stop, a 10 s table lock, about two and a half minutes)
 SOAK_SEQUENCES ?= 50000
 soak:
 	NITROWALLET_PROP_SEQUENCES=$(SOAK_SEQUENCES) NITROWALLET_EXPLORE="2,1 3,1 4,1" \
 		$(GO) test -count=1 -v -timeout 0 -run 'TestRandomCommandSequences|TestExplore|TestRunsAreReproducible|TestRegressions' ./property_tests/
+	NITROWALLET_FAULT_RUN=full $(GO) test -count=1 -v -timeout 0 -run '^TestFaultRun$$' ./app/
 
 ## oracle: install the pinned npm packages (Nitro 0.17.0, wire-format, client-api-schema)
 oracle: $(STAMP)

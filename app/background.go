@@ -32,11 +32,19 @@ func withBackgroundDefaults(cfg *Config) error {
 	return nil
 }
 
-// effectContext is the context a call's effects run under once its intent
-// is durable: the call's values, without its cancellation or deadline, but
-// ended when Close stops the wallet (what it stops stays pending).
-func (w *Wallet) effectContext(ctx context.Context) context.Context {
-	return effectCtx{Context: w.bg, vals: context.WithoutCancel(ctx)}
+// effectContext is the context a call carries out its effects under once
+// its intent is durable: the call's values, without its cancellation, but
+// within its deadline if it has one (so that a call returns by its
+// deadline even when a store call after the commit waits: a locked table,
+// a server going down), and ended when Close stops the wallet. Effects it
+// cuts short stay pending: the call returns ErrIncomplete, and the next
+// Tick, a restart or a retry of the same call carries them out.
+func (w *Wallet) effectContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	ec := effectCtx{Context: w.bg, vals: context.WithoutCancel(ctx)}
+	if deadline, ok := ctx.Deadline(); ok {
+		return context.WithDeadline(ec, deadline)
+	}
+	return ec, func() {}
 }
 
 // effectCtx takes Done, Err and Deadline from the wallet's background

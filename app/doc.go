@@ -15,12 +15,14 @@
 // has ended by then, the call returns the context's error (errors.Is(err,
 // context.Canceled) or context.DeadlineExceeded holds) and nothing stored
 // has changed. Once the call has committed its new state (its intent is
-// durable), the context no longer stops it: the effects it caused (signing,
-// sending, depositing) are carried out under context.WithoutCancel, and the
+// durable), cancelling the context no longer stops it: the effects it
+// caused (signing, sending, depositing) are carried out under
+// context.WithoutCancel, bounded only by the context's deadline, and the
 // call returns its result. If one of those effects fails (the signer or the
-// store is down), the call returns an error matching ErrIncomplete (and
-// the cause, such as ErrSigner or ErrStore): the intent stays durable and is
-// carried out on the next Tick or restart.
+// store is down) or the deadline passes first (a locked table), the call
+// returns by its deadline with an error matching ErrIncomplete (and the
+// cause, such as ErrSigner or ErrStore): the intent stays durable and is
+// carried out on the next Tick or restart, or by a retry of the call.
 //
 // Retrying a call is idempotent: UpdateChannel with the same outcome and
 // appData as this wallet's latest state, or CloseChannel after this

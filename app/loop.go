@@ -85,7 +85,8 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	// ErrOutcomeUnknown: it may be durable, and then its effects are driven
 	// by the next tick, and a retry of the call is idempotent); from a
 	// successful commit on, its intent is durable and it is carried out
-	// whatever the context says.
+	// whatever the context's cancellation says, within its deadline
+	// (effectContext).
 	if err := ctx.Err(); err != nil {
 		return Result{}, fmt.Errorf("%w: %w", ErrContextDone, err)
 	}
@@ -96,7 +97,8 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	ctx = w.effectContext(ctx)
+	ctx, cancel := w.effectContext(ctx)
+	defer cancel()
 	err = b.drain(ctx, entries)
 	b.markDone(ctx)
 	return b.finish(), incomplete(err)

@@ -43,7 +43,8 @@ func (w *Wallet) retried(ctx context.Context, id nitro.Bytes32, want intent) (_ 
 		if !want(&c, p.State) {
 			return Result{}, false, nil
 		}
-		dctx := w.effectContext(ctx) // the intent is durable: complete it
+		dctx, cancel := w.effectContext(ctx) // the intent is durable: complete it
+		defer cancel()
 		pending, err := w.cfg.Store.Pending(dctx)
 		if err != nil {
 			return Result{}, true, storeErr("read outbox", err)
