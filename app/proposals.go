@@ -30,10 +30,12 @@ var (
 // Defaults of the proposal bounds in Config: a held proposal costs a few
 // kilobytes (memory store) to about ten (PostgreSQL), so the defaults
 // bound what strangers can make the wallet keep to about 10 MB, while a
-// peer may still have dozens of proposals waiting for the application.
+// peer may still have a few hundred proposals waiting for the application
+// (a counterparty that opens more at once should be approved by the
+// ProposalPolicy, which joins at once, or get higher caps).
 const (
 	DefaultMaxPendingProposals        = 1024
-	DefaultMaxPendingProposalsPerPeer = 64
+	DefaultMaxPendingProposalsPerPeer = 256
 	DefaultProposalExpiry             = 24 * time.Hour
 )
 
