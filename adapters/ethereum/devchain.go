@@ -170,8 +170,31 @@ func (d *DevChain) NewChain(ctx context.Context, key *ecdsa.PrivateKey, cfg Conf
 
 // Fund sends wei from the faucet to addr and waits until it is mined.
 func (d *DevChain) Fund(ctx context.Context, addr common.Address, wei *big.Int) error {
-	_, _, err := d.faucet.transact(ctx, call{kind: "fund", to: &addr, value: new(big.Int).Set(wei)})
-	return err
+	before, err := d.Balance(ctx, addr)
+	if err != nil {
+		return err
+	}
+	if _, _, err := d.faucet.transact(ctx, call{kind: "fund", to: &addr, value: new(big.Int).Set(wei)}); err != nil {
+		return err
+	}
+	// The simulated chain can report the receipt before the head's state
+	// shows the transfer (seen on a loaded machine: a funded account's
+	// next gas estimate found a balance of 0); wait until it does.
+	want := new(big.Int).Add(before, wei)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		b, err := d.Balance(ctx, addr)
+		if err != nil {
+			return err
+		}
+		if b.Cmp(want) >= 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("ethereum: fund %s: balance %v after the transfer, want %v", addr, b, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // FundToken transfers amount test tokens from the faucet to addr.
