@@ -72,7 +72,7 @@ func (s *Store) submit(ctx context.Context, req *request) ([]uint64, error) {
 	s.closeMu.RUnlock()
 	select {
 	case r := <-req.resp:
-		return r.ids, r.err
+		return r.ids, withCallContext(ctx, r.err)
 	case <-ctx.Done():
 	}
 	if req.state.CompareAndSwap(reqQueued, reqDropped) {
@@ -83,7 +83,26 @@ func (s *Store) submit(ctx context.Context, req *request) ([]uint64, error) {
 	}
 	// Answered (or dropped by a committer) just now.
 	r := <-req.resp
-	return r.ids, r.err
+	return r.ids, withCallContext(ctx, r.err)
+}
+
+// withCallContext adds the caller's context error to a write's timeout:
+// the statement's deadline is its batch's latest, so when it was the
+// caller's that passed, the driver's cancellation (57014) reaches the
+// caller before (or instead of) its own ctx.Done, and must still match
+// context.DeadlineExceeded.
+func withCallContext(ctx context.Context, err error) error {
+	if err == nil || !errors.Is(err, ports.ErrStoreTimeout) {
+		return err
+	}
+	cerr := ctx.Err()
+	if d, ok := ctx.Deadline(); cerr == nil && ok && !time.Now().Before(d) {
+		cerr = context.DeadlineExceeded // its timer has not fired yet
+	}
+	if cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w", err, cerr)
+	}
+	return err
 }
 
 // abandon marks a taken request abandoned and records it, unless its
