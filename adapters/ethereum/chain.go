@@ -65,6 +65,11 @@ type Config struct {
 	// waiting call return an ports.ErrUnavailable error (default 3); the
 	// transaction is still followed in the background.
 	UnavailableAfter int
+	// CallTimeout bounds every call to the node (default
+	// DefaultCallTimeout): a node that stops answering surfaces as
+	// ports.ErrUnavailable after it, and the call is tried again as the
+	// caller's retry policy says.
+	CallTimeout time.Duration
 	// OnTx, if set, is called once for every transaction when it is mined
 	// or abandoned (from the tracker's goroutine).
 	OnTx func(TxInfo)
@@ -95,6 +100,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.UnavailableAfter <= 0 {
 		c.UnavailableAfter = 3
+	}
+	if c.CallTimeout <= 0 {
+		c.CallTimeout = DefaultCallTimeout
 	}
 }
 
@@ -154,6 +162,9 @@ func New(ctx context.Context, cfg Config) (*Chain, error) {
 		return nil, errors.New("ethereum: Config.Contracts needs the adjudicator and the ETH asset holder")
 	}
 	cfg.setDefaults()
+	if _, ok := cfg.Client.(deadlineClient); !ok {
+		cfg.Client = deadlineClient{Client: cfg.Client, timeout: cfg.CallTimeout}
+	}
 	id, err := cfg.Client.ChainID(ctx)
 	if err != nil {
 		return nil, classify("read chain id", err)

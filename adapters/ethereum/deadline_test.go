@@ -1,0 +1,98 @@
+package ethereum
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
+
+	"github.com/nitrowallet/nitrowallet/ports"
+)
+
+// frozenClient stops answering once frozen is closed, as a node under
+// SIGSTOP would: every call waits until its context ends.
+type frozenClient struct {
+	Client
+	frozen chan struct{}
+}
+
+func (c frozenClient) wait(ctx context.Context) error {
+	select {
+	case <-c.frozen:
+		<-ctx.Done()
+		return ctx.Err()
+	default:
+		return nil
+	}
+}
+
+func (c frozenClient) CallContract(ctx context.Context, msg ethereum.CallMsg, block *big.Int) ([]byte, error) {
+	if err := c.wait(ctx); err != nil {
+		return nil, err
+	}
+	return c.Client.CallContract(ctx, msg, block)
+}
+
+func (c frozenClient) BlockNumber(ctx context.Context) (uint64, error) {
+	if err := c.wait(ctx); err != nil {
+		return 0, err
+	}
+	return c.Client.BlockNumber(ctx)
+}
+
+func (c frozenClient) EstimateGas(ctx context.Context, msg ethereum.CallMsg) (uint64, error) {
+	if err := c.wait(ctx); err != nil {
+		return 0, err
+	}
+	return c.Client.EstimateGas(ctx, msg)
+}
+
+func (c frozenClient) TransactionReceipt(ctx context.Context, h common.Hash) (*types.Receipt, error) {
+	if err := c.wait(ctx); err != nil {
+		return nil, err
+	}
+	return c.Client.TransactionReceipt(ctx, h)
+}
+
+// TestFrozenNodeIsUnavailable (issue 19, defect 2): with the node frozen,
+// a holdings read and a deposit made with a context that never ends
+// return ports.ErrUnavailable within a few call timeouts. Before, they
+// hung for as long as the node did.
+func TestFrozenNodeIsUnavailable(t *testing.T) {
+	d := devChain(t, DevOptions{})
+	ctx := context.Background()
+	frozen := make(chan struct{})
+	fc := frozenClient{Client: d.Client(), frozen: frozen}
+	c, err := New(ctx, Config{Client: fc, Signer: KeySigner(fundedKey(t, d, "frozen")), Contracts: d.Deployment.Contracts, Dev: true,
+		CallTimeout: 200 * time.Millisecond, PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	close(frozen)
+	for name, call := range map[string]func() error{
+		"holdings": func() error {
+			_, err := c.Holdings(ctx, d.Deployment.Contracts.ETHAssetHolder, channelID(77))
+			return err
+		},
+		"deposit": func() error { _, err := deposit(t, c, channelID(77), 0, 1); return err },
+	} {
+		done := make(chan error, 1)
+		start := time.Now()
+		go func() { done <- call() }()
+		select {
+		case err := <-done:
+			if !errors.Is(err, ports.ErrUnavailable) {
+				t.Fatalf("%s on a frozen node: %v, want ports.ErrUnavailable", name, err)
+			}
+			t.Logf("%s on a frozen node: %v after %v", name, err, time.Since(start))
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s on a frozen node still waits after 10 s (call timeout 200 ms)", name)
+		}
+	}
+}
