@@ -65,6 +65,12 @@ type Config struct {
 	// waiting call return an ports.ErrUnavailable error (default 3); the
 	// transaction is still followed in the background.
 	UnavailableAfter int
+	// ReceiptWait bounds how long Deposit and ConcludeAndTransferAll wait
+	// for their transaction's receipt (default DefaultReceiptWait): after
+	// it they return ErrNotMined while the transaction is still followed
+	// (and resubmitted if stuck) in the background, so a lost or
+	// underpriced transaction never holds its caller for long.
+	ReceiptWait time.Duration
 	// CallTimeout bounds every call to the node (default
 	// DefaultCallTimeout): a node that stops answering surfaces as
 	// ports.ErrUnavailable after it, and the call is tried again as the
@@ -104,12 +110,29 @@ func (c *Config) setDefaults() {
 	if c.CallTimeout <= 0 {
 		c.CallTimeout = DefaultCallTimeout
 	}
+	if c.ReceiptWait <= 0 {
+		c.ReceiptWait = DefaultReceiptWait
+	}
 }
 
 // ErrUnknownAssetHolder is returned for an asset that is not one of the
 // deployment's asset holders (a deposit to it would not revert on an EVM,
 // it would just lose the funds).
 var ErrUnknownAssetHolder = errors.New("ethereum: not an asset holder of this deployment")
+
+// ErrNotMined: a transaction was sent but its receipt did not come within
+// Config.ReceiptWait; it may still be mined (it is followed, and
+// resubmitted if stuck). It matches ports.ErrUnavailable, so the wallet
+// retries the effect later, which Nitro makes harmless.
+var ErrNotMined = fmt.Errorf("ethereum: transaction not mined in time: %w", ports.ErrUnavailable)
+
+// ErrTxReplaced: the transaction's nonce was used by another transaction
+// (it was dropped or replaced); its effect did not happen, and the wallet
+// submits it again later.
+var ErrTxReplaced = errors.New("ethereum: the transaction's nonce was used by another transaction")
+
+// DefaultReceiptWait is Config.ReceiptWait's default.
+const DefaultReceiptWait = 30 * time.Second
 
 // Chain implements ports.Chain on an EVM node carrying the Nitro 0.17.0
 // contracts, sending from one account. See the package documentation for

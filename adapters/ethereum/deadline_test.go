@@ -96,3 +96,34 @@ func TestFrozenNodeIsUnavailable(t *testing.T) {
 		}
 	}
 }
+
+// droppingClient accepts transactions and loses them, as a node whose pool
+// dropped them would.
+type droppingClient struct{ Client }
+
+func (droppingClient) SendTransaction(context.Context, *types.Transaction) error { return nil }
+
+// TestLostTransactionBounded (issue 19, defect 3): a deposit whose
+// transaction the node loses returns within ReceiptWait with ErrNotMined
+// (which matches ports.ErrUnavailable), while the transaction is followed
+// in the background. Before, the caller waited for StuckTimeout and more.
+func TestLostTransactionBounded(t *testing.T) {
+	d := devChain(t, DevOptions{})
+	ctx := context.Background()
+	c, err := New(ctx, Config{Client: droppingClient{d.Client()}, Signer: KeySigner(fundedKey(t, d, "dropped")), Contracts: d.Deployment.Contracts, Dev: true,
+		ReceiptWait: 300 * time.Millisecond, PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	done := make(chan error, 1)
+	go func() { _, err := deposit(t, c, channelID(78), 0, 1); done <- err }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrNotMined) || !errors.Is(err, ports.ErrUnavailable) {
+			t.Fatalf("lost deposit: %v, want ErrNotMined", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lost deposit still holds its caller after 10 s (ReceiptWait 300 ms)")
+	}
+}

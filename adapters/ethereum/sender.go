@@ -104,6 +104,8 @@ func (s *sender) transact(ctx context.Context, c call) (common.Hash, *types.Rece
 	res := make(chan txResult, 1)
 	s.wg.Add(1)
 	go s.track(c, tx, res)
+	wait := time.NewTimer(s.cfg.ReceiptWait)
+	defer wait.Stop()
 	select {
 	case r := <-res:
 		h := tx.Hash()
@@ -113,6 +115,9 @@ func (s *sender) transact(ctx context.Context, c call) (common.Hash, *types.Rece
 		return h, r.receipt, r.err
 	case <-ctx.Done():
 		return tx.Hash(), nil, fmt.Errorf("ethereum: %s %s not mined yet: %w", c.kind, tx.Hash(), ctx.Err())
+	case <-wait.C:
+		// The tracker goes on following it (and resubmits it if stuck).
+		return tx.Hash(), nil, fmt.Errorf("ethereum: %s %s after %v: %w", c.kind, tx.Hash(), s.cfg.ReceiptWait, ErrNotMined)
 	}
 }
 
@@ -238,7 +243,7 @@ func (s *sender) track(c call, tx *types.Transaction, res chan<- txResult) {
 					// The nonce is used; give the receipt a few polls to
 					// show up, then conclude another transaction took it.
 					if consumed++; consumed > 3 {
-						info.Err = fmt.Errorf("ethereum: %s: nonce %d was used by another transaction", c.kind, tx.Nonce())
+						info.Err = fmt.Errorf("ethereum: %s: nonce %d: %w", c.kind, tx.Nonce(), ErrTxReplaced)
 						s.observe(info)
 						report(txResult{err: info.Err})
 						return
