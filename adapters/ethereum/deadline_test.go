@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"math/big"
+	"net"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -125,5 +128,63 @@ func TestLostTransactionBounded(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a lost deposit still holds its caller after 10 s (ReceiptWait 300 ms)")
+	}
+}
+
+// flakyNodeClient loses the first transaction it is sent, fails the
+// second with a transport error, and passes the rest on; it records every
+// nonce sent.
+type flakyNodeClient struct {
+	Client
+	mu     *sync.Mutex
+	sends  *int
+	nonces *[]uint64
+}
+
+func (c flakyNodeClient) SendTransaction(ctx context.Context, tx *types.Transaction) error {
+	c.mu.Lock()
+	*c.sends++
+	n := *c.sends
+	*c.nonces = append(*c.nonces, tx.Nonce())
+	c.mu.Unlock()
+	switch n {
+	case 1:
+		return nil // accepted, then forgotten by the node
+	case 2:
+		return &net.OpError{Op: "write", Net: "tcp", Err: syscall.ECONNRESET}
+	}
+	return c.Client.SendTransaction(ctx, tx)
+}
+
+// TestNonceHasOneOwner (issue 19, defect 4): after a transport error the
+// adapter reads the node's nonce again, but never hands out a nonce whose
+// transaction it still follows, even when the node forgot it. Before, the
+// node's stale nonce was reused, and the first transaction's fee-bumped
+// resubmissions replaced the new one.
+func TestNonceHasOneOwner(t *testing.T) {
+	d := devChain(t, DevOptions{})
+	ctx := context.Background()
+	var (
+		mu     sync.Mutex
+		sends  int
+		nonces []uint64
+	)
+	fc := flakyNodeClient{Client: d.Client(), mu: &mu, sends: &sends, nonces: &nonces}
+	c, err := New(ctx, Config{Client: fc, Signer: KeySigner(fundedKey(t, d, "owner")), Contracts: d.Deployment.Contracts, Dev: true,
+		ReceiptWait: 200 * time.Millisecond, PollInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i := range 3 {
+		_, err := deposit(t, c, channelID(uint64(90+i)), 0, 1)
+		if err == nil {
+			t.Fatalf("deposit %d: mined, but no transaction of this test can be", i)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(nonces) != 3 || nonces[0] != 0 || nonces[2] == nonces[0] {
+		t.Fatalf("nonces sent %v: the third reuses the first's, which its tracker still follows", nonces)
 	}
 }

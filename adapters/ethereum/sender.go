@@ -62,6 +62,10 @@ type sender struct {
 	mu     sync.Mutex // held while a nonce is assigned and its tx is sent
 	next   uint64
 	synced bool
+	// owned are the nonces of transactions a tracker still follows: a
+	// nonce has one owner, so a re-read of the node's nonce (which may
+	// have forgotten them) never hands one out again.
+	owned map[uint64]struct{}
 
 	life context.Context // ends at Close; trackers live until then
 	wg   sync.WaitGroup
@@ -151,6 +155,9 @@ func (s *sender) sendNew(ctx context.Context, c call, gas uint64, tip, feeCap *b
 			if err != nil {
 				return nil, classify("read nonce", err)
 			}
+			for k := range s.owned {
+				n = max(n, k+1)
+			}
 			s.next, s.synced = n, true
 		}
 		tx, err := s.signer.SignTx(types.NewTx(&types.DynamicFeeTx{
@@ -163,6 +170,10 @@ func (s *sender) sendNew(ctx context.Context, c call, gas uint64, tip, feeCap *b
 		err = s.client.SendTransaction(ctx, tx)
 		switch {
 		case err == nil, isAlreadyKnown(err):
+			if s.owned == nil {
+				s.owned = map[uint64]struct{}{}
+			}
+			s.owned[s.next] = struct{}{} // released when its tracker ends
 			s.next++
 			return tx, nil
 		case isNonceConflict(err) && attempt < 3:
@@ -179,6 +190,13 @@ func (s *sender) sendNew(ctx context.Context, c call, gas uint64, tip, feeCap *b
 	}
 }
 
+// release gives up the ownership of a nonce whose tracker has ended.
+func (s *sender) release(nonce uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.owned, nonce)
+}
+
 func isAlreadyKnown(err error) bool {
 	return strings.Contains(err.Error(), "already known")
 }
@@ -193,6 +211,7 @@ func isNonceConflict(err error) bool {
 // the error that ended the wait.
 func (s *sender) track(c call, tx *types.Transaction, res chan<- txResult) {
 	defer s.wg.Done()
+	defer s.release(tx.Nonce())
 	ctx := s.life
 	cfg := s.cfg
 	versions := []*types.Transaction{tx}
