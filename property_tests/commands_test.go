@@ -12,7 +12,7 @@ import (
 	"github.com/leanovate/gopter/commands"
 	"github.com/leanovate/gopter/gen"
 
-	"github.com/nitrowallet/nitrowallet/property_tests/sim"
+	"github.com/nitrowallet/nitrowallet/sim"
 )
 
 // cmd is one step of a random sequence: an operation of the world and its

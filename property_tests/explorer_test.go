@@ -17,7 +17,7 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
-	"github.com/nitrowallet/nitrowallet/property_tests/sim"
+	"github.com/nitrowallet/nitrowallet/sim"
 )
 
 // The explorer runs two pure cores, A and B, over one channel and

@@ -14,7 +14,7 @@ import (
 	"github.com/leanovate/gopter"
 	"github.com/leanovate/gopter/commands"
 
-	"github.com/nitrowallet/nitrowallet/property_tests/sim"
+	"github.com/nitrowallet/nitrowallet/sim"
 )
 
 // Settings, from the environment:

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nitrowallet/nitrowallet/property_tests/sim"
+	"github.com/nitrowallet/nitrowallet/sim"
 )
 
 // simCommand runs `nitrowallet sim`: a deterministic simulation of wallets

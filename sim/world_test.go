@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nitrowallet/nitrowallet/property_tests/sim"
+	"github.com/nitrowallet/nitrowallet/sim"
 )
 
 // TestOpenAndStabilize: three wallets, a two-party and a three-party
