@@ -1,3 +1,8 @@
+// The chain and time inputs: a Tick (backup conclude, retries of failed or
+// unseen transactions), a TxFailed and the chain events (Deposited;
+// Concluded; AllocationUpdated, the payout). Each only records what
+// happened; the crank (crank.go) then takes the actions it calls for.
+
 package core
 
 import (
@@ -5,10 +10,6 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
-
-// The chain and time inputs: a Tick (backup conclude, retries of failed or
-// unseen transactions), a TxFailed and the chain events. Each only records
-// what happened; crank (step.go) then takes the actions it calls for.
 
 func (s *stepper) tick(in Tick) {
 	s.c.Now = in.Now

@@ -1,3 +1,19 @@
+// Receive: what a peer sent (states, objectives, requests), in any phase;
+// all or nothing: every state is checked before anything is kept.
+//
+// Guards of receive, in order: a channel not yet known is learned only from
+// a prefund state that fits the deployment (initChannel, open.go); the
+// message is for me; each state in turn order passes accept; held states
+// that became reachable apply (applyHeld); requests are answered
+// (answerRequests, sync.go).
+// Guards of accept, in order: the channel's fixed part (checkFixed); known
+// participants' signatures, the turn's mover's among them (verified); a
+// different state for a turn held proves equivocation (equivocation.go); a
+// setup state keeps the setup's outcome and appData; a state older than
+// those kept is ignored; a state beyond the next turn, or any before the
+// postfund states are all signed, is held (hold); the next turn must pass
+// checkTransition (run.go).
+
 package core
 
 import (

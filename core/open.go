@@ -1,0 +1,152 @@
+// Open: create or join a channel, sign the prefund states, deposit the
+// allocation in order, sign the postfund states.
+//
+// Inputs: Create (create, initChannel, checkFundingOutcome), Join (join); a
+// Receive that starts a channel goes through initChannel too.
+// Guards, in protocol order (run by the crank, crank.go):
+//  1. prefund: once joined, sign my prefund state, turn i;
+//  2. wait until every prefund state 0..n-1 is signed;
+//  3. deposit: each item of mine whose turn has come in its asset's queue
+//     (holdings reach the sum of the items before it), once (setDeposit);
+//  4. postfund: once every asset is funded, sign my postfund state, turn
+//     n+i, after those of the participants before me.
+
+package core
+
+import (
+	"fmt"
+	"math/big"
+	"slices"
+
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+func (s *stepper) create(in Create) error {
+	if s.c.ID != (nitro.Bytes32{}) {
+		return ErrChannelExists
+	}
+	if in.FundingStrategy != FundingDirect {
+		return fmt.Errorf("%w: %q", ErrUnsupportedFunding, in.FundingStrategy)
+	}
+	st := nitro.State{
+		ChainID: in.ChainID, ChannelNonce: in.ChannelNonce, AppDefinition: in.AppDefinition,
+		ChallengeDuration: in.ChallengeDuration, AppData: in.AppData, Outcome: in.Outcome,
+	}
+	for _, p := range in.Participants {
+		st.Participants = append(st.Participants, p.SigningAddress)
+	}
+	if err := in.Deployment.Fits(st); err != nil {
+		return err
+	}
+	if err := s.initChannel(st, in.Participants, in.Me, in.FundingStrategy); err != nil {
+		return err
+	}
+	s.c.Joined, s.c.Creator = true, true
+	return nil
+}
+
+// initChannel fills a new channel from its setup state.
+func (s *stepper) initChannel(setup nitro.State, ps []Participant, me nitro.Address, strategy string) error {
+	n := len(ps)
+	if n < 2 {
+		return fmt.Errorf("%w: %d participants", ErrInvalidParams, n)
+	}
+	if n > nitro.MaxParticipants {
+		return fmt.Errorf("%w: %d participants", ErrInvalidParams, n)
+	}
+	if len(setup.Participants) != n {
+		return fmt.Errorf("%w: participant lists differ", ErrInvalidParams)
+	}
+	seen := make(map[nitro.Address]bool, n)
+	my := -1
+	for i, p := range ps {
+		if p.SigningAddress != setup.Participants[i] {
+			return fmt.Errorf("%w: participant %d signing address differs", ErrInvalidParams, i)
+		}
+		if seen[p.SigningAddress] {
+			return fmt.Errorf("%w: duplicate participant %s", ErrInvalidParams, p.SigningAddress)
+		}
+		seen[p.SigningAddress] = true
+		if p.SigningAddress == me {
+			my = i
+		}
+	}
+	if my < 0 {
+		return ErrNotParticipant
+	}
+	if err := checkFundingOutcome(setup.Outcome); err != nil {
+		return err
+	}
+	setup.TurnNum, setup.IsFinal = 0, false
+	id, err := setup.ChannelID()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
+	}
+	if _, err := setup.HashWithChannelID(id); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
+	}
+	s.c = Channel{
+		ID: id, Participants: slices.Clone(ps), MyIndex: my, FundingStrategy: strategy,
+		Setup: setup.Clone(), MyLastTurn: -1,
+	}
+	assets := make([]nitro.Address, len(setup.Outcome))
+	for i, a := range setup.Outcome {
+		s.c.Funding = append(s.c.Funding, AssetFunding{Asset: a.AssetHolder, Holdings: new(big.Int)})
+		assets[i] = a.AssetHolder
+	}
+	s.emit(Watch{ChannelID: id, Assets: assets})
+	return nil
+}
+
+// checkFundingOutcome accepts allocations with valid amounts, one per asset holder.
+func checkFundingOutcome(o nitro.Outcome) error {
+	for k, a := range o {
+		if a.Guarantee != nil {
+			return fmt.Errorf("%w: guarantee", ErrInvalidOutcome)
+		}
+		for _, b := range o[:k] {
+			if b.AssetHolder == a.AssetHolder {
+				return fmt.Errorf("%w: asset holder %s twice", ErrInvalidOutcome, a.AssetHolder)
+			}
+		}
+		for _, it := range a.Allocation {
+			if err := nitro.CheckAmount(it.Amount); err != nil {
+				return fmt.Errorf("%w: %w", ErrInvalidOutcome, err)
+			}
+		}
+		if _, small := sum64(a.Allocation); small {
+			continue // the total fits in 64 bits, far below 2^256
+		}
+		if err := nitro.CheckAmount(a.Total()); err != nil {
+			return fmt.Errorf("%w: total: %w", ErrInvalidOutcome, err)
+		}
+	}
+	return nil
+}
+
+func (s *stepper) join(in Join) error {
+	if s.c.Joined {
+		return ErrAlreadyJoined
+	}
+	if s.c.FundingStrategy != FundingDirect {
+		return fmt.Errorf("%w: %q", ErrUnsupportedFunding, s.c.FundingStrategy)
+	}
+	// Checked again on join: the proposal may predate the deployment's
+	// current bounds.
+	if err := in.Deployment.Fits(s.c.Setup); err != nil {
+		return err
+	}
+	s.c.Joined = true
+	return nil
+}
+
+// setDeposit records the status of my deposit of an allocation item,
+// copying the map first since Step shares it with its argument.
+func setDeposit(f *AssetFunding, item int, st TxStatus) {
+	m := make(map[int]TxStatus, len(f.Deposits)+1)
+	for k, v := range f.Deposits {
+		m[k] = v
+	}
+	m[item] = st
+	f.Deposits = m
+}
