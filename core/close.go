@@ -3,7 +3,8 @@
 // once all have signed it is concluded on chain and paid out.
 //
 // Input: Close (close), on my turn like an update (nextTurnCheck, run.go).
-// Guards, in protocol order (run by the crank, crank.go):
+// Guards, in protocol order (the crank, crank.go, runs them once a final
+// state is held):
 //  1. countersign: a final state I have not signed, once;
 //  2. conclude: a final state signed by all and not concluded, at once by
 //     its mover, by the others only once the backup delay has passed (a
@@ -12,6 +13,8 @@
 // (onchain.go).
 
 package core
+
+import "slices"
 
 func (s *stepper) close() error {
 	l, err := s.nextTurnCheck()
@@ -23,4 +26,30 @@ func (s *stepper) close() error {
 	next.IsFinal = true
 	s.c.CloseInitiator = true
 	return s.requestSign(next)
+}
+
+// countersign signs the final state unless I have signed or requested it.
+// It reports whether I have not signed it yet, which ends the crank.
+func (s *stepper) countersign(final StoredState) bool {
+	c := &s.c
+	if !final.SignedBy(c.MyIndex) {
+		if c.MyLastTurn < int64(final.State.TurnNum) {
+			_ = s.requestSign(final.State.Clone())
+		}
+		return true
+	}
+	return false
+}
+
+// conclude submits the final state, signed by all, unless it is concluded
+// or submitted: the final state's mover at once, the others as a backup.
+func (s *stepper) conclude(final StoredState) {
+	c := &s.c
+	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone {
+		mover := c.mover(final.State.TurnNum) == c.MyIndex
+		if mover || s.backupDue {
+			c.Conclude = TxRequested
+			s.emit(Conclude{ChannelID: c.ID, State: final.State.Clone(), Signatures: slices.Clone(final.Sigs)})
+		}
+	}
 }

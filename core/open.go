@@ -3,13 +3,13 @@
 //
 // Inputs: Create (create, initChannel, checkFundingOutcome), Join (join); a
 // Receive that starts a channel goes through initChannel too.
-// Guards, in protocol order (run by the crank, crank.go):
-//  1. prefund: once joined, sign my prefund state, turn i;
+// Guards, in protocol order (the crank, crank.go, runs them):
+//  1. signPrefund: once joined, sign my prefund state, turn i;
 //  2. wait until every prefund state 0..n-1 is signed;
 //  3. deposit: each item of mine whose turn has come in its asset's queue
 //     (holdings reach the sum of the items before it), once (setDeposit);
-//  4. postfund: once every asset is funded, sign my postfund state, turn
-//     n+i, after those of the participants before me.
+//  4. signPostfund: once every asset is funded, sign my postfund state,
+//     turn n+i, after those of the participants before me.
 
 package core
 
@@ -138,6 +138,57 @@ func (s *stepper) join(in Join) error {
 	}
 	s.c.Joined = true
 	return nil
+}
+
+// signPrefund signs my prefund state, turn i, unless it is signed or
+// requested. It reports whether it did, which ends the crank.
+func (s *stepper) signPrefund() bool {
+	c := &s.c
+	me := uint64(c.MyIndex)
+	if !c.signedAt(me, c.MyIndex) && c.MyLastTurn < int64(me) {
+		st := c.Setup.Clone()
+		st.TurnNum = me
+		_ = s.requestSign(st)
+		return true
+	}
+	return false
+}
+
+// deposit deposits, once each, my items whose turn has come.
+func (s *stepper) deposit() {
+	c := &s.c
+	if c.FundingStrategy == FundingDirect && !c.PostfundComplete() {
+		c.dueDeposits(func(asset, item int, expectedHeld, amount *big.Int) {
+			f := &c.Funding[asset]
+			if f.Deposits[item] != TxNone {
+				return
+			}
+			setDeposit(f, item, TxRequested)
+			s.emit(Deposit{ChannelID: c.ID, Asset: f.Asset, Item: item, ExpectedHeld: expectedHeld, Amount: new(big.Int).Set(amount)})
+		})
+	}
+}
+
+// signPostfund signs my postfund state, turn n+i, once funded and once the
+// participants before me have signed theirs, unless it is signed or
+// requested. It reports whether it signed or waits for an earlier
+// postfund, either of which ends the crank.
+func (s *stepper) signPostfund() bool {
+	c := &s.c
+	n := uint64(c.N())
+	me := uint64(c.MyIndex)
+	if c.Funded() && !c.signedAt(n+me, c.MyIndex) && c.MyLastTurn < int64(n+me) {
+		for t := n; t < n+me; t++ {
+			if !c.signedAt(t, int(t%n)) {
+				return true
+			}
+		}
+		st := c.Setup.Clone()
+		st.TurnNum = n + me
+		_ = s.requestSign(st)
+		return true
+	}
+	return false
 }
 
 // setDeposit records the status of my deposit of an allocation item,
