@@ -3,6 +3,7 @@ package core_test
 import (
 	"errors"
 	"math/big"
+	"reflect"
 	"testing"
 
 	"github.com/nitrowallet/nitrowallet/core"
@@ -168,5 +169,19 @@ func TestStepUnknownChannel(t *testing.T) {
 		if _, _, err := core.Step(core.Channel{}, in); !errors.Is(err, core.ErrChannelNotFound) {
 			t.Fatalf("%T: %v", in, err)
 		}
+	}
+}
+
+func TestStepIsDeterministic(t *testing.T) {
+	w := openTwoParty(t)
+	in := core.Update{Outcome: w.outcome(1, 7), AppData: []byte{1, 2, 3}}
+	a, ea, err1 := core.Step(w.nodes[0], in)
+	b, eb, err2 := core.Step(w.nodes[0], in)
+	if err1 != nil || err2 != nil || !reflect.DeepEqual(a, b) || !reflect.DeepEqual(ea, eb) {
+		t.Fatalf("two steps differ: %v %v", err1, err2)
+	}
+	// The input channel itself is untouched.
+	if w.nodes[0].Pending != nil || w.nodes[0].MyLastTurn != 2 {
+		t.Fatal("Step mutated its argument")
 	}
 }

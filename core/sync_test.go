@@ -48,3 +48,24 @@ func TestGetChannelOnlyForParticipants(t *testing.T) {
 		t.Fatal("AnswersGetChannel disagrees with Step")
 	}
 }
+
+// TestSyncAfterPruningIsAccepted: after many updates both sides have pruned
+// their setup states; a Sync from either side is still accepted whole.
+func TestSyncAfterPruningIsAccepted(t *testing.T) {
+	w := openTwoParty(t)
+	for u := 0; u < 20; u++ {
+		w.step((4+u)%2, core.Update{Outcome: w.outcome(int64(u%8), int64(8-u%8))})
+		w.deliverAll()
+	}
+	// B lost nothing; A syncs anyway, B answers; everything is accepted.
+	w.step(0, core.Sync{})
+	w.deliverAll()
+	// A peer one turn behind catches up from a sync.
+	w.step(0, core.Update{Outcome: w.outcome(3, 5)})
+	w.net = nil // lost
+	w.step(0, core.Sync{})
+	w.deliverAll()
+	if w.nodes[1].TurnNum() != w.nodes[0].TurnNum() {
+		t.Fatalf("B at %d, A at %d", w.nodes[1].TurnNum(), w.nodes[0].TurnNum())
+	}
+}
