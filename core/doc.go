@@ -47,4 +47,42 @@
 // opening after create, funding after B's prefund, running after B's
 // postfund; B is proposed on the proposal, opening after join, funding once
 // A's deposit lands, and running after A's postfund and its own.
+//
+// # Layout
+//
+// Step (step.go) is a dispatcher: it hands each input to the phase that
+// handles it, then runs the crank (crank.go), which calls every phase's
+// guards in protocol order; each guard either waits or emits effects. Each
+// phase file opens with a comment naming its phase and its guards in
+// protocol order, so that a phase is checked against the protocol above in
+// one place. A phase's tests are in the _test.go file beside it; tests that
+// run through every phase are in step_test.go (the founding document's two
+// parties), protocol_test.go (n parties), hostile_test.go (hostile peers),
+// stale_sync_test.go (a sync regression) and fuzz_test.go.
+//
+//	file          phase                   inputs; guards, in protocol order
+//	step.go       dispatch                Step; the stepper and its copy-on-write
+//	crank.go      every phase, in order   open's guards, then close's
+//	open.go       open, fund              Create, Join; signPrefund, all prefund
+//	                                      signed, deposit, signPostfund
+//	run.go        run (take turns)        Update; nextTurnCheck, checkTransition
+//	close.go      close, conclude         Close; countersign, conclude
+//	sign.go       sign and keep states    Signed; requestSign, insert, prune
+//	receive.go    peer states (any phase) Receive; checkFixed, verified, equivocation
+//	                                      (equivocation.go), setup unchanged, hold,
+//	                                      checkTransition; then applyHeld
+//	sync.go       sync, requests          Sync; answerRequests (GetChannel)
+//	onchain.go    chain and time          Tick (backup due, retries), TxFailed,
+//	                                      ChainEvent (holdings, Concluded, payout)
+//
+// The channel's state and what is derived from it (the status rule, the
+// deposit queue) are in channel.go, the inputs and effects in io.go, the
+// wire types in types.go, the errors in errors.go, the deployment check in
+// deployment.go and the deep copy in clone.go.
+//
+// The next protocols have their homes: disputes (challenge, respond,
+// checkpoint, finalize on chain time) go in dispute.go, a live dispute being
+// a mode the crank checks first; app rules (the app definition's valid
+// transitions, checked beside checkTransition on update and receive) go in
+// apprules.go.
 package core
