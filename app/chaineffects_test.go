@@ -84,7 +84,7 @@ func (c *gatedChain) waitHeld(t *testing.T, n int, what string) []nitro.Bytes32 
 
 // propose has A create a channel (5, 3) and B join it; the messages go on
 // the bus, which is run until it is empty.
-func propose(t *testing.T, e *env, bus *memory.Bus) nitro.Bytes32 {
+func propose(t testing.TB, e *env, bus *memory.Bus) nitro.Bytes32 {
 	t.Helper()
 	A, B := e.parties[0], e.parties[1]
 	r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
@@ -106,6 +106,17 @@ func propose(t *testing.T, e *env, bus *memory.Bus) nitro.Bytes32 {
 	return id
 }
 
+// gatedEnv is A and B on stores of kind k, B's transactions through gate.
+func gatedEnv(t *testing.T, k storeKind, gate *gatedChain) *env {
+	return newEnvWith(t, 2, withStore(t, k, func(name string, c *app.Config) {
+		if name == "B" {
+			gate.Chain = c.Chain
+			c.Chain = gate
+			c.CloseTimeout = 100 * time.Millisecond
+		}
+	}))
+}
+
 func running(c app.ChannelResult) bool { return c.Status == core.StatusRunning }
 
 // TestBlockedDepositStallsNoOtherChannel (issue 19, defect 5): B deposits
@@ -118,13 +129,7 @@ func running(c app.ChannelResult) bool { return c.Status == core.StatusRunning }
 func TestBlockedDepositStallsNoOtherChannel(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
 		gate := newGatedChain(true, false, false)
-		e := newEnvWith(t, 2, withStore(t, k, func(name string, c *app.Config) {
-			if name == "B" {
-				gate.Chain = c.Chain
-				c.Chain = gate
-				c.CloseTimeout = 100 * time.Millisecond
-			}
-		}))
+		e := gatedEnv(t, k, gate)
 		bus := e.connect()
 		stuck := propose(t, e, bus)
 		if got := gate.waitHeld(t, 1, "B's deposit into the first channel")[0]; got != stuck {
@@ -233,13 +238,7 @@ func TestStuckConcludeStallsNoOtherTick(t *testing.T) {
 func TestCrashResumesEffectsOfChainEvents(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
 		gate := newGatedChain(true, false, true)
-		e := newEnvWith(t, 2, withStore(t, k, func(name string, c *app.Config) {
-			if name == "B" {
-				gate.Chain = c.Chain
-				c.Chain = gate
-				c.CloseTimeout = 100 * time.Millisecond
-			}
-		}))
+		e := gatedEnv(t, k, gate)
 		B := e.parties[1]
 		bus := e.connect()
 		var ids []nitro.Bytes32
