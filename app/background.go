@@ -91,8 +91,8 @@ func (w *Wallet) eachChannel(ids []nitro.Bytes32, f func(nitro.Bytes32)) {
 
 // startResume carries out again the effects a crash left pending. The
 // outbox is read before New returns (a store that cannot be read fails
-// New); the effects are driven in the background, several channels at
-// once, so that a restart does not wait for them (with Parallelism 1,
+// New); the effects are driven in the background by the channels'
+// workers, several channels at once, so that a restart does not wait for them (with Parallelism 1,
 // before New returns). The messages they queue are kept for the first
 // subscriber.
 func (w *Wallet) startResume(ctx context.Context) error {
@@ -110,7 +110,7 @@ func (w *Wallet) startResume(ctx context.Context) error {
 	go func() {
 		defer w.wg.Done()
 		defer w.subs.release()
-		w.resumeChannels(w.bg, ids)
+		w.driveAll(w.bg, ids, true)
 	}()
 	return nil
 }

@@ -27,20 +27,7 @@ func openRunningWith(t testing.TB, with func(name string, c *app.Config)) (*env,
 	t.Helper()
 	e := newEnvWith(t, 2, with)
 	bus := e.connect()
-	r, err := e.parties[0].w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := r.ChannelResults[0].ChannelID
-	bus.Send(envelopes(r)...)
-	if _, err := bus.Run(e.ctx); err != nil {
-		t.Fatal(err)
-	}
-	r, err = e.parties[1].w.JoinChannel(e.ctx, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bus.Send(envelopes(r)...)
+	id := propose(t, e, bus)
 	e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning })
 	return e, id
 }

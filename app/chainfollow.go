@@ -89,13 +89,15 @@ func (w *Wallet) applyEventOnce(ctx context.Context, ev core.ChainEvent) error {
 		return err // closing: ctx ends too
 	}
 	defer w.leave()
-	res, err := w.apply(ctx, []job{{id: ev.ChannelID, in: ev}})
-	for _, m := range res.Outbox {
-		w.subs.publish(Notification{Type: MessageQueued, Message: m})
-	}
+	// The event's change is committed here, before the cursor moves past
+	// it; its effects (a deposit that waits for its receipt) go to the
+	// channel's worker, so the next event need not wait for them. With
+	// Parallelism 1 they run here, in order.
+	res, err := w.applyThen(ctx, []job{{id: ev.ChannelID, in: ev}}, w.cfg.Parallelism > 1)
+	w.publishQueued(res)
 	switch {
 	case err == nil, errors.Is(err, ErrIncomplete):
-		return nil // committed; pending effects run on a tick
+		return nil // committed; effects not carried out stay pending
 	case errors.Is(err, ErrStore), errors.Is(err, ErrContextDone):
 		return err // nothing committed: try again (or stop)
 	case !errors.Is(err, core.ErrChannelNotFound):

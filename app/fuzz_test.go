@@ -36,19 +36,7 @@ func newFzFixture(f *testing.F) *fzFixture {
 		return true
 	}
 	A, B := e.parties[0], e.parties[1]
-	r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
-	if err != nil {
-		f.Fatal(err)
-	}
-	id := r.ChannelResults[0].ChannelID
-	bus.Send(envelopes(r)...)
-	if _, err := bus.Run(e.ctx); err != nil {
-		f.Fatal(err)
-	}
-	if r, err = B.w.JoinChannel(e.ctx, id); err != nil {
-		f.Fatal(err)
-	}
-	bus.Send(envelopes(r)...)
+	id := propose(f, e, bus)
 	e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning })
 	for u := 0; u < 3; u++ {
 		mover := []*party{A, B}[u%2]
@@ -65,7 +53,8 @@ func newFzFixture(f *testing.F) *fzFixture {
 		f.Fatal(err)
 	}
 	fx.channels = cs
-	if r, err = B.w.CloseChannel(e.ctx, id); err != nil {
+	r, err := B.w.CloseChannel(e.ctx, id)
+	if err != nil {
 		f.Fatal(err)
 	}
 	bus.Send(envelopes(r)...)

@@ -26,10 +26,16 @@ type job struct {
 // one store commit, then carries the effects out. If any Step fails nothing
 // is committed.
 func (w *Wallet) apply(ctx context.Context, jobs []job) (Result, error) {
+	return w.applyThen(ctx, jobs, false)
+}
+
+// applyThen is apply; with handOff the committed effects go to the
+// channels' workers (see effectWorkers) instead of being carried out here.
+func (w *Wallet) applyThen(ctx context.Context, jobs []job, handOff bool) (Result, error) {
 	if len(jobs) == 1 {
 		m := w.locks.lockOne(jobs[0].id)
 		defer w.locks.unlockOne(jobs[0].id, m)
-		return w.applyLocked(ctx, jobs)
+		return w.applyLocked(ctx, jobs, handOff)
 	}
 	ids := make([]nitro.Bytes32, 0, len(jobs))
 	for _, j := range jobs {
@@ -37,10 +43,10 @@ func (w *Wallet) apply(ctx context.Context, jobs []job) (Result, error) {
 	}
 	unlock := w.locks.lock(ids)
 	defer unlock()
-	return w.applyLocked(ctx, jobs)
+	return w.applyLocked(ctx, jobs, handOff)
 }
 
-func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
+func (w *Wallet) applyLocked(ctx context.Context, jobs []job, handOff bool) (Result, error) {
 	b := newBatch(w)
 	defer b.release()
 	var adm admission // proposal slots this call reserves
@@ -96,6 +102,10 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job) (Result, error) {
 	entries, err := b.commit(ctx, changes)
 	if err != nil {
 		return Result{}, err
+	}
+	if handOff {
+		w.handOff(entries)
+		return b.finish(), nil
 	}
 	ctx, cancel := w.effectContext(ctx)
 	defer cancel()
@@ -240,19 +250,8 @@ func (b *batch) drain(ctx context.Context, queue []ports.OutboxEntry) error {
 		}
 		var more []ports.OutboxEntry
 		if follow != nil {
-			c, ok, lerr := b.load(ctx, e.ChannelID)
-			if lerr != nil || !ok {
-				return errors.Join(lerr, fmt.Errorf("%w: %s", core.ErrChannelNotFound, e.ChannelID))
-			}
-			next, effs, serr := core.Step(c, follow)
-			if serr != nil {
-				b.w.log.Warn("effect result rejected", "channel", e.ChannelID, "input", fmt.Sprintf("%T", follow), "err", serr)
-			} else {
-				more, err = b.commit(ctx, []ports.Change{{Channel: next, Effects: effs}})
-				if err != nil {
-					return err
-				}
-				b.set(next)
+			if more, err = b.stepResult(ctx, e.ChannelID, follow); err != nil {
+				return err
 			}
 		}
 		b.done = append(b.done, e.ID)
@@ -365,16 +364,15 @@ func changed(a summary, b ChannelResult) bool {
 	return a.status != b.Status || a.turn != b.TurnNum || a.funding != b.FundingStatus
 }
 
-// applyAsync applies inputs that no call asked for (chain events, ticks,
-// resumed effects) and publishes the messages they produce.
+// applyAsync applies inputs that no call asked for (ticks) and publishes
+// the messages they produce. With Parallelism above 1 their effects go to
+// the channels' workers.
 func (w *Wallet) applyAsync(ctx context.Context, jobs []job) {
-	res, err := w.apply(ctx, jobs)
+	res, err := w.applyThen(ctx, jobs, w.cfg.Parallelism > 1)
 	if err != nil && !errors.Is(err, core.ErrChannelNotFound) {
 		w.log.Warn("background step failed", "err", err)
 	}
-	for _, m := range res.Outbox {
-		w.subs.publish(Notification{Type: MessageQueued, Message: m})
-	}
+	w.publishQueued(res)
 }
 
 func (w *Wallet) tickLoop(ctx context.Context) {
@@ -386,7 +384,7 @@ func (w *Wallet) tickLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			w.Tick(ctx)
+			w.tick(ctx, false)
 		}
 	}
 }
@@ -396,8 +394,17 @@ func (w *Wallet) tickLoop(ctx context.Context) {
 // pending by a failure. The wallet calls it every TickInterval. It returns
 // ErrStore if it cannot list the channels (failures of single channels are
 // logged and retried on the next tick), and after Close it does nothing
-// and returns ErrClosed.
-func (w *Wallet) Tick(ctx context.Context) error {
+// and returns ErrClosed. It returns once the effects it drives are carried
+// out (or have failed), or ctx has ended; effects still running then go on
+// in the background.
+func (w *Wallet) Tick(ctx context.Context) error { return w.tick(ctx, true) }
+
+// tick is Tick; the ticker's (wait false) returns without waiting for the
+// effects, and leaves out the channels whose effects are still being
+// carried out (a transaction that waits for its receipt): they get the
+// time on the first tick after, so a retry is never queued behind the
+// transaction it retries.
+func (w *Wallet) tick(ctx context.Context, wait bool) error {
 	if err := w.enter(ctx); err != nil {
 		return apiError(err)
 	}
@@ -420,6 +427,9 @@ func (w *Wallet) Tick(ctx context.Context) error {
 		}
 		w.ticks.listed(ids, gen)
 	}
+	if !wait && w.cfg.Parallelism > 1 {
+		ids = slices.DeleteFunc(ids, w.effects.busy)
+	}
 	tick := core.Tick{
 		Now:                 w.cfg.Clock.Now().Unix(),
 		TxRetryDelay:        ceilSeconds(w.cfg.TxRetryDelay),
@@ -427,7 +437,7 @@ func (w *Wallet) Tick(ctx context.Context) error {
 	}
 	w.eachChannel(ids, func(id nitro.Bytes32) { w.applyAsync(ctx, []job{{id: id, in: tick}}) })
 	w.expireProposals(ctx)
-	if err := w.resume(ctx); err != nil {
+	if err := w.resume(ctx, wait); err != nil {
 		w.log.Warn("tick: resume failed", "err", err)
 	}
 	return nil
@@ -442,13 +452,19 @@ func ceilSeconds(d time.Duration) int64 {
 	return int64((d-1)/time.Second) + 1
 }
 
-// resume drives outbox entries left pending (by a crash or a failure).
-func (w *Wallet) resume(ctx context.Context) error {
+// resume drives outbox entries left pending (by a crash or a failure):
+// with Parallelism 1 here, else by the channels' workers, waiting for them
+// if wait.
+func (w *Wallet) resume(ctx context.Context, wait bool) error {
 	ids, err := w.pendingChannels(ctx)
 	if err != nil {
 		return err
 	}
-	w.resumeChannels(ctx, ids)
+	if w.cfg.Parallelism == 1 {
+		w.resumeChannels(ctx, ids)
+		return nil
+	}
+	w.driveAll(ctx, ids, wait)
 	return nil
 }
 

@@ -175,23 +175,10 @@ func TestGetChannelFlood(t *testing.T) {
 func openThree(t *testing.T, with func(name string, c *app.Config)) (*env, []nitro.Bytes32) {
 	t.Helper()
 	e, first := openRunningWith(t, with)
-	A, B := e.parties[0], e.parties[1]
 	ids := []nitro.Bytes32{first}
 	bus := e.connect()
 	for len(ids) < 3 {
-		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := r.ChannelResults[0].ChannelID
-		bus.Send(envelopes(r)...)
-		if _, err := bus.Run(e.ctx); err != nil {
-			t.Fatal(err)
-		}
-		if r, err = B.w.JoinChannel(e.ctx, id); err != nil {
-			t.Fatal(err)
-		}
-		bus.Send(envelopes(r)...)
+		id := propose(t, e, bus)
 		e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning })
 		ids = append(ids, id)
 	}

@@ -49,7 +49,9 @@ func (w *Wallet) retried(ctx context.Context, id nitro.Bytes32, want intent) (_ 
 		if err != nil {
 			return Result{}, true, storeErr("read outbox", err)
 		}
-		pending = slices.DeleteFunc(pending, func(e ports.OutboxEntry) bool { return e.ChannelID != id })
+		// An entry a worker carries out now (a transaction waiting for its
+		// receipt) is its: it is not sent twice.
+		pending = slices.DeleteFunc(pending, func(e ports.OutboxEntry) bool { return e.ChannelID != id || w.effects.inFlight(e.ID) })
 		err = b.drain(dctx, pending)
 		b.markDone(dctx)
 		res := b.finish()

@@ -84,10 +84,13 @@ type Config struct {
 	// its receipt); what it stops stays pending in the store and is
 	// carried out on the next start. Zero means DefaultCloseTimeout.
 	CloseTimeout time.Duration
-	// Parallelism is how many channels background work (ticks, effects
-	// resumed at start) drives at once; zero means DefaultParallelism. 1
-	// drives them one at a time, in order, and makes New resume pending
-	// effects before it returns: for deterministic simulations.
+	// Parallelism is how many channels background work (chain events,
+	// ticks, effects resumed at start) drives at once; zero means
+	// DefaultParallelism. Their effects are carried out by a worker per
+	// channel, so a transaction waiting for its receipt holds up neither
+	// the chain follower nor the ticker nor other channels. 1 drives them
+	// one at a time, in order, without workers, and makes New resume
+	// pending effects before it returns: for deterministic simulations.
 	Parallelism int
 }
 
@@ -111,6 +114,8 @@ type Wallet struct {
 	bg     context.Context // the background and effects context; Close ends it
 	wg     sync.WaitGroup
 	life   lifecycle
+
+	effects *effectWorkers // carries out background work's effects, by channel
 }
 
 // New returns a wallet and starts its background work: following chain
@@ -150,7 +155,7 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &Wallet{
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
-		cache: newChannelCache(), ticks: newTickSet(),
+		cache: newChannelCache(), ticks: newTickSet(), effects: newEffectWorkers(cfg.Parallelism),
 		subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel, bg: bg,
 	}
 	if _, err := cfg.Store.ChainCursor(ctx); err != nil {

@@ -69,7 +69,9 @@ func demo(ctx context.Context, out io.Writer, opt demoOptions) error {
 		}
 		defer closeStore()
 		p := &demoParty{name: name, chain: d.stage.chain(name, acct), cursor: &cursorStore{Store: store}}
-		if p.w, err = app.New(ctx, app.Config{Signer: s, Store: p.cursor, Chain: p.chain}); err != nil {
+		// Parallelism 1: a wallet carries out an event's effects before it
+		// saves the cursor past it, which the story waits for (as the sim).
+		if p.w, err = app.New(ctx, app.Config{Signer: s, Store: p.cursor, Chain: p.chain, Parallelism: 1}); err != nil {
 			return err
 		}
 		defer p.w.Close()

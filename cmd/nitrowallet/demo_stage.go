@@ -176,8 +176,8 @@ func (c *stagedChain) release() {
 	c.changed.broadcast()
 }
 
-// cursorStore counts the chain cursor's saves: the wallet saves it once it
-// has handled an event (its step, commit and effects).
+// cursorStore counts the chain cursor's saves: a wallet with Parallelism 1
+// saves it once it has handled an event (its step, commit and effects).
 type cursorStore struct {
 	ports.Store
 	mu      sync.Mutex
