@@ -119,23 +119,11 @@ func (d *decoder) payload(path pth) (core.Payload, error) {
 		case "walletVersion":
 			p.WalletVersion, err = d.str(path)
 		case "signedStates":
-			err = d.array(path, d.lim.MaxStates, func(_ int, path pth) error {
-				ss, err := d.signedState(path)
-				p.SignedStates = append(p.SignedStates, ss)
-				return err
-			})
+			err = arrayOf(d, path, d.lim.MaxStates, d.signedState, &p.SignedStates)
 		case "objectives":
-			err = d.array(path, d.lim.MaxObjectives, func(_ int, path pth) error {
-				o, err := d.objective(path)
-				p.Objectives = append(p.Objectives, o)
-				return err
-			})
+			err = arrayOf(d, path, d.lim.MaxObjectives, d.objective, &p.Objectives)
 		case "requests":
-			err = d.array(path, d.lim.MaxRequests, func(_ int, path pth) error {
-				r, err := d.request(path)
-				p.Requests = append(p.Requests, r)
-				return err
-			})
+			err = arrayOf(d, path, d.lim.MaxRequests, d.request, &p.Requests)
 		default:
 			err = unknownField(path)
 		}

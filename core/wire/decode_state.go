@@ -5,7 +5,6 @@ package wire
 
 import (
 	"fmt"
-	"math/big"
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -25,10 +24,7 @@ func (d *decoder) signedState(path pth) (core.SignedState, error) {
 	err := d.object(path, signedStateRequired, func(key string, path pth) (err error) {
 		switch key {
 		case "chainId":
-			var s string
-			if s, err = d.view(path); err == nil {
-				st.ChainID, err = parseAt(path, func(p string) (*big.Int, error) { return parseChainID(s, p) })
-			}
+			st.ChainID, err = parsed(d, path, parseChainID)
 		case "participants":
 			// A state's participants are also bounded by Nitro itself.
 			ss.Participants, err = d.participants(path, min(d.lim.MaxParticipants, nitro.MaxParticipants))
@@ -43,20 +39,13 @@ func (d *decoder) signedState(path pth) (core.SignedState, error) {
 		case "turnNum":
 			st.TurnNum, err = d.uint48(path)
 		case "appData":
-			var s string
-			if s, err = d.view(path); err == nil {
-				st.AppData, err = parseAt(path, func(p string) ([]byte, error) { return parseBytes(s, d.lim.MaxAppDataBytes, p) })
-			}
+			st.AppData, err = parsed(d, path, func(s, p string) ([]byte, error) { return parseBytes(s, d.lim.MaxAppDataBytes, p) })
 		case "isFinal":
 			st.IsFinal, err = d.boolean(path)
 		case "channelId":
 			claimed, err = d.bytes32(path)
 		case "signatures":
-			err = d.array(path, d.lim.MaxSignatures, func(_ int, path pth) error {
-				sig, err := d.signature(path)
-				ss.Signatures = append(ss.Signatures, sig)
-				return err
-			})
+			err = arrayOf(d, path, d.lim.MaxSignatures, d.signature, &ss.Signatures)
 		default:
 			err = unknownField(path)
 		}
@@ -87,12 +76,8 @@ func (d *decoder) signedState(path pth) (core.SignedState, error) {
 }
 
 func (d *decoder) signature(path pth) (nitro.Signature, error) {
-	s, err := d.view(path)
-	if err != nil {
-		return nitro.Signature{}, err
-	}
 	var b [65]byte
-	if _, err := parseAt(path, func(p string) (struct{}, error) { return struct{}{}, parseFixedInto(b[:], s, p) }); err != nil {
+	if _, err := parsed(d, path, func(s, p string) (struct{}, error) { return struct{}{}, parseFixedInto(b[:], s, p) }); err != nil {
 		return nitro.Signature{}, err
 	}
 	sig, err := nitro.SignatureFromBytes(b[:])
@@ -108,11 +93,7 @@ func (d *decoder) signature(path pth) (nitro.Signature, error) {
 
 func (d *decoder) participants(path pth, max int) ([]core.Participant, error) {
 	ps := make([]core.Participant, 0, 2) // most channels have two
-	err := d.array(path, max, func(_ int, path pth) error {
-		p, err := d.participant(path)
-		ps = append(ps, p)
-		return err
-	})
+	err := arrayOf(d, path, max, d.participant, &ps)
 	if len(ps) == 0 {
 		ps = nil // empty arrays decode as nil slices
 	}
@@ -128,10 +109,7 @@ func (d *decoder) participant(path pth) (core.Participant, error) {
 		case "signingAddress":
 			p.SigningAddress, err = d.address(path)
 		case "destination":
-			var s string
-			if s, err = d.view(path); err == nil {
-				p.Destination, err = parseAt(path, func(p string) (nitro.Bytes32, error) { return parseDestination(s, p) })
-			}
+			p.Destination, err = parsed(d, path, parseDestination)
 		default:
 			err = unknownField(path)
 		}
@@ -192,21 +170,13 @@ func (d *decoder) assetOutcome(path pth) (nitro.AssetOutcome, error) {
 			a.AssetHolder, err = d.address(path)
 		case "allocationItems":
 			hasItems = true
-			err = d.array(path, d.lim.MaxAllocationItems, func(_ int, path pth) error {
-				it, err := d.allocationItem(path)
-				a.Allocation = append(a.Allocation, it)
-				return err
-			})
+			err = arrayOf(d, path, d.lim.MaxAllocationItems, d.allocationItem, &a.Allocation)
 		case "targetChannelId":
 			hasTarget, targetPath = true, path.String()
 			g.TargetChannelID, err = d.bytes32(path)
 		case "destinations":
 			hasDests, destsPath = true, path.String()
-			err = d.array(path, d.lim.MaxAllocationItems, func(_ int, path pth) error {
-				dst, err := d.bytes32(path)
-				g.Destinations = append(g.Destinations, dst)
-				return err
-			})
+			err = arrayOf(d, path, d.lim.MaxAllocationItems, d.bytes32, &g.Destinations)
 		default:
 			err = unknownField(path)
 		}
@@ -243,10 +213,7 @@ func (d *decoder) allocationItem(path pth) (nitro.AllocationItem, error) {
 		case "destination":
 			it.Destination, err = d.bytes32(path)
 		case "amount":
-			var s string
-			if s, err = d.view(path); err == nil {
-				it.Amount, err = parseAt(path, func(p string) (*big.Int, error) { return parseUint256(s, p) })
-			}
+			it.Amount, err = parsed(d, path, parseUint256)
 		default:
 			err = unknownField(path)
 		}

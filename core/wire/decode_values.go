@@ -125,6 +125,16 @@ func (d *decoder) array(path pth, max int, elem func(i int, path pth) error) err
 	return err
 }
 
+// arrayOf reads a JSON array of at most max elements with read, appending
+// each to *out (an empty array appends nothing).
+func arrayOf[T any](d *decoder, path pth, max int, read func(path pth) (T, error), out *[]T) error {
+	return d.array(path, max, func(_ int, path pth) error {
+		v, err := read(path)
+		*out = append(*out, v)
+		return err
+	})
+}
+
 // str reads a string the decoded message keeps (a copy).
 func (d *decoder) str(path pth) (string, error) {
 	s, err := d.view(path)
@@ -165,18 +175,16 @@ func (d *decoder) uint48(path pth) (uint64, error) {
 	return parseAt(path, func(p string) (uint64, error) { return parseUint48(t.s, p) })
 }
 
-func (d *decoder) bytes32(path pth) (nitro.Bytes32, error) {
+// parsed reads a string that parse turns into a value (see parseAt: the
+// path is rendered only for an error).
+func parsed[T any](d *decoder, path pth, parse func(s, path string) (T, error)) (T, error) {
 	s, err := d.view(path)
 	if err != nil {
-		return nitro.Bytes32{}, err
+		var zero T
+		return zero, err
 	}
-	return parseAt(path, func(p string) (nitro.Bytes32, error) { return parseBytes32(s, p) })
+	return parseAt(path, func(p string) (T, error) { return parse(s, p) })
 }
 
-func (d *decoder) address(path pth) (nitro.Address, error) {
-	s, err := d.view(path)
-	if err != nil {
-		return nitro.Address{}, err
-	}
-	return parseAt(path, func(p string) (nitro.Address, error) { return parseAddress(s, p) })
-}
+func (d *decoder) bytes32(path pth) (nitro.Bytes32, error) { return parsed(d, path, parseBytes32) }
+func (d *decoder) address(path pth) (nitro.Address, error) { return parsed(d, path, parseAddress) }
