@@ -4,7 +4,6 @@ package postgres
 
 import (
 	"fmt"
-	"math/big"
 	"slices"
 
 	"github.com/nitrowallet/nitrowallet/core"
@@ -99,50 +98,30 @@ func decodeChannel(data []byte) (core.Channel, error) {
 	c.Joined, c.Creator = flags&chanJoined != 0, flags&chanCreator != 0
 	c.Concluded, c.CloseInitiator = flags&chanConcluded != 0, flags&chanCloseInitiator != 0
 	c.Setup = d.state(nil)
-	if n := d.count(36); n >= 0 {
-		c.States = make([]core.StoredState, n)
-		for i := range c.States {
-			s := &c.States[i]
-			s.State = d.state(&c.Setup)
-			s.Hash = d.word()
-			s.Sigs = d.sigs()
-		}
-	}
-	if n := d.count(4); n >= 0 {
-		c.Held = make([]core.SignedState, n)
-		for i := range c.Held {
-			h := &c.Held[i]
-			h.State = d.state(&c.Setup)
-			h.Participants = d.participants()
-			h.Signatures = d.sigs()
-		}
-	}
+	c.States = list(&d, 36, func() core.StoredState {
+		return core.StoredState{State: d.state(&c.Setup), Hash: d.word(), Sigs: d.sigs()}
+	})
+	c.Held = list(&d, 4, func() core.SignedState {
+		return core.SignedState{State: d.state(&c.Setup), Participants: d.participants(), Signatures: d.sigs()}
+	})
 	c.MyLastTurn = d.varint()
 	if flags&chanPending != 0 {
 		c.Pending = &core.Pending{State: d.state(&c.Setup), Hash: d.word()}
 	}
-	if n := d.count(24); n >= 0 {
-		c.Funding = make([]core.AssetFunding, n)
-		for i := range c.Funding {
-			f := &c.Funding[i]
-			f.Asset = d.addr()
-			f.Holdings = d.bigInt()
-			if m := d.count(2); m >= 0 {
-				f.Deposits = make(map[int]core.TxStatus, m)
-				for range m {
-					k := d.int()
-					f.Deposits[k] = core.TxStatus(d.byte())
-				}
-			}
-			f.PaidOut = d.bool()
-			if m := d.count(1); m >= 0 {
-				f.Payouts = make([]*big.Int, m)
-				for j := range f.Payouts {
-					f.Payouts[j] = d.bigInt()
-				}
+	c.Funding = list(&d, 24, func() (f core.AssetFunding) {
+		f.Asset = d.addr()
+		f.Holdings = d.bigInt()
+		if m := d.count(2); m >= 0 {
+			f.Deposits = make(map[int]core.TxStatus, m)
+			for range m {
+				k := d.int()
+				f.Deposits[k] = core.TxStatus(d.byte())
 			}
 		}
-	}
+		f.PaidOut = d.bool()
+		f.Payouts = list(&d, 1, d.bigInt)
+		return f
+	})
 	c.Conclude = core.TxStatus(d.byte())
 	c.Now = d.varint()
 	c.ClosedAt = d.varint()

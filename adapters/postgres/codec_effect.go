@@ -113,19 +113,13 @@ func decodeEffect(kind string, data []byte) (core.Effect, error) {
 				ss.Signatures = d.sigs()
 			}
 		}
-		if n := d.count(133); n >= 0 {
-			p.Objectives = make([]core.Objective, n)
-			for i := range p.Objectives {
-				o := &p.Objectives[i]
-				o.Type = d.str()
-				o.Participants = d.participants()
-				o.TargetChannelID = d.word()
-				o.FundingStrategy = d.str()
-				o.Role = d.str()
-				o.FundingLedgerChannelID = d.str()
-				o.JointChannelID, o.LedgerID, o.GuarantorID = d.word(), d.word(), d.word()
+		p.Objectives = list(&d, 133, func() core.Objective {
+			return core.Objective{
+				Type: d.str(), Participants: d.participants(), TargetChannelID: d.word(),
+				FundingStrategy: d.str(), Role: d.str(), FundingLedgerChannelID: d.str(),
+				JointChannelID: d.word(), LedgerID: d.word(), GuarantorID: d.word(),
 			}
-		}
+		})
 		p.Requests = list(&d, 33, func() core.Request { return core.Request{Type: d.str(), ChannelID: d.word()} })
 		e = v
 	case kindDeposit:

@@ -133,32 +133,16 @@ func (d *decoder) outcome() nitro.Outcome {
 		}
 		return cloneOutcome(d.outs[k-1])
 	}
-	n := d.count(22)
-	if n < 0 {
-		d.remember(nil)
-		return nil
-	}
-	o := make(nitro.Outcome, n)
-	for i := range o {
-		a := &o[i]
+	o := nitro.Outcome(list(d, 22, func() (a nitro.AssetOutcome) {
 		a.AssetHolder = d.addr()
-		if m := d.count(33); m >= 0 {
-			a.Allocation = make([]nitro.AllocationItem, m)
-			for j := range a.Allocation {
-				a.Allocation[j] = nitro.AllocationItem{Destination: d.word(), Amount: d.bigInt()}
-			}
-		}
+		a.Allocation = list(d, 33, func() nitro.AllocationItem {
+			return nitro.AllocationItem{Destination: d.word(), Amount: d.bigInt()}
+		})
 		if d.bool() {
-			g := &nitro.Guarantee{TargetChannelID: d.word()}
-			if m := d.count(32); m >= 0 {
-				g.Destinations = make([]nitro.Bytes32, m)
-				for j := range g.Destinations {
-					g.Destinations[j] = d.word()
-				}
-			}
-			a.Guarantee = g
+			a.Guarantee = &nitro.Guarantee{TargetChannelID: d.word(), Destinations: list(d, 32, d.word)}
 		}
-	}
+		return a
+	}))
 	d.remember(o)
 	return o
 }
