@@ -44,13 +44,7 @@ func appendChannel(b []byte, c *core.Channel) []byte {
 		e.word(s.Hash)
 		e.sigs(s.Sigs)
 	}
-	e.count(len(c.Held), c.Held == nil)
-	for i := range c.Held {
-		h := &c.Held[i]
-		e.state(&h.State, &c.Setup)
-		e.participants(h.Participants)
-		e.sigs(h.Signatures)
-	}
+	e.signedStates(c.Held, &c.Setup)
 	e.varint(c.MyLastTurn)
 	if c.Pending != nil {
 		e.state(&c.Pending.State, &c.Setup)
@@ -101,9 +95,7 @@ func decodeChannel(data []byte) (core.Channel, error) {
 	c.States = list(&d, 36, func() core.StoredState {
 		return core.StoredState{State: d.state(&c.Setup), Hash: d.word(), Sigs: d.sigs()}
 	})
-	c.Held = list(&d, 4, func() core.SignedState {
-		return core.SignedState{State: d.state(&c.Setup), Participants: d.participants(), Signatures: d.sigs()}
-	})
+	c.Held = d.signedStates(&c.Setup)
 	c.MyLastTurn = d.varint()
 	if flags&chanPending != 0 {
 		c.Pending = &core.Pending{State: d.state(&c.Setup), Hash: d.word()}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/nitrowallet/nitrowallet/core"
-	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
 // Effect kinds as stored in outbox.kind.
@@ -36,17 +35,7 @@ func appendEffect(b []byte, eff core.Effect) (string, []byte, error) {
 		e.str(m.Sender)
 		p := &m.Payload
 		e.str(p.WalletVersion)
-		e.count(len(p.SignedStates), p.SignedStates == nil)
-		var ref *nitro.State
-		for i := range p.SignedStates {
-			ss := &p.SignedStates[i]
-			e.state(&ss.State, ref)
-			if ref == nil {
-				ref = &ss.State
-			}
-			e.participants(ss.Participants)
-			e.sigs(ss.Signatures)
-		}
+		e.signedStates(p.SignedStates, nil)
 		e.count(len(p.Objectives), p.Objectives == nil)
 		for i := range p.Objectives {
 			o := &p.Objectives[i]
@@ -100,19 +89,7 @@ func decodeEffect(kind string, data []byte) (core.Effect, error) {
 		m.Recipient, m.Sender = d.str(), d.str()
 		p := &m.Payload
 		p.WalletVersion = d.str()
-		if n := d.count(4); n >= 0 {
-			p.SignedStates = make([]core.SignedState, n)
-			var ref *nitro.State
-			for i := range p.SignedStates {
-				ss := &p.SignedStates[i]
-				ss.State = d.state(ref)
-				if ref == nil {
-					ref = &ss.State
-				}
-				ss.Participants = d.participants()
-				ss.Signatures = d.sigs()
-			}
-		}
+		p.SignedStates = d.signedStates(nil)
 		p.Objectives = list(&d, 133, func() core.Objective {
 			return core.Objective{
 				Type: d.str(), Participants: d.participants(), TargetChannelID: d.word(),

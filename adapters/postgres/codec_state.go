@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"slices"
 
+	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
@@ -75,6 +76,22 @@ func (e *encoder) state(s *nitro.State, ref *nitro.State) {
 	e.bytes(s.AppData)
 	e.outcome(s.Outcome)
 	e.uvarint(s.TurnNum)
+}
+
+// signedStates writes a list of signed states (a channel's held ones, a
+// message's). Each state's fixed part may be ref's, or with ref nil the
+// first state's.
+func (e *encoder) signedStates(ss []core.SignedState, ref *nitro.State) {
+	e.count(len(ss), ss == nil)
+	for i := range ss {
+		s := &ss[i]
+		e.state(&s.State, ref)
+		if ref == nil {
+			ref = &s.State
+		}
+		e.participants(s.Participants)
+		e.sigs(s.Signatures)
+	}
 }
 
 func sameBig(a, b *big.Int) bool {
@@ -211,6 +228,26 @@ func (d *decoder) state(ref *nitro.State) nitro.State {
 	s.Outcome = d.outcome()
 	s.TurnNum = d.uvarint()
 	return s
+}
+
+// signedStates reads what encoder.signedStates wrote with the same ref.
+// (Not with list: a later state's reference is an element of the list.)
+func (d *decoder) signedStates(ref *nitro.State) []core.SignedState {
+	n := d.count(4)
+	if n < 0 {
+		return nil
+	}
+	ss := make([]core.SignedState, n)
+	for i := range ss {
+		s := &ss[i]
+		s.State = d.state(ref)
+		if ref == nil {
+			ref = &s.State
+		}
+		s.Participants = d.participants()
+		s.Signatures = d.sigs()
+	}
+	return ss
 }
 
 func decodeState(data []byte) (nitro.State, error) {
