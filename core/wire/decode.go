@@ -119,11 +119,11 @@ func (d *decoder) payload(path pth) (core.Payload, error) {
 		case "walletVersion":
 			p.WalletVersion, err = d.str(path)
 		case "signedStates":
-			err = arrayOf(d, path, d.lim.MaxStates, d.signedState, &p.SignedStates)
+			err = arrayOf(d, path, d.lim.MaxStates, (*decoder).signedState, &p.SignedStates)
 		case "objectives":
-			err = arrayOf(d, path, d.lim.MaxObjectives, d.objective, &p.Objectives)
+			err = arrayOf(d, path, d.lim.MaxObjectives, (*decoder).objective, &p.Objectives)
 		case "requests":
-			err = arrayOf(d, path, d.lim.MaxRequests, d.request, &p.Requests)
+			err = arrayOf(d, path, d.lim.MaxRequests, (*decoder).request, &p.Requests)
 		default:
 			err = unknownField(path)
 		}

@@ -45,7 +45,7 @@ func (d *decoder) signedState(path pth) (core.SignedState, error) {
 		case "channelId":
 			claimed, err = d.bytes32(path)
 		case "signatures":
-			err = arrayOf(d, path, d.lim.MaxSignatures, d.signature, &ss.Signatures)
+			err = arrayOf(d, path, d.lim.MaxSignatures, (*decoder).signature, &ss.Signatures)
 		default:
 			err = unknownField(path)
 		}
@@ -93,7 +93,7 @@ func (d *decoder) signature(path pth) (nitro.Signature, error) {
 
 func (d *decoder) participants(path pth, max int) ([]core.Participant, error) {
 	ps := make([]core.Participant, 0, 2) // most channels have two
-	err := arrayOf(d, path, max, d.participant, &ps)
+	err := arrayOf(d, path, max, (*decoder).participant, &ps)
 	if len(ps) == 0 {
 		ps = nil // empty arrays decode as nil slices
 	}
@@ -170,13 +170,13 @@ func (d *decoder) assetOutcome(path pth) (nitro.AssetOutcome, error) {
 			a.AssetHolder, err = d.address(path)
 		case "allocationItems":
 			hasItems = true
-			err = arrayOf(d, path, d.lim.MaxAllocationItems, d.allocationItem, &a.Allocation)
+			err = arrayOf(d, path, d.lim.MaxAllocationItems, (*decoder).allocationItem, &a.Allocation)
 		case "targetChannelId":
 			hasTarget, targetPath = true, path.String()
 			g.TargetChannelID, err = d.bytes32(path)
 		case "destinations":
 			hasDests, destsPath = true, path.String()
-			err = arrayOf(d, path, d.lim.MaxAllocationItems, d.bytes32, &g.Destinations)
+			err = arrayOf(d, path, d.lim.MaxAllocationItems, (*decoder).bytes32, &g.Destinations)
 		default:
 			err = unknownField(path)
 		}

@@ -125,11 +125,12 @@ func (d *decoder) array(path pth, max int, elem func(i int, path pth) error) err
 	return err
 }
 
-// arrayOf reads a JSON array of at most max elements with read, appending
-// each to *out (an empty array appends nothing).
-func arrayOf[T any](d *decoder, path pth, max int, read func(path pth) (T, error), out *[]T) error {
+// arrayOf reads a JSON array of at most max elements with read (a method
+// expression, which the compiler calls directly), appending each to *out
+// (an empty array appends nothing).
+func arrayOf[T any](d *decoder, path pth, max int, read func(d *decoder, path pth) (T, error), out *[]T) error {
 	return d.array(path, max, func(_ int, path pth) error {
-		v, err := read(path)
+		v, err := read(d, path)
 		*out = append(*out, v)
 		return err
 	})
