@@ -125,9 +125,10 @@ func (d *decoder) array(path pth, max int, elem func(i int, path pth) error) err
 	return err
 }
 
-// arrayOf reads a JSON array of at most max elements with read (a method
-// expression, which the compiler calls directly), appending each to *out
-// (an empty array appends nothing).
+// arrayOf reads a JSON array of at most max elements with read, appending
+// each to *out (an empty array appends nothing). read is a method
+// expression, (*decoder).x: a method value d.x would be called through a
+// wrapper that copies each element once more.
 func arrayOf[T any](d *decoder, path pth, max int, read func(d *decoder, path pth) (T, error), out *[]T) error {
 	return d.array(path, max, func(_ int, path pth) error {
 		v, err := read(d, path)
