@@ -1,0 +1,125 @@
+package postgres
+
+// The encoding of a channel (the channels table; see codec.go).
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/nitrowallet/nitrowallet/core"
+)
+
+// Flags of an encoded channel.
+const (
+	chanJoined = 1 << iota
+	chanCreator
+	chanConcluded
+	chanCloseInitiator
+	chanPending
+)
+
+// appendChannel appends the encoding of c to b.
+func appendChannel(b []byte, c *core.Channel) []byte {
+	e := encoder{b: b}
+	e.byte(codecFormat)
+	e.word(c.ID)
+	e.participants(c.Participants)
+	e.varint(int64(c.MyIndex))
+	e.str(c.FundingStrategy)
+	var flags byte
+	for _, f := range []struct {
+		set  bool
+		flag byte
+	}{{c.Joined, chanJoined}, {c.Creator, chanCreator}, {c.Concluded, chanConcluded}, {c.CloseInitiator, chanCloseInitiator}, {c.Pending != nil, chanPending}} {
+		if f.set {
+			flags |= f.flag
+		}
+	}
+	e.byte(flags)
+	e.state(&c.Setup, nil)
+	e.count(len(c.States), c.States == nil)
+	for i := range c.States {
+		s := &c.States[i]
+		e.state(&s.State, &c.Setup)
+		e.word(s.Hash)
+		e.sigs(s.Sigs)
+	}
+	e.signedStates(c.Held, &c.Setup)
+	e.varint(c.MyLastTurn)
+	if c.Pending != nil {
+		e.state(&c.Pending.State, &c.Setup)
+		e.word(c.Pending.Hash)
+	}
+	e.count(len(c.Funding), c.Funding == nil)
+	for i := range c.Funding {
+		f := &c.Funding[i]
+		e.addr(f.Asset)
+		e.bigInt(f.Holdings)
+		e.count(len(f.Deposits), f.Deposits == nil)
+		if len(f.Deposits) > 0 {
+			keys := make([]int, 0, len(f.Deposits))
+			for k := range f.Deposits {
+				keys = append(keys, k)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				e.varint(int64(k))
+				e.byte(byte(f.Deposits[k]))
+			}
+		}
+		e.bool(f.PaidOut)
+		e.count(len(f.Payouts), f.Payouts == nil)
+		for _, p := range f.Payouts {
+			e.bigInt(p)
+		}
+	}
+	e.byte(byte(c.Conclude))
+	e.varint(c.Now)
+	e.varint(c.ClosedAt)
+	e.varint(c.TxWaitSince)
+	return e.b
+}
+
+func decodeChannel(data []byte) (core.Channel, error) {
+	d := decoder{b: data}
+	d.start()
+	var c core.Channel
+	c.ID = d.word()
+	c.Participants = d.participants()
+	c.MyIndex = d.int()
+	c.FundingStrategy = d.str()
+	flags := d.byte()
+	c.Joined, c.Creator = flags&chanJoined != 0, flags&chanCreator != 0
+	c.Concluded, c.CloseInitiator = flags&chanConcluded != 0, flags&chanCloseInitiator != 0
+	c.Setup = d.state(nil)
+	c.States = list(&d, 36, func() core.StoredState {
+		return core.StoredState{State: d.state(&c.Setup), Hash: d.word(), Sigs: d.sigs()}
+	})
+	c.Held = d.signedStates(&c.Setup)
+	c.MyLastTurn = d.varint()
+	if flags&chanPending != 0 {
+		c.Pending = &core.Pending{State: d.state(&c.Setup), Hash: d.word()}
+	}
+	c.Funding = list(&d, 24, func() (f core.AssetFunding) {
+		f.Asset = d.addr()
+		f.Holdings = d.bigInt()
+		if m := d.count(2); m >= 0 {
+			f.Deposits = make(map[int]core.TxStatus, m)
+			for range m {
+				k := d.int()
+				f.Deposits[k] = core.TxStatus(d.byte())
+			}
+		}
+		f.PaidOut = d.bool()
+		f.Payouts = list(&d, 1, d.bigInt)
+		return f
+	})
+	c.Conclude = core.TxStatus(d.byte())
+	c.Now = d.varint()
+	c.ClosedAt = d.varint()
+	c.TxWaitSince = d.varint()
+	if err := d.finish(); err != nil {
+		return core.Channel{}, fmt.Errorf("postgres store: decode channel: %w", err)
+	}
+	return c, nil
+}

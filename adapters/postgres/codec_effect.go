@@ -1,0 +1,115 @@
+package postgres
+
+// The encoding of effects (the outbox table; see codec.go).
+
+import (
+	"fmt"
+
+	"github.com/nitrowallet/nitrowallet/core"
+)
+
+// Effect kinds as stored in outbox.kind.
+const (
+	kindSignState = "SignState"
+	kindSend      = "Send"
+	kindDeposit   = "Deposit"
+	kindConclude  = "Conclude"
+	kindWatch     = "Watch"
+)
+
+// appendEffect appends the encoding of an effect to b and returns its kind.
+// Only the core's concrete effect types (as values) are accepted.
+func appendEffect(b []byte, eff core.Effect) (string, []byte, error) {
+	e := encoder{b: b}
+	e.byte(codecFormat)
+	switch v := eff.(type) {
+	case core.SignState:
+		e.word(v.ChannelID)
+		e.state(&v.State, nil)
+		e.word(v.Hash)
+		return kindSignState, e.b, nil
+	case core.Send:
+		e.word(v.ChannelID)
+		m := &v.Message
+		e.str(m.Recipient)
+		e.str(m.Sender)
+		p := &m.Payload
+		e.str(p.WalletVersion)
+		e.signedStates(p.SignedStates, nil)
+		e.count(len(p.Objectives), p.Objectives == nil)
+		for i := range p.Objectives {
+			o := &p.Objectives[i]
+			e.str(o.Type)
+			e.participants(o.Participants)
+			e.word(o.TargetChannelID)
+			e.str(o.FundingStrategy)
+			e.str(o.Role)
+			e.str(o.FundingLedgerChannelID)
+			e.word(o.JointChannelID)
+			e.word(o.LedgerID)
+			e.word(o.GuarantorID)
+		}
+		e.count(len(p.Requests), p.Requests == nil)
+		for i := range p.Requests {
+			e.str(p.Requests[i].Type)
+			e.word(p.Requests[i].ChannelID)
+		}
+		return kindSend, e.b, nil
+	case core.Deposit:
+		e.word(v.ChannelID)
+		e.addr(v.Asset)
+		e.varint(int64(v.Item))
+		e.bigInt(v.ExpectedHeld)
+		e.bigInt(v.Amount)
+		return kindDeposit, e.b, nil
+	case core.Conclude:
+		e.word(v.ChannelID)
+		e.state(&v.State, nil)
+		e.sigs(v.Signatures)
+		return kindConclude, e.b, nil
+	case core.Watch:
+		e.word(v.ChannelID)
+		e.addrs(v.Assets)
+		return kindWatch, e.b, nil
+	}
+	return "", b, fmt.Errorf("postgres store: cannot store effect of type %T", eff)
+}
+
+// decodeEffect turns a stored effect back into its exact concrete type.
+func decodeEffect(kind string, data []byte) (core.Effect, error) {
+	d := decoder{b: data}
+	d.start()
+	var e core.Effect
+	switch kind {
+	case kindSignState:
+		e = core.SignState{ChannelID: d.word(), State: d.state(nil), Hash: d.word()}
+	case kindSend:
+		v := core.Send{ChannelID: d.word()}
+		m := &v.Message
+		m.Recipient, m.Sender = d.str(), d.str()
+		p := &m.Payload
+		p.WalletVersion = d.str()
+		p.SignedStates = d.signedStates(nil)
+		p.Objectives = list(&d, 133, func() core.Objective {
+			return core.Objective{
+				Type: d.str(), Participants: d.participants(), TargetChannelID: d.word(),
+				FundingStrategy: d.str(), Role: d.str(), FundingLedgerChannelID: d.str(),
+				JointChannelID: d.word(), LedgerID: d.word(), GuarantorID: d.word(),
+			}
+		})
+		p.Requests = list(&d, 33, func() core.Request { return core.Request{Type: d.str(), ChannelID: d.word()} })
+		e = v
+	case kindDeposit:
+		e = core.Deposit{ChannelID: d.word(), Asset: d.addr(), Item: d.int(), ExpectedHeld: d.bigInt(), Amount: d.bigInt()}
+	case kindConclude:
+		e = core.Conclude{ChannelID: d.word(), State: d.state(nil), Signatures: d.sigs()}
+	case kindWatch:
+		e = core.Watch{ChannelID: d.word(), Assets: d.addrs()}
+	default:
+		return nil, fmt.Errorf("postgres store: unknown effect kind %q", kind)
+	}
+	if err := d.finish(); err != nil {
+		return nil, fmt.Errorf("postgres store: decode %s effect: %w", kind, err)
+	}
+	return e, nil
+}
