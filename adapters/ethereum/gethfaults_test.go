@@ -201,13 +201,28 @@ func TestGethNodeFaults(t *testing.T) {
 // so it comes back at the last state it flushed (here the clean restart
 // just before the channels open): the blocks the wallets saw are gone and
 // others are mined in their place; if the kill happened to lose nothing,
-// debug_setHead rewinds three blocks. The wallets must still finish every
-// channel and pass the audit. This needs reorg and rollback handling in
-// the wallet (the event cursor and the holdings it counted must follow
-// the node back); see docs/faults.md.
+// debug_setHead rewinds three blocks. With its pool journal ("journal")
+// the node mines the lost transactions again; without it ("no-journal",
+// --txpool.nolocals) they are gone with their blocks, as in a reorg that
+// drops them. The wallets must still finish every channel and pass the
+// audit, which needs the wallet to follow the node back (event cursor and
+// counted holdings); see docs/faults.md.
 func TestGethNodeKilled(t *testing.T) {
-	n := newFaultNode(t)
-	runNodeFault(t, n, nodeFault{name: "killed",
+	for _, c := range []struct {
+		name  string
+		flags []string
+	}{{"journal", nil}, {"no-journal", []string{"--txpool.nolocals"}}} {
+		t.Run(c.name, func(t *testing.T) {
+			n := newFaultNode(t)
+			runNodeFault(t, n, killFault("killed-"+c.name, c.flags...))
+		})
+	}
+}
+
+// killFault kills the node once four transactions are out and restarts
+// it with flags.
+func killFault(name string, flags ...string) nodeFault {
+	return nodeFault{name: name,
 		setup: func(r *faultRun) {
 			// A clean restart flushes the deployment and the funding.
 			r.n.stop()
@@ -218,7 +233,7 @@ func TestGethNodeKilled(t *testing.T) {
 			time.Sleep(1500 * time.Millisecond) // deposits mined, and seen at one confirmation
 			before, _ := r.n.head(r.ctx)
 			r.n.kill()
-			r.n.start()
+			r.n.start(flags...)
 			after, _ := r.n.head(r.ctx)
 			note := fmt.Sprintf("head_before=%d head_after=%d", before, after)
 			if after >= before && before > 3 {
@@ -227,5 +242,5 @@ func TestGethNodeKilled(t *testing.T) {
 				note += fmt.Sprintf(" set_head=%d(%v)", before-3, err)
 			}
 			return note
-		}})
+		}}
 }
