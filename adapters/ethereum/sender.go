@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -66,6 +68,9 @@ type sender struct {
 	// nonce has one owner, so a re-read of the node's nonce (which may
 	// have forgotten them) never hands one out again.
 	owned map[uint64]struct{}
+	// minTip is the least tip the node has said it accepts (its pool's
+	// price limit, above what it suggests), once it has refused one.
+	minTip atomic.Pointer[big.Int]
 
 	life context.Context // ends at Close; trackers live until then
 	wg   sync.WaitGroup
@@ -136,6 +141,9 @@ func (s *sender) fees(ctx context.Context) (tip, feeCap *big.Int, err error) {
 	if err != nil {
 		return nil, nil, classify("read head", err)
 	}
+	if least := s.minTip.Load(); least != nil && tip.Cmp(least) < 0 {
+		tip = new(big.Int).Set(least)
+	}
 	feeCap = new(big.Int).Set(tip)
 	if head.BaseFee != nil {
 		feeCap.Add(feeCap, new(big.Int).Mul(head.BaseFee, big.NewInt(2)))
@@ -181,6 +189,15 @@ func (s *sender) sendNew(ctx context.Context, c call, gas uint64, tip, feeCap *b
 			// transaction: start again from the node's view.
 			s.synced = false
 			continue
+		case attempt < 3:
+			// The node wants a higher tip than it suggests (its pool's
+			// price limit): pay what it asks, now and from now on.
+			if least, ok := tipDemanded(err); ok && least.Cmp(tip) > 0 {
+				s.minTip.Store(least)
+				feeCap = new(big.Int).Add(feeCap, new(big.Int).Sub(least, tip))
+				tip = least
+				continue
+			}
 		}
 		cerr := classify("send "+c.kind, err)
 		if errors.Is(cerr, ports.ErrUnavailable) {
@@ -199,6 +216,20 @@ func (s *sender) release(nonce uint64) {
 
 func isAlreadyKnown(err error) bool {
 	return strings.Contains(err.Error(), "already known")
+}
+
+// tipDemandedRE matches geth's refusal of a tip below its pool's price
+// limit: "transaction gas price below minimum: gas tip cap 1, minimum
+// needed 1000000000".
+var tipDemandedRE = regexp.MustCompile(`gas price below minimum: gas tip cap \d+, minimum needed (\d+)`)
+
+// tipDemanded returns the least tip a node's refusal asks for.
+func tipDemanded(err error) (*big.Int, bool) {
+	m := tipDemandedRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil, false
+	}
+	return new(big.Int).SetString(m[1], 10)
 }
 
 func isNonceConflict(err error) bool {
