@@ -22,7 +22,9 @@ import (
 // the adapter gives up on it); Config.OnTx receives one per transaction.
 type TxInfo struct {
 	// Kind is what the transaction does: "deposit", "approve", "conclude",
-	// or, from DevChain and Deploy, "deploy <contract>", "fund", "mint".
+	// "fill" (a 0-value transfer to self taking a nonce the node lost or
+	// an earlier process left stuck, so later ones can be mined), or, from
+	// DevChain and Deploy, "deploy <contract>", "fund", "mint".
 	Kind string
 	// Hash is the mined transaction (the last resubmission, if any).
 	Hash  common.Hash
@@ -178,10 +180,7 @@ func (s *sender) sendNew(ctx context.Context, c call, gas uint64, tip, feeCap *b
 		err = s.client.SendTransaction(ctx, tx)
 		switch {
 		case err == nil, isAlreadyKnown(err):
-			if s.owned == nil {
-				s.owned = map[uint64]struct{}{}
-			}
-			s.owned[s.next] = struct{}{} // released when its tracker ends
+			s.own(s.next) // released when its tracker ends
 			s.next++
 			return tx, nil
 		case isNonceConflict(err) && attempt < 3:
@@ -233,8 +232,13 @@ func tipDemanded(err error) (*big.Int, bool) {
 }
 
 func isNonceConflict(err error) bool {
-	m := err.Error()
-	return strings.Contains(m, "nonce too low") || strings.Contains(m, "replacement transaction underpriced")
+	return strings.Contains(err.Error(), "nonce too low") || isUnderpricedReplacement(err)
+}
+
+// isUnderpricedReplacement: the pool holds a transaction at the nonce
+// that pays more than 10% less than this one would have to.
+func isUnderpricedReplacement(err error) bool {
+	return strings.Contains(err.Error(), "replacement transaction underpriced")
 }
 
 // track follows tx until one of its versions is mined, resubmitting it with
@@ -282,7 +286,9 @@ func (s *sender) track(c call, tx *types.Transaction, res chan<- txResult) {
 		} else {
 			failures = 0
 			head, herr := s.client.BlockNumber(ctx)
-			if herr == nil && !headKnown {
+			if herr == nil && (!headKnown || head < sentHead) {
+				// Unknown yet, or the node came back lower (killed,
+				// rewound): count the blocks from its new head.
 				sentHead, headKnown = head, true
 			}
 			if herr == nil && (head >= sentHead+cfg.StuckBlocks || time.Since(sentAt) >= cfg.StuckTimeout) {
@@ -299,6 +305,10 @@ func (s *sender) track(c call, tx *types.Transaction, res chan<- txResult) {
 						return
 					}
 				default:
+					if mined < tx.Nonce() {
+						// Nonces below ours that nobody sends hold it back.
+						s.fillGaps(ctx, mined, tx.Nonce())
+					}
 					if next, rerr := s.resubmit(ctx, versions[len(versions)-1]); rerr == nil {
 						versions = append(versions, next)
 						info.Resubmissions++
