@@ -144,13 +144,13 @@ func TestGethNodeFaults(t *testing.T) {
 		{name: "stopped", inject: func(r *faultRun) string {
 			r.n.stop()
 			time.Sleep(faultPause)
-			r.n.start()
+			r.n.start(r.t)
 			return ""
 		}},
 		{name: "frozen", inject: func(r *faultRun) string {
-			r.n.signal(syscall.SIGSTOP)
+			r.n.signal(r.t, syscall.SIGSTOP)
 			time.Sleep(faultPause)
-			r.n.signal(syscall.SIGCONT)
+			r.n.signal(r.t, syscall.SIGCONT)
 			return ""
 		}},
 		{name: "wallet-crash", ready: func(_ *faultRun, who string, _ *types.Transaction) bool { return who == "B" },
@@ -170,7 +170,7 @@ func TestGethNodeFaults(t *testing.T) {
 				r.parties[0].underprice.Store(false)
 				before, _, _ := r.n.poolStatus(r.ctx)
 				r.n.stop()
-				r.n.start("--txpool.nolocals")
+				r.n.start(r.t, "--txpool.nolocals")
 				after, _, _ := r.n.poolStatus(r.ctx)
 				if after != 0 {
 					r.t.Errorf("pool-lost: the restarted node still has %d transactions pending", after)
@@ -181,7 +181,7 @@ func TestGethNodeFaults(t *testing.T) {
 		{name: "tip-demanded", ready: func(r *faultRun, _ string, _ *types.Transaction) bool { return r.rec.totalSends() >= 1 },
 			inject: func(r *faultRun) string {
 				r.n.stop()
-				r.n.start("--txpool.pricelimit", "1000000000")
+				r.n.start(r.t, "--txpool.pricelimit", "1000000000")
 				var tip big.Int
 				sug, err := r.n.client.SuggestGasTipCap(r.ctx)
 				if err == nil {
@@ -226,14 +226,14 @@ func killFault(name string, flags ...string) nodeFault {
 		setup: func(r *faultRun) {
 			// A clean restart flushes the deployment and the funding.
 			r.n.stop()
-			r.n.start()
+			r.n.start(r.t)
 		},
 		ready: func(r *faultRun, _ string, _ *types.Transaction) bool { return r.rec.totalSends() >= 4 },
 		inject: func(r *faultRun) string {
 			time.Sleep(1500 * time.Millisecond) // deposits mined, and seen at one confirmation
 			before, _ := r.n.head(r.ctx)
-			r.n.kill()
-			r.n.start(flags...)
+			r.n.kill(r.t)
+			r.n.start(r.t, flags...)
 			after, _ := r.n.head(r.ctx)
 			note := fmt.Sprintf("head_before=%d head_after=%d", before, after)
 			if after >= before && before > 3 {

@@ -25,7 +25,6 @@ import (
 // restarted node comes back where the wallets' clients (HTTP, one request
 // per call) look for it.
 type gethProc struct {
-	t      *testing.T
 	bin    string
 	dir    string
 	url    string
@@ -63,7 +62,7 @@ func (s *syncBuffer) String() string {
 // output if the test failed).
 func newGethProc(t *testing.T) *gethProc {
 	t.Helper()
-	g := &gethProc{t: t, bin: gethBinary(t), dir: t.TempDir(), port: freePort(t)}
+	g := &gethProc{bin: gethBinary(t), dir: t.TempDir(), port: freePort(t)}
 	g.url = fmt.Sprintf("http://127.0.0.1:%d", g.port)
 	c, err := rpc.DialContext(context.Background(), g.url) // HTTP: no connection is made yet
 	if err != nil {
@@ -81,7 +80,7 @@ func newGethProc(t *testing.T) *gethProc {
 			t.Logf("geth output (last part):\n%s", out)
 		}
 	})
-	g.start()
+	g.start(t)
 	var accounts []common.Address
 	if err := g.rpc.CallContext(context.Background(), &accounts, "eth_accounts"); err != nil || len(accounts) == 0 {
 		t.Fatalf("geth dev account: %v %v", accounts, err)
@@ -91,9 +90,10 @@ func newGethProc(t *testing.T) *gethProc {
 }
 
 // start runs the node on its data dir and port with extra flags and waits
-// until it answers.
-func (g *gethProc) start(extra ...string) {
-	g.t.Helper()
+// until it answers; a node that does not start fails t (the test or
+// subtest calling, never the one that made the node).
+func (g *gethProc) start(t *testing.T, extra ...string) {
+	t.Helper()
 	args := append([]string{"--dev", "--dev.period", "1",
 		"--http", "--http.addr", "127.0.0.1", "--http.port", strconv.Itoa(g.port), "--http.api", "eth,net,web3,txpool,debug",
 		"--ipcdisable", "--nodiscover", "--maxpeers", "0", "--port", "0", "--authrpc.port", "0",
@@ -102,7 +102,7 @@ func (g *gethProc) start(extra ...string) {
 	fmt.Fprintf(&g.logs, "=== geth %v\n", extra)
 	cmd.Stdout, cmd.Stderr = &g.logs, &g.logs
 	if err := cmd.Start(); err != nil {
-		g.t.Fatal(err)
+		t.Fatal(err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
@@ -119,24 +119,24 @@ func (g *gethProc) start(extra ...string) {
 		}
 		select {
 		case err := <-exited:
-			g.t.Fatalf("geth exited: %v\n%s", err, g.logs.String())
+			t.Fatalf("geth exited: %v\n%s", err, g.logs.String())
 		case <-ctx.Done():
-			g.t.Fatalf("geth did not answer on %s: %v", g.url, err)
+			t.Fatalf("geth did not answer on %s: %v", g.url, err)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
 }
 
-// signal sends sig to the running node.
-func (g *gethProc) signal(sig os.Signal) {
-	g.t.Helper()
+// signal sends sig to the running node; failing, it fails t.
+func (g *gethProc) signal(t *testing.T, sig os.Signal) {
+	t.Helper()
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.cmd == nil {
-		g.t.Fatal("geth is not running")
+		t.Fatal("geth is not running")
 	}
 	if err := g.cmd.Process.Signal(sig); err != nil {
-		g.t.Fatalf("signal geth %v: %v", sig, err)
+		t.Fatalf("signal geth %v: %v", sig, err)
 	}
 }
 
@@ -161,8 +161,9 @@ func (g *gethProc) wait(limit time.Duration) {
 }
 
 // kill ends the node with SIGKILL: nothing is flushed.
-func (g *gethProc) kill() {
-	g.signal(syscall.SIGKILL)
+func (g *gethProc) kill(t *testing.T) {
+	t.Helper()
+	g.signal(t, syscall.SIGKILL)
 	g.wait(time.Minute)
 }
 
