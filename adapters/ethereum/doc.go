@@ -22,6 +22,17 @@
 // resubmitted with the same nonce and higher fees, by a tracker that keeps
 // following it even when the caller has stopped waiting.
 //
+// A nonce has one owner: the tracker following its transaction. A stuck
+// tracker whose nonce is above the node's (latest) nonce gives every nonce
+// between that no tracker owns to a 0-value transfer to the account itself
+// (TxInfo.Kind "fill"), so the transactions above can be mined. Such a
+// nonce was handed out and will not be sent again: its transaction was
+// mined and its receipt returned, then the node lost the block with the
+// transaction (a node killed without its pool journal, a reorg that drops
+// it; the core redoes what it did, learning of it from the chain's
+// events); or an earlier process sent it and ended, and it sits stuck in
+// the pool (the filler, at current fees, replaces it).
+//
 // Failures come back as the ports errors, which the app turns into
 // core.TxFailed so the channel retries on the next tick instead of sticking:
 //
