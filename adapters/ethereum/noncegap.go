@@ -3,6 +3,7 @@ package ethereum
 import (
 	"context"
 	"math/big"
+	"strings"
 
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/params"
@@ -36,10 +37,11 @@ func (s *sender) fillGaps(ctx context.Context, mined, below uint64) {
 			continue
 		}
 		tx, err := s.sendFill(ctx, n)
+		if err != nil && strings.Contains(err.Error(), "nonce too low") {
+			continue // mined meanwhile: no gap there
+		}
 		if err != nil {
-			// The nonce was mined meanwhile ("nonce too low"), or the
-			// node did not answer: the next stuck round looks again.
-			continue
+			return // the node did not take it: the next stuck round looks again
 		}
 		s.own(n)
 		s.wg.Add(1)
