@@ -5,8 +5,6 @@ import (
 	"testing"
 
 	"github.com/nitrowallet/nitrowallet/app"
-	"github.com/nitrowallet/nitrowallet/core"
-	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/internal/testkit"
 )
 
@@ -17,28 +15,7 @@ func TestConcurrentChannels(t *testing.T) {
 	A, B := e.parties[0], e.parties[1]
 	bus := e.connect()
 	const channels, rounds = 16, 10
-	ids := make([]nitro.Bytes32, channels)
-	for i := range ids {
-		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(50, 50)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = r.ChannelResults[0].ChannelID
-		bus.Send(envelopes(r)...)
-	}
-	if _, err := bus.Run(e.ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		r, err := B.w.JoinChannel(e.ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bus.Send(envelopes(r)...)
-	}
-	for _, id := range ids {
-		e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning })
-	}
+	ids := e.openChannels(bus, channels, 50, 50)
 	testkit.Parallel(t, channels, func(c int) error {
 		for i := 0; i < rounds; i++ {
 			for _, pair := range [][2]*party{{A, B}, {B, A}} {

@@ -3,7 +3,6 @@ package app_test
 import (
 	"fmt"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,26 +11,6 @@ import (
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/core/wire"
 )
-
-// testClock is a clock the test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // getChannels is a message from sender to B with n GetChannel requests,
 // cycling through ids.
@@ -110,7 +89,7 @@ func TestGetChannelFromStrangers(t *testing.T) {
 // inventing names get nothing.
 func TestGetChannelFlood(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
-		clk := newTestClock()
+		clk := newManualClock()
 		limits := app.RequestLimits{PeerBurst: 48 << 10, PeerRate: 12 << 10}
 		e, id := openRunningWith(t, withStore(t, k, func(name string, c *app.Config) {
 			if name == "B" {
@@ -175,25 +154,10 @@ func TestGetChannelFlood(t *testing.T) {
 func openThree(t *testing.T, with func(name string, c *app.Config)) (*env, []nitro.Bytes32) {
 	t.Helper()
 	e, first := openRunningWith(t, with)
-	A, B := e.parties[0], e.parties[1]
 	ids := []nitro.Bytes32{first}
 	bus := e.connect()
 	for len(ids) < 3 {
-		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := r.ChannelResults[0].ChannelID
-		bus.Send(envelopes(r)...)
-		if _, err := bus.Run(e.ctx); err != nil {
-			t.Fatal(err)
-		}
-		if r, err = B.w.JoinChannel(e.ctx, id); err != nil {
-			t.Fatal(err)
-		}
-		bus.Send(envelopes(r)...)
-		e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning })
-		ids = append(ids, id)
+		ids = append(ids, e.openChannels(bus, 1, 5, 3)...)
 	}
 	return e, ids
 }
