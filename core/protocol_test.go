@@ -252,11 +252,7 @@ func TestBackupConcludeAfterDelay(t *testing.T) {
 }
 
 func TestFailedDepositRetriedOnTick(t *testing.T) {
-	w := newWorld(t, 2)
-	w.step(0, w.createInput(5, 3))
-	w.deliverAll()
-	w.step(1, core.Join{Deployment: w.deployment()})
-	w.deliverAll()
+	w := proposeAndJoin(t, 5, 3)
 	if len(w.deposits) != 1 {
 		t.Fatal("no deposit")
 	}
@@ -319,11 +315,7 @@ func TestSyncAfterPruningIsAccepted(t *testing.T) {
 // the world (its deposits emptied) and that deposit.
 func awaitingDeposit(t *testing.T) (*world, core.Deposit) {
 	t.Helper()
-	w := newWorld(t, 2)
-	w.step(0, w.createInput(5, 3))
-	w.deliverAll()
-	w.step(1, core.Join{Deployment: w.deployment()})
-	w.deliverAll()
+	w := proposeAndJoin(t, 5, 3)
 	if len(w.deposits) != 1 {
 		t.Fatalf("deposits %+v, want A's", w.deposits)
 	}
