@@ -16,6 +16,7 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/testkit"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
@@ -459,34 +460,23 @@ func testChainCursor(t *testing.T, f Factory) {
 func testConcurrentCommits(t *testing.T, f Factory) {
 	s := f.New(t)
 	const workers, rounds = 16, 20
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for g := 0; g < workers; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := channel(byte(100 + g))
-			for k := 0; k < rounds; k++ {
-				c.Now = int64(k)
-				entries, err := s.Commit(context.Background(), []ports.Change{{Channel: c, Effects: []core.Effect{deposit(c.ID, 2*k), deposit(c.ID, 2*k+1)}}})
-				if err == nil && len(entries) != 2 {
-					err = fmt.Errorf("%d entries", len(entries))
-				}
-				if err == nil && g%4 == 0 {
-					err = s.Done(context.Background(), []uint64{entries[0].ID})
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+	testkit.Parallel(t, workers, func(g int) error {
+		c := channel(byte(100 + g))
+		for k := 0; k < rounds; k++ {
+			c.Now = int64(k)
+			entries, err := s.Commit(context.Background(), []ports.Change{{Channel: c, Effects: []core.Effect{deposit(c.ID, 2*k), deposit(c.ID, 2*k+1)}}})
+			if err == nil && len(entries) != 2 {
+				err = fmt.Errorf("%d entries", len(entries))
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			if err == nil && g%4 == 0 {
+				err = s.Done(context.Background(), []uint64{entries[0].ID})
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	s = f.reopen(t, s)
 	pend, err := s.Pending(ctxFor(t))
 	if err != nil {
