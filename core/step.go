@@ -35,6 +35,8 @@ func Step(c Channel, in Input) (Channel, []Effect, error) {
 			err = s.signed(in)
 		case ChainEvent:
 			s.chainEvent(in)
+		case Rewound:
+			err = s.rewound(in)
 		case TxFailed:
 			s.txFailed(in)
 		case Tick:
@@ -468,7 +470,7 @@ func (s *stepper) crank() {
 		return
 	}
 	// Fund: deposit my items whose turn has come.
-	if c.FundingStrategy == FundingDirect && !c.PostfundComplete() {
+	if c.depositsOpen() {
 		c.dueDeposits(func(asset, item int, expectedHeld, amount *big.Int) {
 			f := &c.Funding[asset]
 			if f.Deposits[item] != TxNone {
@@ -502,7 +504,7 @@ func (s *stepper) crank() {
 		return
 	}
 	// Conclude: the final state's mover at once, the others as a backup.
-	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone {
+	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone && c.Funded() {
 		mover := c.mover(final.State.TurnNum) == c.MyIndex
 		if mover || s.backupDue {
 			c.Conclude = TxRequested

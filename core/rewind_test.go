@@ -1,0 +1,105 @@
+package core_test
+
+import (
+	"errors"
+	"math/big"
+	"testing"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// running opens a two-party channel (A 5, B 3) and funds it.
+func running(t *testing.T) *world {
+	w := newWorld(t, 2)
+	w.step(0, w.createInput(5, 3))
+	w.deliverAll()
+	w.step(1, core.Join{Deployment: w.deployment()})
+	w.deliverAll()
+	for len(w.deposits) > 0 {
+		w.mineDeposit()
+	}
+	w.deliverAll()
+	w.wantStatus(0, core.StatusRunning)
+	w.wantStatus(1, core.StatusRunning)
+	return w
+}
+
+func (w *world) rewind(held int64) {
+	w.t.Helper()
+	w.holdings[w.asset] = big.NewInt(held)
+	for i := range w.nodes {
+		w.step(i, core.Rewound{Holdings: map[nitro.Address]*big.Int{w.asset: big.NewInt(held)}})
+	}
+}
+
+// TestRewoundRefundsARunningChannel: deposits a rewind took away are made
+// again in queue order, and the channel closes only once funded again.
+func TestRewoundRefundsARunningChannel(t *testing.T) {
+	w := running(t)
+	w.rewind(0)
+	if len(w.deposits) != 1 || w.deposits[0].ExpectedHeld.Sign() != 0 || w.deposits[0].Amount.Int64() != 5 {
+		t.Fatalf("after the rewind: deposits %+v, want A's 5 at 0", w.deposits)
+	}
+	if !w.nodes[0].FundingVanished() || !w.nodes[0].NeedsTick() {
+		t.Fatal("a channel whose funding vanished must say so and wait on time for its deposit")
+	}
+	// Closing while re-funding: the conclude waits for the funds.
+	w.step(0, core.Close{})
+	w.deliverAll()
+	w.wantStatus(0, core.StatusClosed)
+	if len(w.concl) != 0 {
+		t.Fatalf("conclude submitted on an unfunded channel: %+v", w.concl)
+	}
+	w.mineDeposit()
+	if len(w.deposits) != 1 || w.deposits[0].ExpectedHeld.Int64() != 5 || w.deposits[0].Amount.Int64() != 3 {
+		t.Fatalf("B's deposit: %+v", w.deposits)
+	}
+	w.mineDeposit()
+	if len(w.concl) != 1 {
+		t.Fatalf("conclude after re-funding: %d, want 1", len(w.concl))
+	}
+}
+
+// TestRewoundUndoesAVanishedPayout: a payout the chain no longer shows is
+// undone and the conclude submitted again; one it still shows stays.
+func TestRewoundUndoesAVanishedPayout(t *testing.T) {
+	w := running(t)
+	w.step(0, core.Close{})
+	w.deliverAll()
+	if len(w.concl) != 1 {
+		t.Fatalf("conclude: %d", len(w.concl))
+	}
+	id := w.nodes[0].ID
+	w.broadcastEvent(core.ChainEvent{Kind: core.EventConcluded, ChannelID: id, Block: 9})
+	w.broadcastEvent(core.ChainEvent{Kind: core.EventAllocationUpdated, ChannelID: id, Asset: w.asset, Block: 9, InitialHoldings: big.NewInt(8)})
+	if w.nodes[0].FundingStatus() != core.FundingDefunded {
+		t.Fatalf("funding status %s after the payout", w.nodes[0].FundingStatus())
+	}
+	w.rewind(0) // the payout is still there
+	if w.nodes[0].FundingStatus() != core.FundingDefunded || !w.nodes[0].Concluded || len(w.concl) != 1 {
+		t.Fatal("a rewind that kept the payout changed the channel")
+	}
+	w.rewind(8) // the payout vanished, the deposits did not
+	for i := range w.nodes {
+		if c := w.nodes[i]; c.Concluded || c.Funding[0].PaidOut || c.FundingStatus() != core.FundingFunded {
+			t.Fatalf("node %d after the payout vanished: concluded %v paid out %v funding %s", i, c.Concluded, c.Funding[0].PaidOut, c.FundingStatus())
+		}
+	}
+	if len(w.concl) != 2 {
+		t.Fatalf("conclude submitted again: %d concludes, want 2", len(w.concl))
+	}
+}
+
+// TestRewoundRefusesBadHoldings: negative or missing amounts are a typed
+// error and change nothing.
+func TestRewoundRefusesBadHoldings(t *testing.T) {
+	w := running(t)
+	before := w.nodes[0]
+	for _, h := range []*big.Int{nil, big.NewInt(-1)} {
+		next, effs, err := core.Step(before, core.Rewound{Holdings: map[nitro.Address]*big.Int{w.asset: h}})
+		if !errors.Is(err, core.ErrInvalidParams) || len(effs) != 0 || next.Funding[0].Holdings.Int64() != 8 {
+			t.Fatalf("holdings %v: err %v, effects %d, held %v", h, err, len(effs), next.Funding[0].Holdings)
+		}
+	}
+}
