@@ -41,18 +41,19 @@ func (w *Wallet) followChain(ctx context.Context) {
 		}
 		backoff = followMinBackoff
 		for ev := range events {
+			if ev.Kind == core.EventRewound {
+				// Blocks read before left the chain (rewind.go).
+				if cursor, err = w.rewind(ctx, cursor, ev); err != nil {
+					return // stopping: the stream checks the cursor again
+				}
+				continue
+			}
 			if !w.applyEvent(ctx, ev) {
 				return // stopping: the event is replayed from the cursor
 			}
-			for try := followMinBackoff; ; try = min(2*try, followMaxBackoff) {
-				err := w.cfg.Store.SetChainCursor(ctx, ev.Block)
-				if err == nil {
-					break
-				}
-				w.log.Warn("save chain cursor failed; retrying", "block", ev.Block, "err", err)
-				if !sleep(ctx, try) {
-					return
-				}
+			cursor = cursor.Advance(ev.Block, ev.BlockHash)
+			if !w.saveCursor(ctx, cursor) {
+				return
 			}
 		}
 	}

@@ -389,26 +389,6 @@ func (s *Store) NextNonce(ctx context.Context, participants []nitro.Address) (ui
 	return uint64(n), nil
 }
 
-// ChainCursor returns the next block to read events from.
-func (s *Store) ChainCursor(ctx context.Context) (uint64, error) {
-	var n int64
-	if err := s.db.QueryRowContext(ctx, "SELECT next_block FROM chain_cursor WHERE id = 1").Scan(&n); err != nil {
-		return 0, callError(ctx, "read chain cursor", err)
-	}
-	return uint64(n), nil
-}
-
-// SetChainCursor records that events before block have been handled; the
-// cursor never moves backwards. Like Done it shares transactions and, alone,
-// does not wait for the WAL flush (events read again are idempotent).
-func (s *Store) SetChainCursor(ctx context.Context, block uint64) error {
-	if block > math.MaxInt64 {
-		return fmt.Errorf("postgres store: chain cursor %d out of range", block)
-	}
-	_, err := s.submit(ctx, &request{ctx: ctx, cursor: int64(block)})
-	return err
-}
-
 // Commit saves the channels and appends their effects to the outbox in one
 // transaction, durable when it returns, and returns the entries in order.
 // Concurrent Commits (and Done and SetChainCursor calls) share
