@@ -26,14 +26,19 @@ func (Rewound) isInput() {}
 //     the payout left) is undone with its conclude: Concluded, PaidOut and
 //     Payouts are cleared and Conclude goes back to TxNone, so the conclude
 //     is submitted again once the channel is funded;
-//  2. the holdings of every asset not paid out are replaced, downward too;
+//  2. the holdings of every asset not paid out are replaced, downward too,
+//     except on a channel with a final state, whose holdings only grow
+//     here: its conclude may be mined and not seen yet, and a deposit must
+//     never follow a payout;
 //  3. my deposits that the holdings no longer cover go back to TxNone, so
 //     crank deposits them again when their turn comes (expectedHeld makes a
 //     late original or a repeat harmless);
 //  4. the wait for unseen transactions starts again.
 //
-// A channel past funding whose holdings fell below the funding total is
-// re-funded: see depositsOpen.
+// A running channel whose holdings fell below the funding total is
+// re-funded: see depositsOpen. A channel closed after its funding vanished
+// concludes with what is held (Nitro pays the items in order), once no
+// deposit of mine is on its way (see depositUnseen).
 func (s *stepper) rewound(in Rewound) error {
 	c := &s.c
 	for a, h := range in.Holdings {
@@ -54,10 +59,11 @@ func (s *stepper) rewound(in Rewound) error {
 		c.Concluded, c.Conclude = false, TxNone
 	}
 	outcome := c.fundingOutcome()
+	_, final := c.Final()
 	for i := range c.Funding {
 		f := &c.Funding[i]
 		h, ok := in.Holdings[f.Asset]
-		if !ok || f.PaidOut {
+		if !ok || f.PaidOut || final && h.Cmp(f.Holdings) < 0 {
 			continue
 		}
 		f.Holdings = new(big.Int).Set(h)
@@ -75,14 +81,33 @@ func (s *stepper) rewound(in Rewound) error {
 }
 
 // depositsOpen reports whether deposits of mine may be due: while the
-// channel is being funded, and again on a channel past funding whose
-// holdings a rewind took below the funding total, until it is concluded
-// (re-funding: every participant deposits its items again in queue order).
+// channel is being funded, and again on a running channel whose holdings a
+// rewind took below the funding total (re-funding: every participant
+// deposits its items again in queue order) until a final state exists.
 func (c *Channel) depositsOpen() bool {
 	if c.FundingStrategy != FundingDirect {
 		return false
 	}
-	return !c.PostfundComplete() || c.refunding()
+	if !c.PostfundComplete() {
+		return true
+	}
+	_, final := c.Final()
+	return !final && c.refunding()
+}
+
+// depositUnseen reports whether a deposit of mine was submitted and the
+// holdings do not show it yet: the conclude waits for it, so that it does
+// not land in a channel already paid out.
+func (c *Channel) depositUnseen() bool {
+	outcome := c.fundingOutcome()
+	for i, f := range c.Funding {
+		for k, st := range f.Deposits {
+			if st == TxRequested && i < len(outcome) && k < len(outcome[i].Allocation) && f.Holdings.Cmp(prefix(outcome[i].Allocation, k+1)) < 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // refunding reports whether a channel past funding lacks funds it had: only
@@ -103,5 +128,5 @@ func (c *Channel) refunding() bool {
 // states are signed) lacks funds at its asset holders and is not paid out:
 // a rewind took its deposits away, and it is being funded again.
 func (c *Channel) FundingVanished() bool {
-	return c.FundingStrategy == FundingDirect && c.PostfundComplete() && c.refunding()
+	return c.FundingStrategy == FundingDirect && c.PostfundComplete() && c.depositsOpen()
 }

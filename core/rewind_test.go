@@ -34,7 +34,7 @@ func (w *world) rewind(held int64) {
 }
 
 // TestRewoundRefundsARunningChannel: deposits a rewind took away are made
-// again in queue order, and the channel closes only once funded again.
+// again in queue order.
 func TestRewoundRefundsARunningChannel(t *testing.T) {
 	w := running(t)
 	w.rewind(0)
@@ -44,20 +44,41 @@ func TestRewoundRefundsARunningChannel(t *testing.T) {
 	if !w.nodes[0].FundingVanished() || !w.nodes[0].NeedsTick() {
 		t.Fatal("a channel whose funding vanished must say so and wait on time for its deposit")
 	}
-	// Closing while re-funding: the conclude waits for the funds.
-	w.step(0, core.Close{})
-	w.deliverAll()
-	w.wantStatus(0, core.StatusClosed)
-	if len(w.concl) != 0 {
-		t.Fatalf("conclude submitted on an unfunded channel: %+v", w.concl)
-	}
 	w.mineDeposit()
 	if len(w.deposits) != 1 || w.deposits[0].ExpectedHeld.Int64() != 5 || w.deposits[0].Amount.Int64() != 3 {
 		t.Fatalf("B's deposit: %+v", w.deposits)
 	}
 	w.mineDeposit()
+	if w.nodes[0].FundingVanished() || w.nodes[1].FundingVanished() || w.nodes[0].FundingStatus() != core.FundingFunded {
+		t.Fatal("funded again, but the channel says otherwise")
+	}
+	w.step(0, core.Close{})
+	w.deliverAll()
 	if len(w.concl) != 1 {
 		t.Fatalf("conclude after re-funding: %d, want 1", len(w.concl))
+	}
+}
+
+// TestRewoundClosedChannel: a closed channel's holdings are not lowered (a
+// conclude not seen yet may explain them, and no deposit may follow a
+// payout), and a channel closed while my re-deposit is on its way
+// concludes only once the deposit shows.
+func TestRewoundClosedChannel(t *testing.T) {
+	w := running(t)
+	w.rewind(0)
+	w.step(0, core.Close{})
+	w.deliverAll()
+	w.wantStatus(0, core.StatusClosed)
+	if len(w.concl) != 0 {
+		t.Fatalf("conclude submitted while my deposit is unseen: %+v", w.concl)
+	}
+	w.mineDeposit() // A's 5: the deposit shows; B does not deposit after the final state
+	if len(w.deposits) != 0 || len(w.concl) != 1 {
+		t.Fatalf("after A's deposit: %d deposits, %d concludes; want 0 and 1", len(w.deposits), len(w.concl))
+	}
+	w.rewind(0) // say the conclude is mined and not seen yet
+	if h := w.nodes[0].Funding[0].Holdings.Int64(); h != 5 || len(w.deposits) != 0 {
+		t.Fatalf("closed channel after a rewind: holdings %d, %d deposits; want 5 and none", h, len(w.deposits))
 	}
 }
 

@@ -504,7 +504,7 @@ func (s *stepper) crank() {
 		return
 	}
 	// Conclude: the final state's mover at once, the others as a backup.
-	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone && c.Funded() {
+	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone && !c.depositUnseen() {
 		mover := c.mover(final.State.TurnNum) == c.MyIndex
 		if mover || s.backupDue {
 			c.Conclude = TxRequested
