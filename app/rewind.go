@@ -46,8 +46,11 @@ func (w *Wallet) saveCursor(ctx context.Context, cur ports.Cursor) bool {
 // and its conclude submitted again), then the cursor moves back to the
 // ancestor (a rewind orders after any cursor of the branch left, see
 // ports.Cursor), and the events after it come again. A channel whose
-// holdings cannot be read is retried with backoff; with the contracts gone
-// (ports.ErrNoContract) it holds nothing. It returns the new cursor, or an
+// holdings the chain cannot give now (ports.ErrUnavailable) is retried
+// with backoff; with the contracts gone (ports.ErrNoContract) it holds
+// nothing; any other failure leaves it as it was, with a warning. Every
+// channel with funding is read (a payout may have vanished), one at a
+// time. It returns the new cursor, or an
 // error once ctx ends first (the stream then checks the stored cursor
 // again on the next subscription, and the rewind is handled then).
 func (w *Wallet) rewind(ctx context.Context, cur ports.Cursor, ev core.ChainEvent) (ports.Cursor, error) {
@@ -107,6 +110,12 @@ func (w *Wallet) rewindChannel(ctx context.Context, c core.Channel) (core.Channe
 			h, herr := w.cfg.Chain.Holdings(ctx, f.Asset, c.ID)
 			if errors.Is(herr, ports.ErrNoContract) {
 				h, herr = new(big.Int), nil // the deployment is gone, and the funds with it
+			}
+			if herr != nil && !errors.Is(herr, ports.ErrUnavailable) {
+				// Not a passing failure: leave the channel as it is rather
+				// than hold up the follower (its events come again anyway).
+				w.log.Warn("rewind: holdings unreadable; channel left as it was", "channel", c.ID, "asset", f.Asset, "err", herr)
+				return c, nil
 			}
 			if herr != nil {
 				err = herr

@@ -9,22 +9,6 @@ import (
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
-// running opens a two-party channel (A 5, B 3) and funds it.
-func running(t *testing.T) *world {
-	w := newWorld(t, 2)
-	w.step(0, w.createInput(5, 3))
-	w.deliverAll()
-	w.step(1, core.Join{Deployment: w.deployment()})
-	w.deliverAll()
-	for len(w.deposits) > 0 {
-		w.mineDeposit()
-	}
-	w.deliverAll()
-	w.wantStatus(0, core.StatusRunning)
-	w.wantStatus(1, core.StatusRunning)
-	return w
-}
-
 func (w *world) rewind(held int64) {
 	w.t.Helper()
 	w.holdings[w.asset] = big.NewInt(held)
@@ -36,7 +20,7 @@ func (w *world) rewind(held int64) {
 // TestRewoundRefundsARunningChannel: deposits a rewind took away are made
 // again in queue order.
 func TestRewoundRefundsARunningChannel(t *testing.T) {
-	w := running(t)
+	w := openTwoParty(t) // running, A 5 and B 3 deposited
 	w.rewind(0)
 	if len(w.deposits) != 1 || w.deposits[0].ExpectedHeld.Sign() != 0 || w.deposits[0].Amount.Int64() != 5 {
 		t.Fatalf("after the rewind: deposits %+v, want A's 5 at 0", w.deposits)
@@ -64,7 +48,7 @@ func TestRewoundRefundsARunningChannel(t *testing.T) {
 // payout), and a channel closed while my re-deposit is on its way
 // concludes only once the deposit shows.
 func TestRewoundClosedChannel(t *testing.T) {
-	w := running(t)
+	w := openTwoParty(t) // running, A 5 and B 3 deposited
 	w.rewind(0)
 	w.step(0, core.Close{})
 	w.deliverAll()
@@ -85,7 +69,7 @@ func TestRewoundClosedChannel(t *testing.T) {
 // TestRewoundUndoesAVanishedPayout: a payout the chain no longer shows is
 // undone and the conclude submitted again; one it still shows stays.
 func TestRewoundUndoesAVanishedPayout(t *testing.T) {
-	w := running(t)
+	w := openTwoParty(t) // running, A 5 and B 3 deposited
 	w.step(0, core.Close{})
 	w.deliverAll()
 	if len(w.concl) != 1 {
@@ -115,7 +99,7 @@ func TestRewoundUndoesAVanishedPayout(t *testing.T) {
 // TestRewoundRefusesBadHoldings: negative or missing amounts are a typed
 // error and change nothing.
 func TestRewoundRefusesBadHoldings(t *testing.T) {
-	w := running(t)
+	w := openTwoParty(t) // running, A 5 and B 3 deposited
 	before := w.nodes[0]
 	for _, h := range []*big.Int{nil, big.NewInt(-1)} {
 		next, effs, err := core.Step(before, core.Rewound{Holdings: map[nitro.Address]*big.Int{w.asset: h}})

@@ -10,12 +10,16 @@ import (
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
+// ownedSQL starts a statement that writes only if this store still owns
+// the schema ($1, its token): owner reads the owner under a share lock (a
+// takeover waits for the statement), and ok has a row only if it is ours.
+const ownedSQL = `owner AS (SELECT owner FROM wallet WHERE id = 1 FOR SHARE),
+ok AS (SELECT FROM owner WHERE owner = $1),`
+
 // setCursorSQL moves the chain cursor unless the stored one is ordered
 // after it ((rewinds, next_block), see ports.Cursor.Before), only if this
 // store still owns the schema ($1, as in commitSQL). It returns the owner.
-const setCursorSQL = `WITH
-owner AS (SELECT owner FROM wallet WHERE id = 1 FOR SHARE),
-ok AS (SELECT FROM owner WHERE owner = $1),
+const setCursorSQL = `WITH ` + ownedSQL + `
 cu AS (UPDATE chain_cursor SET next_block = $2, block_hash = $3, recent = $4, rewinds = $5
 	WHERE id = 1 AND (rewinds, next_block) <= ($5::bigint, $2::bigint) AND EXISTS (SELECT FROM ok))
 SELECT (SELECT owner FROM owner)`
@@ -44,20 +48,14 @@ func (s *Store) ChainCursor(ctx context.Context) (ports.Cursor, error) {
 // it. It is one statement of its own, not part of the group commit, and,
 // like Done, harmless to lose (events read again are idempotent).
 func (s *Store) SetChainCursor(ctx context.Context, c ports.Cursor) error {
-	s.closeMu.RLock()
-	closed := s.closed
-	s.closeMu.RUnlock()
-	if closed {
-		return ErrClosed
+	if err := s.writable(); err != nil {
+		return err
 	}
 	if c.Block > math.MaxInt64 || c.Rewinds > math.MaxInt64 {
 		return fmt.Errorf("postgres store: chain cursor %d (rewinds %d) out of range", c.Block, c.Rewinds)
 	}
 	if err := ctx.Err(); err != nil {
 		return callError(ctx, "save chain cursor", err)
-	}
-	if err := s.fenced(); err != nil {
-		return err
 	}
 	hash := []byte{}
 	if c.Hash != (nitro.Bytes32{}) {
@@ -72,6 +70,24 @@ func (s *Store) SetChainCursor(ctx context.Context, c ports.Cursor) error {
 	if err := s.db.QueryRowContext(ctx, setCursorSQL, s.token, int64(c.Block), hash, recent, int64(c.Rewinds)).Scan(&owner); err != nil {
 		return callError(ctx, "save chain cursor", err)
 	}
+	return s.owns(owner)
+}
+
+// writable refuses a write after Close (ErrClosed) or once another process
+// took the schema (ErrLocked).
+func (s *Store) writable() error {
+	s.closeMu.RLock()
+	closed := s.closed
+	s.closeMu.RUnlock()
+	if closed {
+		return ErrClosed
+	}
+	return s.fenced()
+}
+
+// owns returns ErrLocked unless owner, as a statement read it, is this
+// store's token (the statement then wrote nothing).
+func (s *Store) owns(owner string) error {
 	if owner != s.token {
 		return fmt.Errorf("%w: another process opened schema %s after this one", ErrLocked, s.schema)
 	}
