@@ -18,11 +18,14 @@ ok AS (SELECT FROM owner WHERE owner = $1),`
 
 // setCursorSQL moves the chain cursor unless the stored one is ordered
 // after it ((rewinds, next_block), see ports.Cursor.Before), only if this
-// store still owns the schema ($1, as in commitSQL). It returns the owner.
+// store still owns the schema ($1, as in commitSQL), without waiting for
+// the WAL flush (a cursor lost in a server crash only replays events). It
+// returns the owner.
 const setCursorSQL = `WITH ` + ownedSQL + `
 cu AS (UPDATE chain_cursor SET next_block = $2, block_hash = $3, recent = $4, rewinds = $5
-	WHERE id = 1 AND (rewinds, next_block) <= ($5::bigint, $2::bigint) AND EXISTS (SELECT FROM ok))
-SELECT (SELECT owner FROM owner)`
+	WHERE id = 1 AND (rewinds, next_block) <= ($5::bigint, $2::bigint) AND EXISTS (SELECT FROM ok)),
+sc AS (SELECT set_config('synchronous_commit', 'off', true) AS v)
+SELECT (SELECT owner FROM owner), (SELECT v FROM sc)`
 
 // ChainCursor returns where to read chain events from. A cursor stored
 // before hashes were kept has a zero hash (trusted once by the chain).
@@ -45,8 +48,10 @@ func (s *Store) ChainCursor(ctx context.Context) (ports.Cursor, error) {
 }
 
 // SetChainCursor records the cursor unless the stored one is ordered after
-// it. It is one statement of its own, not part of the group commit, and,
-// like Done, harmless to lose (events read again are idempotent).
+// it. It is one statement of its own (the cursor is one row; the follower
+// writes it after each event, one at a time), not part of the group
+// commit, and like Done it does not wait for the WAL flush: losing it only
+// replays events, which are idempotent.
 func (s *Store) SetChainCursor(ctx context.Context, c ports.Cursor) error {
 	if err := s.writable(); err != nil {
 		return err
@@ -66,8 +71,8 @@ func (s *Store) SetChainCursor(ctx context.Context, c ports.Cursor) error {
 		recent = binary.BigEndian.AppendUint64(recent, p.Block)
 		recent = append(recent, p.Hash[:]...)
 	}
-	var owner string
-	if err := s.db.QueryRowContext(ctx, setCursorSQL, s.token, int64(c.Block), hash, recent, int64(c.Rewinds)).Scan(&owner); err != nil {
+	var owner, sync string
+	if err := s.db.QueryRowContext(ctx, setCursorSQL, s.token, int64(c.Block), hash, recent, int64(c.Rewinds)).Scan(&owner, &sync); err != nil {
 		return callError(ctx, "save chain cursor", err)
 	}
 	return s.owns(owner)
