@@ -95,6 +95,15 @@ func (c *Channel) depositsOpen() bool {
 	return !final && c.refunding()
 }
 
+// depositsWatched reports whether my deposits are followed until the chain
+// shows them (a tick then requests again one it does not show after the
+// retry delay): while they may be due, and while one is on its way. So a
+// closed channel whose conclude waits on a deposit that vanished for good
+// stops waiting after the delay (crank does not deposit it again).
+func (c *Channel) depositsWatched() bool {
+	return c.depositsOpen() || c.depositUnseen()
+}
+
 // depositUnseen reports whether a deposit of mine was submitted and the
 // holdings do not show it yet: the conclude waits for it, so that it does
 // not land in a channel already paid out.

@@ -2,6 +2,7 @@ package core_test
 
 import (
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 
@@ -55,6 +56,24 @@ func TestRewoundClosedChannel(t *testing.T) {
 	w.wantStatus(0, core.StatusClosed)
 	if len(w.concl) != 0 {
 		t.Fatalf("conclude submitted while my deposit is unseen: %+v", w.concl)
+	}
+	// Had the deposit vanished for good, a tick after the retry delay
+	// would stop the conclude waiting for it, and not deposit again.
+	lost := w.nodes[0]
+	for _, now := range []int64{1000, 1000 + core.TxRetryDelay} {
+		next, effs, err := core.Step(lost, core.Tick{Now: now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		lost = next
+		for _, e := range effs {
+			if _, ok := e.(core.Deposit); ok {
+				t.Fatal("a closed channel deposited again")
+			}
+		}
+		if now > 1000 && (len(effs) != 1 || fmt.Sprintf("%T", effs[0]) != "core.Conclude") {
+			t.Fatalf("after the retry delay: effects %+v, want the conclude", effs)
+		}
 	}
 	w.mineDeposit() // A's 5: the deposit shows; B does not deposit after the final state
 	if len(w.deposits) != 0 || len(w.concl) != 1 {
