@@ -22,6 +22,10 @@ const (
 // retried until it is applied, so none is lost while the database is away
 // (issue 18). Applying one twice is harmless: the core takes the largest
 // holdings seen, and a payout or conclude it already knows changes nothing.
+// The cursor keeps each event's block hash and a few older checkpoints, so
+// the chain can tell when blocks the wallet read left it: the stream then
+// sends a core.EventRewound, handled by rewind (rewind.go), and carries on
+// from the common ancestor (issue 19).
 func (w *Wallet) followChain(ctx context.Context) {
 	defer w.wg.Done()
 	backoff := followMinBackoff
