@@ -633,7 +633,7 @@ func TestRestartReplaysMissedBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cursor == 0 {
+	if cursor.Block == 0 {
 		t.Fatal("B's chain cursor did not move")
 	}
 }

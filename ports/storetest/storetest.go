@@ -139,8 +139,8 @@ func testEmpty(t *testing.T, f Factory) {
 	if es, err := s.Pending(ctx); err != nil || len(es) != 0 {
 		t.Fatalf("Pending: %d entries, %v", len(es), err)
 	}
-	if c, err := s.ChainCursor(ctx); err != nil || c != 0 {
-		t.Fatalf("ChainCursor: %d, %v", c, err)
+	if c, err := s.ChainCursor(ctx); err != nil || c.Block != 0 || c.Hash != (nitro.Bytes32{}) || c.Rewinds != 0 {
+		t.Fatalf("ChainCursor: %+v, %v", c, err)
 	}
 }
 
@@ -431,27 +431,6 @@ func testNonces(t *testing.T, f Factory) {
 	}
 	if n <= last[0] {
 		t.Fatalf("after reopen: nonce %d reuses one at or below %d", n, last[0])
-	}
-}
-
-func testChainCursor(t *testing.T, f Factory) {
-	s := f.New(t)
-	ctx := ctxFor(t)
-	for _, step := range []struct{ set, want uint64 }{{5, 5}, {3, 5}, {5, 5}, {9, 9}, {0, 9}} {
-		if err := s.SetChainCursor(ctx, step.set); err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.ChainCursor(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != step.want {
-			t.Fatalf("after SetChainCursor(%d): cursor %d, want %d", step.set, got, step.want)
-		}
-	}
-	s = f.reopen(t, s)
-	if got, err := s.ChainCursor(ctxFor(t)); err != nil || got != 9 {
-		t.Fatalf("after reopen: cursor %d, %v; want 9", got, err)
 	}
 }
 
