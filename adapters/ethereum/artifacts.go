@@ -123,3 +123,41 @@ func readArtifact(path string) (Artifact, error) {
 	}
 	return Artifact{Name: j.ContractName, ABI: parsed, Bytecode: code}, nil
 }
+
+// AppArtifacts are the ForceMove apps the npm package ships: TrivialApp
+// and CountingApp (test apps) and the SingleAssetPayments and
+// HashLockedSwap examples. None takes constructor arguments.
+type AppArtifacts struct {
+	TrivialApp          Artifact
+	CountingApp         Artifact
+	SingleAssetPayments Artifact
+	HashLockedSwap      Artifact
+}
+
+// LoadAppArtifacts reads the four apps from an artifacts folder (see
+// FindArtifacts). An empty dir means FindArtifacts().
+func LoadAppArtifacts(dir string) (*AppArtifacts, error) {
+	if dir == "" {
+		var err error
+		if dir, err = FindArtifacts(); err != nil {
+			return nil, err
+		}
+	}
+	var a AppArtifacts
+	for _, x := range []struct {
+		dst  *Artifact
+		path string
+	}{
+		{&a.TrivialApp, "contracts/TrivialApp.sol/TrivialApp.json"},
+		{&a.CountingApp, "contracts/CountingApp.sol/CountingApp.json"},
+		{&a.SingleAssetPayments, "contracts/examples/SingleAssetPayments.sol/SingleAssetPayments.json"},
+		{&a.HashLockedSwap, "contracts/examples/HashLockedSwap.sol/HashLockedSwap.json"},
+	} {
+		art, err := readArtifact(filepath.Join(dir, filepath.FromSlash(x.path)))
+		if err != nil {
+			return nil, err
+		}
+		*x.dst = art
+	}
+	return &a, nil
+}
