@@ -8,26 +8,28 @@ import (
 	"github.com/ethereum/go-ethereum/core/vm"
 )
 
-// contextOps are the opcodes that read the block or the transaction the
-// app runs in. Run locally they would see made-up values where the chain
-// sees real ones, so an app that executes one is refused (ErrAppForbidden).
-// Reads of state (BALANCE, SELFBALANCE, SLOAD, EXTCODE* of others) are
-// refused by the sandbox itself.
-var contextOps = [256]bool{
+// refusedOps are the opcodes an app is refused for executing
+// (ErrAppForbidden): those that read the block or the transaction it runs
+// in, where a local run would see made-up values and the chain real ones,
+// and DELEGATECALL and CALLCODE, which would run other code (or the app's
+// own, in a frame with memory of its own) in the app's place. Reads of
+// state (BALANCE, SELFBALANCE, SLOAD, EXTCODE* of others) and calls to
+// anything but a precompile are refused by the sandbox itself.
+var refusedOps = [256]bool{
 	vm.ORIGIN: true, vm.CALLER: true, vm.GASPRICE: true, vm.BLOCKHASH: true,
 	vm.COINBASE: true, vm.TIMESTAMP: true, vm.NUMBER: true, vm.PREVRANDAO: true,
 	vm.GASLIMIT: true, vm.CHAINID: true, vm.BASEFEE: true, vm.BLOBHASH: true,
-	vm.BLOBBASEFEE: true, vm.SLOTNUM: true,
+	vm.BLOBBASEFEE: true, vm.SLOTNUM: true, vm.DELEGATECALL: true, vm.CALLCODE: true,
 }
 
 // callOps are the opcodes GAS may feed: solc reads the gas left only to
 // forward it to a call (here, to a precompile).
-var callOps = [256]bool{vm.CALL: true, vm.CALLCODE: true, vm.DELEGATECALL: true, vm.STATICCALL: true}
+var callOps = [256]bool{vm.CALL: true, vm.STATICCALL: true}
 
 // ends are the opcodes after which execution does not fall through.
 var ends = [256]bool{vm.STOP: true, vm.JUMP: true, vm.RETURN: true, vm.REVERT: true, vm.INVALID: true, vm.SELFDESTRUCT: true}
 
-// needsGuard reports whether code may execute a context opcode, or GAS
+// needsGuard reports whether code may execute a refused opcode, or GAS
 // other than right before a call: whether it runs under the opcode guard.
 // Reachable code is over-approximated as the interpreter decodes it (push
 // data skipped from offset 0): the entry, and every JUMPDEST, each followed
@@ -48,7 +50,7 @@ func needsGuard(code []byte) bool {
 		for pc := start; pc < len(code) && !visited[pc]; pc++ {
 			visited[pc] = true
 			op := vm.OpCode(code[pc])
-			if contextOps[op] || op == vm.GAS && !callOps[opAt(code, pc+1)] {
+			if refusedOps[op] || op == vm.GAS && !callOps[opAt(code, pc+1)] {
 				return true
 			}
 			if ends[op] {
@@ -79,10 +81,10 @@ func opAt(code []byte, pc int) vm.OpCode {
 }
 
 // guard is the opcode hook of guarded runs: it stops the app, by a panic
-// App.ValidTransition recovers, at the first context opcode, or GAS not
+// App.ValidTransition recovers, at the first refused opcode, or GAS not
 // feeding a call.
 var guard = &tracing.Hooks{OnOpcode: func(pc uint64, op byte, _, _ uint64, scope tracing.OpContext, _ []byte, _ int, _ error) {
-	if contextOps[op] {
+	if refusedOps[op] {
 		panic(forbidden{what: "use " + vm.OpCode(op).String()})
 	}
 	if vm.OpCode(op) == vm.GAS && !callOps[opAt(scope.ContractCode(), int(pc)+1)] {

@@ -24,6 +24,7 @@ type forbidden struct{ what string }
 type sandbox struct {
 	app         *App
 	precompiles map[common.Address]vm.PrecompiledContract
+	frames      int // call frames entered (each takes a snapshot)
 }
 
 var _ vm.StateDB = (*sandbox)(nil)
@@ -58,12 +59,15 @@ func (s *sandbox) SubBalance(addr common.Address, _ *uint256.Int, _ tracing.Bala
 	return uint256.Int{}
 }
 
-// AddBalance is only called with zero, by STATICCALL to touch its target.
+// AddBalance is only called with zero, by STATICCALL to touch its target:
+// the app (the run's own call, the first frame) or a precompile.
 func (s *sandbox) AddBalance(addr common.Address, v *uint256.Int, _ tracing.BalanceChangeReason) uint256.Int {
 	if !v.IsZero() {
 		s.deny("credit", addr)
 	}
-	s.own("call", addr)
+	if s.own("call", addr) && s.frames > 1 {
+		s.deny("call itself at", addr)
+	}
 	return uint256.Int{}
 }
 func (s *sandbox) GetBalance(addr common.Address) *uint256.Int {
@@ -139,7 +143,7 @@ func (s *sandbox) AddSlotToAccessList(common.Address, common.Hash) {}
 func (s *sandbox) Prepare(params.Rules, common.Address, common.Address, *common.Address, []common.Address, types.AccessList) {
 }
 func (s *sandbox) RevertToSnapshot(int) {}
-func (s *sandbox) Snapshot() int        { return 0 }
+func (s *sandbox) Snapshot() int        { s.frames++; return 0 }
 func (s *sandbox) AddLog(*types.Log) {
 	panic(forbidden{what: "log"})
 }
