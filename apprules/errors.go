@@ -29,7 +29,8 @@ var (
 	ErrAppFailed = errors.New("apprules: the app failed")
 	// ErrAppForbidden: the app did what no deterministic local verdict can
 	// follow: read state or the block or transaction context, or call an
-	// address that is not a precompile. The chain may judge it otherwise.
+	// address that is not a precompile (itself included). The chain may
+	// judge it otherwise.
 	ErrAppForbidden = errors.New("apprules: the app did something forbidden")
 	// ErrNoApp: a running transition with no app code to run (the
 	// adjudicator's call to an address without code reverts).
