@@ -169,9 +169,6 @@ func verdict(ret []byte, vmErr error) error {
 	switch {
 	case errors.Is(vmErr, vm.ErrExecutionReverted):
 		e := &Error{Kind: ErrAppReverted, RevertData: ret}
-		if len(ret) == 0 {
-			e.RevertData = nil
-		}
 		if reason, err := abi.UnpackRevert(ret); err == nil {
 			e.Reason = reason
 		}

@@ -3,6 +3,7 @@ package apprules_test
 import (
 	"errors"
 	"runtime"
+	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -52,7 +53,8 @@ var hostileApps = []struct {
 	{"sha256 precompile", code("6020600060006000600260" + "5a" + "fa50" + returnTrue)[0:0], nil, nil, true}, // replaced below
 	{"calls out", code("60008080808061dead61fffff150" + returnTrue), apprules.ErrAppForbidden, nil, false},
 	{"static-calls out", code("600080808061dead61fffffa50" + returnTrue), apprules.ErrAppForbidden, nil, false},
-	{"calls itself", code("6000808080305afa50" + returnTrue), apprules.ErrAppForbidden, nil, false},
+	{"static-calls itself", code("6000808080305afa50" + returnTrue), apprules.ErrAppForbidden, nil, false},
+	{"calls itself", code("600080808080305af150" + returnTrue), apprules.ErrAppForbidden, nil, false},
 	{"delegate-calls a precompile", code("6000808080600461fffff450" + returnTrue), apprules.ErrAppForbidden, nil, false},
 	{"reads storage", code("60005450" + returnTrue), apprules.ErrAppForbidden, nil, false},
 	{"reads its balance", code("473150" + returnTrue)[0:0], apprules.ErrAppForbidden, nil, false}, // replaced below
@@ -92,6 +94,9 @@ func TestHostileApps(t *testing.T) {
 				}
 			} else if !errors.Is(local, apprules.ErrInvalidTransition) || !errors.Is(local, h.kind) {
 				t.Fatalf("local verdict %v, want %v", local, h.kind)
+			}
+			if local != nil && strings.Contains(local.Error(), "panic") {
+				t.Fatalf("local verdict %v came through the recovery of a panic", local)
 			}
 			if h.cause != nil && !errors.Is(local, h.cause) {
 				t.Fatalf("local verdict %v, want it to wrap %v", local, h.cause)

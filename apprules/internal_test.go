@@ -73,7 +73,7 @@ func TestGuardAnalysis(t *testing.T) {
 		{"5afa", false},           // GAS feeding STATICCALL
 		{"6000f4", true},          // DELEGATECALL
 		{"fe" + "5b33", true},     // CALLER after a JUMPDEST in the "data"
-		{"7f" + strings.Repeat("5b", 32) + "00" + "33", false}, // JUMPDEST bytes inside PUSH32 data
+		{"7f5b33" + strings.Repeat("00", 30) + "00", false}, // JUMPDEST, CALLER inside PUSH32 data
 	} {
 		if got := needsGuard(hexutil.MustDecode("0x" + c.code)); got != c.guard {
 			t.Errorf("needsGuard(%s) = %v, want %v", c.code, got, c.guard)

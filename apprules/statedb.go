@@ -128,9 +128,17 @@ func (s *sandbox) GetTransientState(common.Address, common.Hash) common.Hash { r
 func (s *sandbox) SetTransientState(addr common.Address, _, _ common.Hash) {
 	s.deny("write the transient storage of", addr)
 }
-func (s *sandbox) SelfDestruct(addr common.Address)             { s.deny("self-destruct", addr) }
-func (s *sandbox) HasSelfDestructed(common.Address) bool        { return false }
-func (s *sandbox) Exist(addr common.Address) bool               { return s.own("call", addr) }
+func (s *sandbox) SelfDestruct(addr common.Address)      { s.deny("self-destruct", addr) }
+func (s *sandbox) HasSelfDestructed(common.Address) bool { return false }
+
+// Exist is asked by CALL only (the run enters the app by STATICCALL), so
+// the app asking about itself is the app calling itself.
+func (s *sandbox) Exist(addr common.Address) bool {
+	if s.own("call", addr) {
+		s.deny("call itself at", addr)
+	}
+	return false
+}
 func (s *sandbox) Touch(common.Address)                         {}
 func (s *sandbox) IsNewContract(common.Address) bool            { return false }
 func (s *sandbox) Empty(addr common.Address) bool               { return !s.own("look at", addr) }
