@@ -72,29 +72,41 @@ func FindArtifacts() (string, error) {
 // LoadArtifacts reads the four contracts from an artifacts folder (see
 // FindArtifacts). An empty dir means FindArtifacts().
 func LoadArtifacts(dir string) (*Artifacts, error) {
-	if dir == "" {
-		var err error
-		if dir, err = FindArtifacts(); err != nil {
-			return nil, err
-		}
-	}
 	var a Artifacts
-	for _, x := range []struct {
-		dst  *Artifact
-		path string
-	}{
+	if err := readArtifacts(dir, []artifactFile{
 		{&a.NitroAdjudicator, "contracts/NitroAdjudicator.sol/NitroAdjudicator.json"},
 		{&a.ETHAssetHolder, "contracts/ETHAssetHolder.sol/ETHAssetHolder.json"},
 		{&a.ERC20AssetHolder, "contracts/ERC20AssetHolder.sol/ERC20AssetHolder.json"},
 		{&a.Token, "contracts/Token.sol/Token.json"},
-	} {
-		art, err := readArtifact(filepath.Join(dir, filepath.FromSlash(x.path)))
-		if err != nil {
-			return nil, err
-		}
-		*x.dst = art
+	}); err != nil {
+		return nil, err
 	}
 	return &a, nil
+}
+
+// artifactFile is one artifact to read: its path in the artifacts folder
+// and where to put it.
+type artifactFile struct {
+	dst  *Artifact
+	path string
+}
+
+// readArtifacts reads files from dir ("" means FindArtifacts()).
+func readArtifacts(dir string, files []artifactFile) error {
+	if dir == "" {
+		var err error
+		if dir, err = FindArtifacts(); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		art, err := readArtifact(filepath.Join(dir, filepath.FromSlash(f.path)))
+		if err != nil {
+			return err
+		}
+		*f.dst = art
+	}
+	return nil
 }
 
 func readArtifact(path string) (Artifact, error) {
@@ -137,27 +149,14 @@ type AppArtifacts struct {
 // LoadAppArtifacts reads the four apps from an artifacts folder (see
 // FindArtifacts). An empty dir means FindArtifacts().
 func LoadAppArtifacts(dir string) (*AppArtifacts, error) {
-	if dir == "" {
-		var err error
-		if dir, err = FindArtifacts(); err != nil {
-			return nil, err
-		}
-	}
 	var a AppArtifacts
-	for _, x := range []struct {
-		dst  *Artifact
-		path string
-	}{
+	if err := readArtifacts(dir, []artifactFile{
 		{&a.TrivialApp, "contracts/TrivialApp.sol/TrivialApp.json"},
 		{&a.CountingApp, "contracts/CountingApp.sol/CountingApp.json"},
 		{&a.SingleAssetPayments, "contracts/examples/SingleAssetPayments.sol/SingleAssetPayments.json"},
 		{&a.HashLockedSwap, "contracts/examples/HashLockedSwap.sol/HashLockedSwap.json"},
-	} {
-		art, err := readArtifact(filepath.Join(dir, filepath.FromSlash(x.path)))
-		if err != nil {
-			return nil, err
-		}
-		*x.dst = art
+	}); err != nil {
+		return nil, err
 	}
 	return &a, nil
 }
