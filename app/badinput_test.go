@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/app"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -26,10 +27,38 @@ func openRunning(t testing.TB) (*env, nitro.Bytes32) {
 func openRunningWith(t testing.TB, with func(name string, c *app.Config)) (*env, nitro.Bytes32) {
 	t.Helper()
 	e := newEnvWith(t, 2, with)
-	bus := e.connect()
-	id := propose(t, e, bus)
-	e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning })
-	return e, id
+	return e, e.openChannels(e.connect(), 1, 5, 3)[0]
+}
+
+// openChannels opens n channels that A proposes and B joins over bus, each
+// allocating amounts, and waits until both run them (turn 3): A proposes
+// them all, the bus delivers, then B joins each.
+func (e *env) openChannels(bus *memory.Bus, n int, amounts ...int64) []nitro.Bytes32 {
+	e.t.Helper()
+	A, B := e.parties[0], e.parties[1]
+	ids := make([]nitro.Bytes32, n)
+	for i := range ids {
+		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(amounts...)})
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		ids[i] = r.ChannelResults[0].ChannelID
+		bus.Send(envelopes(r)...)
+	}
+	if _, err := bus.Run(e.ctx); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, id := range ids {
+		r, err := B.w.JoinChannel(e.ctx, id)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		bus.Send(envelopes(r)...)
+	}
+	for _, id := range ids {
+		e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning && c.TurnNum == 3 })
+	}
+	return ids
 }
 
 // snapshot is everything a party's store holds.

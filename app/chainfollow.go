@@ -22,6 +22,10 @@ const (
 // retried until it is applied, so none is lost while the database is away
 // (issue 18). Applying one twice is harmless: the core takes the largest
 // holdings seen, and a payout or conclude it already knows changes nothing.
+// The cursor keeps each event's block hash and a few older checkpoints, so
+// the chain can tell when blocks the wallet read left it: the stream then
+// sends a core.EventRewound, handled by rewind (rewind.go), and carries on
+// from the common ancestor (issue 19).
 func (w *Wallet) followChain(ctx context.Context) {
 	defer w.wg.Done()
 	backoff := followMinBackoff
@@ -41,18 +45,19 @@ func (w *Wallet) followChain(ctx context.Context) {
 		}
 		backoff = followMinBackoff
 		for ev := range events {
+			if ev.Kind == core.EventRewound {
+				// Blocks read before left the chain (rewind.go).
+				if cursor, err = w.rewind(ctx, cursor, ev); err != nil {
+					return // stopping: the stream checks the cursor again
+				}
+				continue
+			}
 			if !w.applyEvent(ctx, ev) {
 				return // stopping: the event is replayed from the cursor
 			}
-			for try := followMinBackoff; ; try = min(2*try, followMaxBackoff) {
-				err := w.cfg.Store.SetChainCursor(ctx, ev.Block)
-				if err == nil {
-					break
-				}
-				w.log.Warn("save chain cursor failed; retrying", "block", ev.Block, "err", err)
-				if !sleep(ctx, try) {
-					return
-				}
+			cursor = cursor.Advance(ev.Block, ev.BlockHash)
+			if !w.saveCursor(ctx, cursor) {
+				return
 			}
 		}
 	}

@@ -2,12 +2,10 @@ package app_test
 
 import (
 	"errors"
-	"sync"
 	"testing"
 
 	"github.com/nitrowallet/nitrowallet/app"
-	"github.com/nitrowallet/nitrowallet/core"
-	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/testkit"
 )
 
 // TestConcurrentChannels runs ping-pong updates on many channels at once
@@ -17,53 +15,21 @@ func TestConcurrentChannels(t *testing.T) {
 	A, B := e.parties[0], e.parties[1]
 	bus := e.connect()
 	const channels, rounds = 16, 10
-	ids := make([]nitro.Bytes32, channels)
-	for i := range ids {
-		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(50, 50)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = r.ChannelResults[0].ChannelID
-		bus.Send(envelopes(r)...)
-	}
-	if _, err := bus.Run(e.ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		r, err := B.w.JoinChannel(e.ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bus.Send(envelopes(r)...)
-	}
-	for _, id := range ids {
-		e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning })
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, channels)
-	for _, id := range ids {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 0; i < rounds; i++ {
-				for _, pair := range [][2]*party{{A, B}, {B, A}} {
-					r, err := pair[0].w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(int64(50-i), int64(50+i))})
-					if err == nil {
-						_, err = pair[1].w.PushMessage(e.ctx, r.Outbox[0].Data)
-					}
-					if err != nil {
-						errs <- err
-						return
-					}
+	ids := e.openChannels(bus, channels, 50, 50)
+	testkit.Parallel(t, channels, func(c int) error {
+		for i := 0; i < rounds; i++ {
+			for _, pair := range [][2]*party{{A, B}, {B, A}} {
+				r, err := pair[0].w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: ids[c], Allocations: e.allocation(int64(50-i), int64(50+i))})
+				if err == nil {
+					_, err = pair[1].w.PushMessage(e.ctx, r.Outbox[0].Data)
+				}
+				if err != nil {
+					return err
 				}
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+		}
+		return nil
+	})
 	for _, id := range ids {
 		for _, p := range e.parties {
 			c, err := p.w.GetState(e.ctx, id)

@@ -76,11 +76,11 @@ func (s *downStore) Commit(ctx context.Context, changes []ports.Change) ([]ports
 	return s.Store.Commit(ctx, changes)
 }
 
-func (s *downStore) SetChainCursor(ctx context.Context, block uint64) error {
+func (s *downStore) SetChainCursor(ctx context.Context, cur ports.Cursor) error {
 	if err := s.gate(); err != nil {
 		return err
 	}
-	return s.Store.SetChainCursor(ctx, block)
+	return s.Store.SetChainCursor(ctx, cur)
 }
 
 // TestChainEventsSurviveStoreOutage (issue 18, defect 2): the close's

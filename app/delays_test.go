@@ -16,6 +16,9 @@ type manualClock struct {
 	now time.Time
 }
 
+// newManualClock is a manual clock at a fixed start time.
+func newManualClock() *manualClock { return &manualClock{now: time.Unix(1_700_000_000, 0)} }
+
 func (c *manualClock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -32,7 +35,7 @@ func (c *manualClock) advance(d time.Duration) {
 // when a participant that is not the final state's mover concludes the
 // channel itself (the mover never received the countersignature here).
 func TestConfiguredBackupConcludeDelay(t *testing.T) {
-	clk := &manualClock{now: time.Unix(1_700_000_000, 0)}
+	clk := newManualClock()
 	e, id := openRunningWith(t, func(name string, c *app.Config) {
 		c.Clock = clk
 		c.BackupConcludeDelay = 5 * time.Second

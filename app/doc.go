@@ -44,6 +44,19 @@
 // CloseChannel 300/301, PushMessage 900, GetState 1200, SyncChannel 1400),
 // and CodeWalletError (500) otherwise.
 //
+// # Chain rewinds
+//
+// The wallet follows chain events from a cursor it stores: the block and
+// hash of the last event it applied, with a few older checkpoints. When
+// the chain drops blocks it read (a reorg deeper than the confirmation
+// depth, a node that came back lower or empty), the chain adapter sends a
+// rewind at the common ancestor; the wallet then re-reads every channel's
+// holdings from the chain, steps each with core.Rewound (funding again a
+// running channel whose deposits vanished, concluding again one whose
+// payout vanished), moves the cursor back, reads the events after the
+// ancestor again, logs a warning and publishes a ChainRewound notification
+// listing the channels affected. Stats.ChainRewinds counts the rewinds.
+//
 // # Closing
 //
 // Close refuses every call made after it began (ErrClosed; Subscribe gives

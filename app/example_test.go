@@ -50,3 +50,30 @@ func Example() {
 	// bob: opening
 	// alice: funding
 }
+
+// Example_createChannel is the README's example: one wallet on an in-memory
+// chain and store proposes a channel and gets the message to carry to bob.
+func Example_createChannel() {
+	ctx := context.Background()
+	chain := memory.NewChain(big.NewInt(1337))
+	alice, bob := memory.SignerFromSeed("example-alice"), memory.SignerFromSeed("example-bob")
+	chain.Fund(alice.Address(), big.NewInt(100))
+	w, err := app.New(ctx, app.Config{Signer: alice, Store: memory.NewStore(), Chain: chain.Account(alice.Address())})
+	if err != nil {
+		panic(err)
+	}
+	defer w.Close()
+	ps := []app.Participant{
+		{ParticipantID: "alice", SigningAddress: alice.Address(), Destination: nitro.AddressToDestination(alice.Address())},
+		{ParticipantID: "bob", SigningAddress: bob.Address(), Destination: nitro.AddressToDestination(bob.Address())},
+	}
+	res, err := w.CreateChannel(ctx, app.CreateChannelParams{Participants: ps, Allocations: []app.Allocation{{
+		AssetHolderAddress: chain.ETHAssetHolder(), AllocationItems: []app.AllocationItem{
+			{Destination: ps[0].Destination, Amount: big.NewInt(5)}, {Destination: ps[1].Destination, Amount: big.NewInt(3)},
+		}}}})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Printf("%s, send %s its message\n", res.ChannelResults[0].Status, res.Outbox[0].Recipient) // res.Outbox[0].Data
+	// Output: opening, send bob its message
+}

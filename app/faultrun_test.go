@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/adapters/postgres"
 	"github.com/nitrowallet/nitrowallet/app"
 	"github.com/nitrowallet/nitrowallet/core"
@@ -73,7 +72,7 @@ func TestFaultRun(t *testing.T) {
 		cfg.Store = s
 	})
 	bus := e.connect()
-	ids := openFaultChannels(t, e, bus, sched.channels)
+	ids := e.openChannels(bus, sched.channels, 50, 50)
 
 	run := &faultRun{e: e, sched: sched, figs: newFigures(), stop: make(chan struct{}), last: make([]uint64, len(ids))}
 	var wg sync.WaitGroup
@@ -160,36 +159,6 @@ func TestFaultRun(t *testing.T) {
 			t.Errorf("no call succeeded after the %s", m.name)
 		}
 	}
-}
-
-// openFaultChannels opens n channels between A and B, 50 each, and waits
-// until both are running (turn 3).
-func openFaultChannels(t *testing.T, e *env, bus *memory.Bus, n int) []nitro.Bytes32 {
-	t.Helper()
-	A, B := e.parties[0], e.parties[1]
-	ids := make([]nitro.Bytes32, n)
-	for i := range ids {
-		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(50, 50)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids[i] = r.ChannelResults[0].ChannelID
-		bus.Send(envelopes(r)...)
-	}
-	if _, err := bus.Run(e.ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, id := range ids {
-		r, err := B.w.JoinChannel(e.ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bus.Send(envelopes(r)...)
-	}
-	for _, id := range ids {
-		e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning && c.TurnNum == 3 })
-	}
-	return ids
 }
 
 // faultRun is the movers' side of a fault run.

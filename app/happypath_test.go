@@ -13,7 +13,7 @@ import (
 	"github.com/nitrowallet/nitrowallet/app"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
-	"github.com/nitrowallet/nitrowallet/internal/wireschema"
+	"github.com/nitrowallet/nitrowallet/internal/testwallets"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
@@ -95,14 +95,7 @@ func (e *env) party(name string) *party {
 // push delivers a message and returns the recipient's result.
 func (e *env) push(m app.Message) app.Result {
 	e.t.Helper()
-	if err := wireschema.Validate(m.Data); err != nil {
-		e.t.Fatalf("message to %s fails the wire-format schema: %v\n%s", m.Recipient, err, m.Data)
-	}
-	r, err := e.party(m.Recipient).w.PushMessage(e.ctx, m.Data)
-	if err != nil {
-		e.t.Fatalf("push to %s: %v", m.Recipient, err)
-	}
-	return r
+	return testwallets.Push(e.ctx, e.t, e.party(m.Recipient).w, m)
 }
 
 // waitNote waits for a notification matching pred on p's stream.
@@ -121,20 +114,16 @@ func waitNote(t *testing.T, p *party, what string, pred func(app.Notification) b
 	}
 }
 
+// one is r's result for channel id (testwallets.One).
 func one(t *testing.T, r app.Result, id nitro.Bytes32) app.ChannelResult {
 	t.Helper()
-	c, ok := r.Channel(id)
-	if !ok {
-		t.Fatalf("no result for channel %s in %+v", id, r)
-	}
-	return c
+	return testwallets.One(t, r, id)
 }
 
+// wantStatus checks c's status and turn (testwallets.WantStatus).
 func wantStatus(t *testing.T, who string, c app.ChannelResult, s core.Status, turn uint64) {
 	t.Helper()
-	if c.Status != s || c.TurnNum != turn {
-		t.Fatalf("%s: status %s turn %d, want %s turn %d", who, c.Status, c.TurnNum, s, turn)
-	}
+	testwallets.WantStatus(t, who, c, s, turn)
 }
 
 func wantOutbox(t *testing.T, who string, r app.Result, to ...string) {

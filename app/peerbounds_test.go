@@ -3,7 +3,6 @@ package app_test
 import (
 	"fmt"
 	"reflect"
-	"sync"
 	"testing"
 	"time"
 
@@ -12,26 +11,6 @@ import (
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/core/wire"
 )
-
-// testClock is a clock the test moves.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newTestClock() *testClock { return &testClock{now: time.Unix(1_700_000_000, 0)} }
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // getChannels is a message from sender to B with n GetChannel requests,
 // cycling through ids.
@@ -110,7 +89,7 @@ func TestGetChannelFromStrangers(t *testing.T) {
 // inventing names get nothing.
 func TestGetChannelFlood(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
-		clk := newTestClock()
+		clk := newManualClock()
 		limits := app.RequestLimits{PeerBurst: 48 << 10, PeerRate: 12 << 10}
 		e, id := openRunningWith(t, withStore(t, k, func(name string, c *app.Config) {
 			if name == "B" {
@@ -178,9 +157,7 @@ func openThree(t *testing.T, with func(name string, c *app.Config)) (*env, []nit
 	ids := []nitro.Bytes32{first}
 	bus := e.connect()
 	for len(ids) < 3 {
-		id := propose(t, e, bus)
-		e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning })
-		ids = append(ids, id)
+		ids = append(ids, e.openChannels(bus, 1, 5, 3)...)
 	}
 	return e, ids
 }

@@ -264,7 +264,7 @@ func TestProposalPolicy(t *testing.T) {
 // and its slot is free. Joined channels are never expired.
 func TestProposalExpiry(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
-		clk := &manualClock{now: time.Unix(1_700_000_000, 0)}
+		clk := newManualClock()
 		e := newEnvWith(t, 2, withStore(t, k, func(name string, c *app.Config) {
 			c.Clock, c.ProposalExpiry, c.MaxPendingProposalsPerPeer = clk, time.Hour, 1
 		}))

@@ -23,6 +23,10 @@ type Stats struct {
 	// NotificationsDropped counts notifications dropped from full
 	// subscriber queues (and from those kept during New).
 	NotificationsDropped uint64
+	// ChainRewinds counts the chain rewinds handled: blocks the wallet had
+	// read events from left the node's chain (a reorg deeper than the
+	// confirmation depth, a node that came back lower or empty).
+	ChainRewinds uint64
 }
 
 // Stats returns the wallet's counters since New.
@@ -32,5 +36,6 @@ func (w *Wallet) Stats() Stats {
 		RequestsAnswered: g.answered.Load(), RequestsIgnored: g.ignored.Load(),
 		RequestsOverMessage: g.overMessage.Load(), RequestsOverBudget: g.overBudget.Load(),
 		ReplyBytes: g.replyBytes.Load(), NotificationsDropped: w.subs.dropped.Load(),
+		ChainRewinds: w.rewound.Load(),
 	}
 }

@@ -125,6 +125,11 @@ const (
 	// a channel; Evidence holds both, and the store keeps them (see
 	// Wallet.Equivocations). The state received second was refused.
 	PeerEquivocated NotificationType = "PeerEquivocated"
+	// ChainRewound: blocks the wallet had read events from left the
+	// chain; Rewind says from which block it reads again and which
+	// channels lost funding or a payout they had (they are funded, or
+	// concluded, again as Nitro allows).
+	ChainRewound NotificationType = "ChainRewound"
 )
 
 // Notification is published to subscribers: a channel change, or a message
@@ -134,6 +139,8 @@ type Notification struct {
 	Channel  ChannelResult
 	Message  Message
 	Evidence *core.EquivocationError
+	// Rewind is set in a ChainRewound notification.
+	Rewind *Rewind
 	// Dropped is, in a NotificationsDropped notification, how many
 	// notifications were dropped just before it.
 	Dropped uint64

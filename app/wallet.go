@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nitrowallet/nitrowallet/core"
@@ -101,19 +102,20 @@ type Config struct {
 // the same result (see the package documentation). After Close every call
 // returns ErrClosed.
 type Wallet struct {
-	cfg    Config
-	log    *slog.Logger
-	me     nitro.Address
-	locks  *channelLocks
-	cache  *channelCache
-	ticks  *tickSet
-	props  *proposalBook
-	subs   *hub
-	gate   *requestGate
-	cancel context.CancelFunc
-	bg     context.Context // the background and effects context; Close ends it
-	wg     sync.WaitGroup
-	life   lifecycle
+	cfg     Config
+	log     *slog.Logger
+	me      nitro.Address
+	locks   *channelLocks
+	cache   *channelCache
+	ticks   *tickSet
+	props   *proposalBook
+	subs    *hub
+	gate    *requestGate
+	rewound atomic.Uint64 // chain rewinds handled (Stats.ChainRewinds)
+	cancel  context.CancelFunc
+	bg      context.Context // the background and effects context; Close ends it
+	wg      sync.WaitGroup
+	life    lifecycle
 
 	effects *effectWorkers // carries out background work's effects, by channel
 }

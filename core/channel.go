@@ -329,7 +329,7 @@ func (c *Channel) waitingOnTx() bool {
 		return true
 	}
 	waiting := false
-	if c.FundingStrategy == FundingDirect && !c.PostfundComplete() {
+	if c.depositsWatched() {
 		c.dueDeposits(func(asset, item int, _, _ *big.Int) {
 			waiting = waiting || c.Funding[asset].Deposits[item] == TxRequested
 		})

@@ -45,7 +45,7 @@ func (s *stepper) countersign(final StoredState) bool {
 // or submitted: the final state's mover at once, the others as a backup.
 func (s *stepper) conclude(final StoredState) {
 	c := &s.c
-	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone {
+	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone && !c.depositUnseen() {
 		mover := c.mover(final.State.TurnNum) == c.MyIndex
 		if mover || s.backupDue {
 			c.Conclude = TxRequested

@@ -26,6 +26,18 @@
 //     TxRetryDelay seconds of Tick time, or the Tick's own delay (a deposit
 //     the holdings do not cover, a conclude without Concluded, say after a
 //     reorg dropped it), is submitted again; Nitro makes the repeat harmless.
+//   - rewind: a Rewound input (the chain dropped blocks whose events were
+//     applied: a reorg deeper than the confirmation depth, a node that came
+//     back lower) carries the exact holdings read from the chain afterwards.
+//     They replace what the channel knew, downward too, except that a
+//     channel with a final state never lowers them (its conclude may be
+//     mined and not seen yet). A payout the chain no longer shows is undone
+//     with its conclude, which is submitted again; my deposits the holdings
+//     no longer cover are requested again. A running channel below its
+//     funding total is funded again in queue order, as when it opened; a
+//     conclude waits while a deposit of mine is not seen yet, so that none
+//     lands after the payout. A channel closed before its funding came
+//     back concludes with what is held (Nitro pays items in order).
 //   - sync: Sync resends my recent states to every peer with a GetChannel
 //     request; a GetChannel request is answered with my recent states, once
 //     per input however often it is repeated, and only when the message's

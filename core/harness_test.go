@@ -41,6 +41,21 @@ func newWorld(t *testing.T, n int) *world {
 	return w
 }
 
+// proposeAndJoin starts a world of len(amounts) participants in which
+// participant 0 proposes a channel allocating amounts, every other one
+// joins, and every message is delivered: funding starts.
+func proposeAndJoin(t *testing.T, amounts ...int64) *world {
+	t.Helper()
+	w := newWorld(t, len(amounts))
+	w.step(0, w.createInput(amounts...))
+	w.deliverAll()
+	for i := 1; i < len(amounts); i++ {
+		w.step(i, core.Join{Deployment: w.deployment()})
+	}
+	w.deliverAll()
+	return w
+}
+
 func (w *world) addr(i int) nitro.Address { return w.parts[i].SigningAddress }
 
 func (w *world) outcome(amounts ...int64) nitro.Outcome {

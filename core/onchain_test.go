@@ -8,11 +8,7 @@ import (
 )
 
 func TestFailedDepositRetriedOnTick(t *testing.T) {
-	w := newWorld(t, 2)
-	w.step(0, w.createInput(5, 3))
-	w.deliverAll()
-	w.step(1, core.Join{Deployment: w.deployment()})
-	w.deliverAll()
+	w := proposeAndJoin(t, 5, 3)
 	if len(w.deposits) != 1 {
 		t.Fatal("no deposit")
 	}
@@ -54,11 +50,7 @@ func TestChainEventsOrderInsensitive(t *testing.T) {
 // the world (its deposits emptied) and that deposit.
 func awaitingDeposit(t *testing.T) (*world, core.Deposit) {
 	t.Helper()
-	w := newWorld(t, 2)
-	w.step(0, w.createInput(5, 3))
-	w.deliverAll()
-	w.step(1, core.Join{Deployment: w.deployment()})
-	w.deliverAll()
+	w := proposeAndJoin(t, 5, 3)
 	if len(w.deposits) != 1 {
 		t.Fatalf("deposits %+v, want A's", w.deposits)
 	}

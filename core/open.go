@@ -157,7 +157,7 @@ func (s *stepper) signPrefund() bool {
 // deposit deposits, once each, my items whose turn has come.
 func (s *stepper) deposit() {
 	c := &s.c
-	if c.FundingStrategy == FundingDirect && !c.PostfundComplete() {
+	if c.depositsOpen() {
 		c.dueDeposits(func(asset, item int, expectedHeld, amount *big.Int) {
 			f := &c.Funding[asset]
 			if f.Deposits[item] != TxNone {

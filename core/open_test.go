@@ -11,12 +11,7 @@ import (
 // TestZeroAllocationNeverDeposits: a participant with nothing to deposit
 // waits for the others, then signs its postfund in turn.
 func TestZeroAllocationNeverDeposits(t *testing.T) {
-	w := newWorld(t, 3)
-	w.step(0, w.createInput(10, 0, 30))
-	w.deliverAll()
-	w.step(1, core.Join{Deployment: w.deployment()})
-	w.step(2, core.Join{Deployment: w.deployment()})
-	w.deliverAll()
+	w := proposeAndJoin(t, 10, 0, 30)
 	if len(w.deposits) != 1 || w.deposits[0].Amount.Int64() != 10 {
 		t.Fatalf("first deposit: %+v", w.deposits)
 	}
@@ -36,12 +31,7 @@ func TestZeroAllocationNeverDeposits(t *testing.T) {
 // TestPostfundWaitsForEarlierParticipants: participant i signs postfund
 // n+i only after n..n+i-1, so statuses follow the founding document.
 func TestPostfundWaitsForEarlierParticipants(t *testing.T) {
-	w := newWorld(t, 3)
-	w.step(0, w.createInput(1, 1, 1))
-	w.deliverAll()
-	w.step(1, core.Join{Deployment: w.deployment()})
-	w.step(2, core.Join{Deployment: w.deployment()})
-	w.deliverAll()
+	w := proposeAndJoin(t, 1, 1, 1)
 	for len(w.deposits) > 0 {
 		w.mineDeposit()
 	}

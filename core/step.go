@@ -41,6 +41,8 @@ func Step(c Channel, in Input) (Channel, []Effect, error) {
 			err = s.signed(in)
 		case ChainEvent:
 			s.chainEvent(in)
+		case Rewound:
+			err = s.rewound(in)
 		case TxFailed:
 			s.txFailed(in)
 		case Tick:

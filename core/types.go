@@ -97,6 +97,12 @@ const (
 	// does not act on them yet.
 	EventChallengeRegistered
 	EventChallengeCleared
+	// EventRewound is no log: a chain adapter sends it on an event stream
+	// when blocks it had delivered are no longer on the node's chain (a
+	// reorg, or a node that came back lower). Block and BlockHash name the
+	// common ancestor, from which the stream delivers again; events of
+	// later blocks that were delivered before may be void (see Rewound).
+	EventRewound
 )
 
 // String returns the Solidity event name.
@@ -112,19 +118,24 @@ func (k EventKind) String() string {
 		return "ChallengeRegistered"
 	case EventChallengeCleared:
 		return "ChallengeCleared"
+	case EventRewound:
+		return "Rewound"
 	}
 	return "Unknown"
 }
 
 // ChainEvent is a chain log the core consumes, already decoded by a chain
-// adapter. Block and LogIndex order events; BlockTime is the block's header
-// time in seconds (chain time, never the wall clock).
+// adapter. Block and LogIndex order events; BlockHash is the hash of the
+// block that carries the event (zero where an adapter cannot tell), so that
+// a consumer can check its cursor is still on the chain; BlockTime is the
+// block's header time in seconds (chain time, never the wall clock).
 type ChainEvent struct {
 	Kind      EventKind
 	ChannelID nitro.Bytes32
 	// Asset is the asset holder that emitted Deposited or AllocationUpdated.
 	Asset     nitro.Address
 	Block     uint64
+	BlockHash nitro.Bytes32
 	LogIndex  uint64
 	BlockTime uint64
 	TxHash    nitro.Bytes32

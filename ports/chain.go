@@ -45,9 +45,14 @@ type Chain interface {
 	ConcludeAndTransferAll(ctx context.Context, req ConcludeRequest) (TxHash, error)
 	// Holdings reads what the asset holder holds for a channel now.
 	Holdings(ctx context.Context, asset nitro.Address, channelID nitro.Bytes32) (*big.Int, error)
-	// Events streams every Nitro event from block fromBlock on, in chain
+	// Events streams every Nitro event from the cursor's block on, in chain
 	// order, until ctx ends. The channel is closed when the stream ends.
-	Events(ctx context.Context, fromBlock uint64) (<-chan core.ChainEvent, error)
+	// Blocks it delivered that leave the chain (a reorg, a node that came
+	// back lower), and a cursor whose block is no longer on the chain, are
+	// reported by a core.EventRewound naming the common ancestor (found
+	// through the cursor's checkpoints, else the deployment block); the
+	// stream then delivers again from the ancestor.
+	Events(ctx context.Context, from Cursor) (<-chan core.ChainEvent, error)
 }
 
 // Chain errors shared by every chain adapter; test them with errors.Is.
@@ -58,6 +63,10 @@ var (
 	ErrInsufficientFunds = errors.New("chain: insufficient funds")
 	// ErrUnavailable: the chain could not be reached.
 	ErrUnavailable = errors.New("chain: unavailable")
+	// ErrNoContract: no contract is deployed at the address on the node's
+	// chain (a node that came back without the deployment): nothing is
+	// sent, and a read of holdings there means nothing is held.
+	ErrNoContract = errors.New("chain: no contract at the address")
 )
 
 // Revert reasons the Nitro 0.17.0 contracts give, as matched in RevertError.

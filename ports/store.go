@@ -81,10 +81,12 @@ type Store interface {
 	Done(ctx context.Context, ids []uint64) error
 	// NextNonce reserves a fresh channel nonce for a participant list.
 	NextNonce(ctx context.Context, participants []nitro.Address) (uint64, error)
-	// ChainCursor returns the next block the wallet has to read events from.
-	ChainCursor(ctx context.Context) (uint64, error)
-	// SetChainCursor records that events before block have been handled.
-	SetChainCursor(ctx context.Context, block uint64) error
+	// ChainCursor returns where the wallet reads chain events from (the
+	// zero Cursor before any was set).
+	ChainCursor(ctx context.Context) (Cursor, error)
+	// SetChainCursor records the cursor if it is not ordered before the
+	// stored one (Cursor.Before); an older one is ignored.
+	SetChainCursor(ctx context.Context, c Cursor) error
 	// RecordEquivocation durably keeps the evidence that a participant
 	// signed two different states for one turn of a channel. One record
 	// is kept per channel and signer, the first: a later one for the same

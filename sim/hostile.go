@@ -119,7 +119,7 @@ func (w *World) durable(wal *Wallet) string {
 		Pending  []ports.OutboxEntry
 		Cursor   uint64
 		Errs     []error
-	}{cs, pend, cur, []error{err1, err2, err3}})
+	}{cs, pend, cur.Block, []error{err1, err2, err3}})
 }
 
 // rejected records a rejected Byzantine input and checks that it changed

@@ -173,18 +173,18 @@ func (s *store) NextNonce(ctx context.Context, ps []nitro.Address) (uint64, erro
 	return s.mem.NextNonce(ctx, ps)
 }
 
-func (s *store) ChainCursor(ctx context.Context) (uint64, error) {
+func (s *store) ChainCursor(ctx context.Context) (ports.Cursor, error) {
 	if err := s.gate(false); err != nil {
-		return 0, err
+		return ports.Cursor{}, err
 	}
 	return s.mem.ChainCursor(ctx)
 }
 
-func (s *store) SetChainCursor(ctx context.Context, block uint64) error {
+func (s *store) SetChainCursor(ctx context.Context, cur ports.Cursor) error {
 	if err := s.gate(false); err != nil {
 		return err
 	}
-	return s.mem.SetChainCursor(ctx, block)
+	return s.mem.SetChainCursor(ctx, cur)
 }
 
 // DeleteProposal deletes a proposal the wallet never joined and forgets it
@@ -324,9 +324,10 @@ func (p *port) Holdings(ctx context.Context, asset nitro.Address, id nitro.Bytes
 	return p.acct.Holdings(ctx, asset, id)
 }
 
-// Events starts the wallet's stream from block from.
-func (p *port) Events(ctx context.Context, from uint64) (<-chan core.ChainEvent, error) {
-	s := &stream{ch: make(chan core.ChainEvent), ctx: ctx, block: from, dead: func() bool { return p.w.died(p.wal) }}
+// Events starts the wallet's stream from the cursor's block (the world's
+// reorgs stay within the confirmation depth: no rewind to check).
+func (p *port) Events(ctx context.Context, from ports.Cursor) (<-chan core.ChainEvent, error) {
+	s := &stream{ch: make(chan core.ChainEvent), ctx: ctx, block: from.Block, dead: func() bool { return p.w.died(p.wal) }}
 	go func() {
 		<-ctx.Done()
 		s.mu.Lock()

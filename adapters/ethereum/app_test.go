@@ -17,6 +17,7 @@ import (
 	"github.com/nitrowallet/nitrowallet/app"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/testwallets"
 	"github.com/nitrowallet/nitrowallet/internal/wireschema"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
@@ -163,14 +164,7 @@ func (w *world) party(name string) *party {
 // push delivers a message after checking it against the wire schema.
 func (w *world) push(m app.Message) app.Result {
 	w.t.Helper()
-	if err := wireschema.Validate(m.Data); err != nil {
-		w.t.Fatalf("message to %s fails the wire-format schema: %v\n%s", m.Recipient, err, m.Data)
-	}
-	r, err := w.party(m.Recipient).w.PushMessage(w.ctx, m.Data)
-	if err != nil {
-		w.t.Fatalf("push to %s: %v", m.Recipient, err)
-	}
-	return r
+	return testwallets.Push(w.ctx, w.t, w.party(m.Recipient).w, m)
 }
 
 func (w *world) waitNote(p *party, what string, pred func(app.Notification) bool) app.Notification {
@@ -199,20 +193,16 @@ func (w *world) answer(p *party, r app.Result) app.Message {
 	return w.waitNote(p, "MessageQueued", func(n app.Notification) bool { return n.Type == app.MessageQueued }).Message
 }
 
+// one is r's result for channel id (testwallets.One).
 func one(t testing.TB, r app.Result, id nitro.Bytes32) app.ChannelResult {
 	t.Helper()
-	c, ok := r.Channel(id)
-	if !ok {
-		t.Fatalf("no result for channel %s in %+v", id, r)
-	}
-	return c
+	return testwallets.One(t, r, id)
 }
 
+// wantStatus checks c's status and turn (testwallets.WantStatus).
 func wantStatus(t testing.TB, who string, c app.ChannelResult, s core.Status, turn uint64) {
 	t.Helper()
-	if c.Status != s || c.TurnNum != turn {
-		t.Fatalf("%s: status %s turn %d, want %s turn %d", who, c.Status, c.TurnNum, s, turn)
-	}
+	testwallets.WantStatus(t, who, c, s, turn)
 }
 
 func wantAmount(t testing.TB, what string, got, want *big.Int) {
@@ -643,7 +633,7 @@ func TestRestartReplaysMissedBlocks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cursor == 0 {
+	if cursor.Block == 0 {
 		t.Fatal("B's chain cursor did not move")
 	}
 }

@@ -72,29 +72,41 @@ func FindArtifacts() (string, error) {
 // LoadArtifacts reads the four contracts from an artifacts folder (see
 // FindArtifacts). An empty dir means FindArtifacts().
 func LoadArtifacts(dir string) (*Artifacts, error) {
-	if dir == "" {
-		var err error
-		if dir, err = FindArtifacts(); err != nil {
-			return nil, err
-		}
-	}
 	var a Artifacts
-	for _, x := range []struct {
-		dst  *Artifact
-		path string
-	}{
+	if err := readArtifacts(dir, []artifactFile{
 		{&a.NitroAdjudicator, "contracts/NitroAdjudicator.sol/NitroAdjudicator.json"},
 		{&a.ETHAssetHolder, "contracts/ETHAssetHolder.sol/ETHAssetHolder.json"},
 		{&a.ERC20AssetHolder, "contracts/ERC20AssetHolder.sol/ERC20AssetHolder.json"},
 		{&a.Token, "contracts/Token.sol/Token.json"},
-	} {
-		art, err := readArtifact(filepath.Join(dir, filepath.FromSlash(x.path)))
-		if err != nil {
-			return nil, err
-		}
-		*x.dst = art
+	}); err != nil {
+		return nil, err
 	}
 	return &a, nil
+}
+
+// artifactFile is one artifact to read: its path in the artifacts folder
+// and where to put it.
+type artifactFile struct {
+	dst  *Artifact
+	path string
+}
+
+// readArtifacts reads files from dir ("" means FindArtifacts()).
+func readArtifacts(dir string, files []artifactFile) error {
+	if dir == "" {
+		var err error
+		if dir, err = FindArtifacts(); err != nil {
+			return err
+		}
+	}
+	for _, f := range files {
+		art, err := readArtifact(filepath.Join(dir, filepath.FromSlash(f.path)))
+		if err != nil {
+			return err
+		}
+		*f.dst = art
+	}
+	return nil
 }
 
 func readArtifact(path string) (Artifact, error) {
@@ -122,4 +134,29 @@ func readArtifact(path string) (Artifact, error) {
 		return Artifact{}, fmt.Errorf("artifact %s: bytecode: %v", path, err)
 	}
 	return Artifact{Name: j.ContractName, ABI: parsed, Bytecode: code}, nil
+}
+
+// AppArtifacts are the ForceMove apps the npm package ships: TrivialApp
+// and CountingApp (test apps) and the SingleAssetPayments and
+// HashLockedSwap examples. None takes constructor arguments.
+type AppArtifacts struct {
+	TrivialApp          Artifact
+	CountingApp         Artifact
+	SingleAssetPayments Artifact
+	HashLockedSwap      Artifact
+}
+
+// LoadAppArtifacts reads the four apps from an artifacts folder (see
+// FindArtifacts). An empty dir means FindArtifacts().
+func LoadAppArtifacts(dir string) (*AppArtifacts, error) {
+	var a AppArtifacts
+	if err := readArtifacts(dir, []artifactFile{
+		{&a.TrivialApp, "contracts/TrivialApp.sol/TrivialApp.json"},
+		{&a.CountingApp, "contracts/CountingApp.sol/CountingApp.json"},
+		{&a.SingleAssetPayments, "contracts/examples/SingleAssetPayments.sol/SingleAssetPayments.json"},
+		{&a.HashLockedSwap, "contracts/examples/HashLockedSwap.sol/HashLockedSwap.json"},
+	}); err != nil {
+		return nil, err
+	}
+	return &a, nil
 }

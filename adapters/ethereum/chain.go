@@ -280,6 +280,14 @@ func (c *Chain) Deposit(ctx context.Context, req ports.DepositRequest) (ports.Tx
 		return ports.TxHash{}, fmt.Errorf("ethereum: deposit: %w", err)
 	}
 	holder := req.Asset
+	if _, ok := c.tokens[holder]; !ok && holder != c.cfg.Contracts.ETHAssetHolder {
+		return ports.TxHash{}, fmt.Errorf("ethereum: deposit to %s: %w", holder, ErrUnknownAssetHolder)
+	}
+	// A node that came back without the deployment would take a deposit to
+	// an empty address as a plain transfer: refuse it, typed.
+	if err := c.hasCode(ctx, holder); err != nil {
+		return ports.TxHash{}, fmt.Errorf("ethereum: deposit: %w", err)
+	}
 	if holder == c.cfg.Contracts.ETHAssetHolder {
 		h, _, err := c.send.transact(ctx, call{kind: "deposit", to: &holder, value: new(big.Int).Set(req.Amount), data: data})
 		return h, err
@@ -416,6 +424,9 @@ func (c *Chain) viewAt(ctx context.Context, block *big.Int, a abi.ABI, to common
 	res, err := c.client.CallContract(ctx, ethereum.CallMsg{To: &to, Data: data}, block)
 	if err != nil {
 		return classify(method, err)
+	}
+	if len(res) == 0 {
+		return fmt.Errorf("ethereum: %s at %s: %w", method, to, ports.ErrNoContract)
 	}
 	vals, err := a.Unpack(method, res)
 	if err != nil || len(vals) != 1 {

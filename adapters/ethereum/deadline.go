@@ -109,6 +109,13 @@ func (c deadlineClient) BalanceAt(ctx context.Context, a common.Address, block *
 	return b, mapErr(err)
 }
 
+func (c deadlineClient) CodeAt(ctx context.Context, a common.Address, block *big.Int) ([]byte, error) {
+	ctx, mapErr, cancel := c.bound(ctx)
+	defer cancel()
+	b, err := c.Client.CodeAt(ctx, a, block)
+	return b, mapErr(err)
+}
+
 func (c deadlineClient) NonceAt(ctx context.Context, a common.Address, block *big.Int) (uint64, error) {
 	ctx, mapErr, cancel := c.bound(ctx)
 	defer cancel()

@@ -63,14 +63,41 @@
 // Concluded, ChallengeRegistered and ChallengeCleared from the adjudicator,
 // in chain order, polling eth_getLogs in ranges of at most MaxBlockRange
 // blocks up to the head less Confirmations. Each event carries its block's
-// header time, never the wall clock. The cursor is the caller's: Events
-// (ctx, block) replays everything from that block, so a consumer that
-// stores the block of the last event it processed resumes after a restart
-// or a dropped stream (the stream closes on any node error) without missing
-// blocks; events of that block come again, which the core handles as
-// idempotent. Reorgs deeper than Confirmations are not handled: a node gets
-// DefaultConfirmations unless the config sets a depth, and only a dev chain
-// (Config.Dev, set by DevChain.NewChain) defaults to 0.
+// hash and header time, never the wall clock. The cursor is the caller's:
+// Events(ctx, cursor) replays everything from the cursor's block, so a
+// consumer that stores the block (and hash) of the last event it processed
+// resumes after a restart or a dropped stream (the stream closes on any
+// node error) without missing blocks; events of that block come again,
+// which the core handles as idempotent. A node gets DefaultConfirmations
+// unless the config sets a depth, and only a dev chain (Config.Dev, set by
+// DevChain.NewChain) defaults to 0.
+//
+// # Reorgs and rollbacks
+//
+// Blocks the stream delivered may leave the node's chain: a reorg deeper
+// than Confirmations, or a node that came back lower (geth --dev killed
+// with its default database loses its latest blocks and mines different
+// ones). On every poll the scanner checks that the last block it scanned
+// still has the hash it saw and that the head is not below it, and at
+// subscribe time it checks the cursor's block the same way. On a mismatch
+// it walks back through the blocks it remembers (the ends of its last 64
+// scans, then the cursor's checkpoints) to the newest one still on the
+// chain, or falls back to Contracts.StartBlock, sends a core.EventRewound
+// naming that ancestor, and scans again after it: events of the new branch
+// at heights it had passed are delivered. It also makes the account's next
+// transaction read its nonce from the node again, since the removed blocks'
+// transactions may be gone. The wallet then re-reads every channel's
+// holdings (exact, at the confirmed block) and funds or concludes again
+// what vanished (see core.Rewound).
+//
+// A node that came back at genesis has no contracts: the stream rewinds to
+// Contracts.StartBlock and waits for the chain to reach it (no busy loop;
+// it polls every PollInterval), Holdings and other views there fail with
+// ports.ErrNoContract (the wallet counts such holdings as zero and reports
+// the channels whose funding vanished), and Deposit refuses with
+// ports.ErrNoContract instead of sending value to an empty address (which
+// an EVM would accept as a plain transfer); the wallet retries the deposit
+// on its ticks until the deployment is back.
 //
 // # Dev chain
 //

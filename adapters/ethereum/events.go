@@ -12,15 +12,19 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // Events implements ports.Chain. The stream replays the contracts' events
-// of blocks fromBlock (at least Contracts.StartBlock) up to the head less
-// Confirmations, then polls for new blocks every PollInterval. Each event
-// carries its block's header time. The channel is closed when ctx ends,
-// the chain is closed, or the node fails to answer; the consumer then
-// resubscribes from the last block it processed.
-func (c *Chain) Events(ctx context.Context, fromBlock uint64) (<-chan core.ChainEvent, error) {
+// of blocks from the cursor's block (at least Contracts.StartBlock) up to
+// the head less Confirmations, then polls for new blocks every
+// PollInterval. Each event carries its block's hash and header time. On
+// every poll the scanner checks that the last block it scanned is still on
+// the node's chain (rewind.go); if not, or if the cursor's block is not, it
+// sends a core.EventRewound at the common ancestor and scans again from
+// there. The channel is closed when ctx ends, the chain is closed, or the
+// node fails to answer; the consumer then resubscribes from its cursor.
+func (c *Chain) Events(ctx context.Context, from ports.Cursor) (<-chan core.ChainEvent, error) {
 	if _, err := c.client.BlockNumber(ctx); err != nil {
 		return nil, classify("read head", err)
 	}
@@ -42,7 +46,7 @@ func (c *Chain) Events(ctx context.Context, fromBlock uint64) (<-chan core.Chain
 			delete(c.wakers, wake)
 			c.wakeMu.Unlock()
 		}()
-		s := scanner{c: c, next: max(fromBlock, c.cfg.Contracts.StartBlock)}
+		s := newScanner(c, from)
 		for {
 			evs, more, err := s.scan(ctx)
 			for _, ev := range evs {
@@ -85,6 +89,10 @@ func (c *Chain) wake() {
 type scanner struct {
 	c    *Chain
 	next uint64 // first block not scanned yet
+	// seen are blocks scanned (and the cursor's checkpoints), newest
+	// first, at most maxSeen: seen[0] is checked on every poll, and the
+	// others locate the common ancestor after a reorg.
+	seen []ports.Checkpoint
 }
 
 // scan returns the events of the next range of at most MaxBlockRange
@@ -98,11 +106,20 @@ func (s *scanner) scan(ctx context.Context) (evs []core.ChainEvent, more bool, e
 	if err != nil {
 		return nil, false, classify("read head", err)
 	}
+	if rw, ok, err := s.check(ctx, head); err != nil || ok {
+		return rw, ok, err
+	}
 	if head < c.cfg.Confirmations || s.next > head-c.cfg.Confirmations {
 		return nil, false, nil
 	}
 	safe := head - c.cfg.Confirmations
 	to := min(safe, s.next+c.cfg.MaxBlockRange-1)
+	// The range's last block is read first: a reorg after this read is
+	// found by the next poll's check, whatever the logs below show.
+	end, err := c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(to))
+	if err != nil {
+		return nil, false, classify("read header", err)
+	}
 	logs, err := c.client.FilterLogs(ctx, ethereum.FilterQuery{
 		FromBlock: new(big.Int).SetUint64(s.next),
 		ToBlock:   new(big.Int).SetUint64(to),
@@ -112,7 +129,8 @@ func (s *scanner) scan(ctx context.Context) (evs []core.ChainEvent, more bool, e
 	if err != nil {
 		return nil, false, classify("filter logs", err)
 	}
-	times := map[uint64]uint64{}
+	times := map[uint64]uint64{to: end.Time}
+	hashes := map[uint64]common.Hash{to: end.Hash()}
 	for _, l := range logs {
 		if l.Removed {
 			continue
@@ -131,12 +149,18 @@ func (s *scanner) scan(ctx context.Context) (evs []core.ChainEvent, more bool, e
 				return nil, false, classify("read header", err)
 			}
 			t = h.Time
-			times[l.BlockNumber] = t
+			times[l.BlockNumber], hashes[l.BlockNumber] = t, h.Hash()
 		}
-		ev.BlockTime = t
+		if hashes[l.BlockNumber] != l.BlockHash {
+			// A reorg while the range was read: scan it again next poll
+			// (the check then finds out how far it went).
+			return nil, false, nil
+		}
+		ev.BlockTime, ev.BlockHash = t, l.BlockHash
 		evs = append(evs, ev)
 	}
 	s.next = to + 1
+	s.saw(ports.Checkpoint{Block: to, Hash: end.Hash()})
 	return evs, to < safe, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/nitrowallet/nitrowallet/adapters/ethereum"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // sendRaw sends data to `to` from key through the dev chain and returns
@@ -129,7 +130,7 @@ func TestChallengeEvents(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := c.Events(ctx, 0)
+	stream, err := c.Events(ctx, ports.Cursor{Block: 0})
 	if err != nil {
 		t.Fatal(err)
 	}

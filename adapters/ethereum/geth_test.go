@@ -159,7 +159,21 @@ func (n *gethNode) fund(t testing.TB, addr common.Address, wei *big.Int) {
 			if r.Status != 1 {
 				t.Fatalf("funding %s failed", addr)
 			}
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	// The receipt can be served before the head's state shows the
+	// transfer: a gas estimate right away then saw a balance of 0 (seen
+	// once in eight runs). Wait until the latest state has the funds.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		bal, err := n.client.BalanceAt(ctx, addr, nil)
+		if err == nil && bal.Cmp(wei) >= 0 {
 			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("funding %s: balance %v, %v after its receipt", addr, bal, err)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

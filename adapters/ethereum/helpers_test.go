@@ -79,6 +79,10 @@ func (e *devEnv) NewAccount(ctx context.Context, wei, tokens *big.Int) (ports.Ch
 	return c, addr, err
 }
 
+func (e *devEnv) Head(ctx context.Context) (uint64, error) { return e.d.Head(ctx) }
+
+func (e *devEnv) RollbackTo(ctx context.Context, n uint64) error { return e.d.RollbackTo(ctx, n) }
+
 func (e *devEnv) Balance(ctx context.Context, a nitro.Address) (*big.Int, error) {
 	return e.d.Balance(ctx, a)
 }

@@ -134,6 +134,7 @@ type Chain struct {
 	failErr     error
 	down        bool
 	subs        map[*chainSub]struct{}
+	sealed      uint64 // blocks sealed, ever: salts block hashes (chain_rewind.go)
 }
 
 // chainAssetHolder is one asset holder contract: its holdings per channel
@@ -157,6 +158,7 @@ type chainChannelStatus struct {
 
 type chainBlock struct {
 	number uint64
+	hash   nitro.Bytes32
 	time   uint64
 	txs    []*chainTx
 }
@@ -228,7 +230,7 @@ func NewChain(chainID *big.Int, opts ...ChainOption) *Chain {
 		holders:     map[nitro.Address]*chainAssetHolder{},
 		balances:    map[nitro.Address]*big.Int{},
 		status:      map[nitro.Bytes32]chainChannelStatus{},
-		blocks:      []*chainBlock{{number: 0, time: cfg.startTime}},
+		blocks:      []*chainBlock{{number: 0, time: cfg.startTime, hash: chainGenesisHash(chainID)}},
 		txs:         map[ports.TxHash]*chainTx{},
 		subs:        map[*chainSub]struct{}{},
 	}
@@ -526,12 +528,14 @@ func (c *Chain) confirmedHoldingsLocked(asset nitro.Address, id nitro.Bytes32) *
 }
 
 // Events implements ports.Chain. The stream replays every past event of
-// confirmed blocks >= fromBlock, then follows new blocks as they are mined
-// and confirmed (at once without WithConfirmations). Each subscriber has an
-// unbounded queue, so a slow reader never blocks the chain. The channel is
-// closed when ctx ends, when the chain goes down, or when a Reorg removes a
-// block whose events the stream was given.
-func (a *chainAccount) Events(ctx context.Context, fromBlock uint64) (<-chan core.ChainEvent, error) {
+// confirmed blocks >= the cursor's block, then follows new blocks as they
+// are mined and confirmed (at once without WithConfirmations). A cursor
+// whose block is no longer on the chain starts the stream with a
+// core.EventRewound at the common ancestor (see rewindCursorLocked), and a
+// Reorg that removes blocks the stream was given sends one too. Each
+// subscriber has an unbounded queue, so a slow reader never blocks the
+// chain. The channel is closed when ctx ends or when the chain goes down.
+func (a *chainAccount) Events(ctx context.Context, from ports.Cursor) (<-chan core.ChainEvent, error) {
 	c := a.c
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -539,11 +543,14 @@ func (a *chainAccount) Events(ctx context.Context, fromBlock uint64) (<-chan cor
 		return nil, err
 	}
 	s := &chainSub{
-		from: fromBlock,
-		next: fromBlock,
 		wake: make(chan struct{}, 1),
 		stop: make(chan struct{}),
 		out:  make(chan core.ChainEvent),
+	}
+	s.from, s.next = from.Block, from.Block
+	if anc, moved := c.rewindCursorLocked(from); moved {
+		s.from, s.next = anc.number, anc.number
+		s.push([]core.ChainEvent{{Kind: core.EventRewound, Block: anc.number, BlockHash: anc.hash, BlockTime: anc.time}})
 	}
 	c.feedLocked(s)
 	c.subs[s] = struct{}{}
@@ -605,6 +612,7 @@ func (c *Chain) nextTimeLocked() uint64 { return c.head().time + c.blockTime }
 // streams its events.
 func (c *Chain) mineLocked(t uint64) uint64 {
 	b := &chainBlock{number: c.head().number + 1, time: t}
+	b.hash = c.blockHashLocked(b)
 	var logIndex uint64
 	for i, tx := range c.pending {
 		x := &chainExec{c: c, from: tx.from, time: t}
@@ -618,7 +626,7 @@ func (c *Chain) mineLocked(t uint64) uint64 {
 		tx.held = x.held
 		for j := range tx.logs {
 			ev := &tx.logs[j]
-			ev.Block, ev.BlockTime, ev.TxHash, ev.LogIndex = b.number, t, tx.hash, logIndex
+			ev.Block, ev.BlockHash, ev.BlockTime, ev.TxHash, ev.LogIndex = b.number, b.hash, t, tx.hash, logIndex
 			logIndex++
 		}
 		b.txs = append(b.txs, tx)
@@ -697,12 +705,12 @@ const (
 // depth is capped at the head's number. Without WithManualMining requeued
 // transactions are mined again at once, in one block.
 //
-// Event streams that were given no event of a removed block carry on and
-// deliver the new branch's blocks as they are mined (and confirmed). A
-// stream that was given such an event ends, as a lost connection would: its
-// reader must resubscribe from a block at or before the fork, which only a
-// confirmation depth larger than the reorg guarantees (see
-// WithConfirmations).
+// Event streams that were given no removed block carry on and deliver the
+// new branch's blocks as they are mined (and confirmed). A stream that was
+// given a removed block drops what it has not delivered of them and gets a
+// core.EventRewound at the new head, the common ancestor, before the new
+// branch's events: its reader must undo what the removed blocks told it
+// (see core.Rewound). A confirmation depth larger than the reorg spares it.
 func (c *Chain) Reorg(depth int, mode ReorgMode) []ports.TxHash {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -721,18 +729,7 @@ func (c *Chain) Reorg(depth int, mode ReorgMode) []ports.TxHash {
 		}
 	}
 	for s := range c.subs {
-		cut := false
-		for _, b := range removed {
-			if b.number >= s.from && b.number < s.next && len(chainBlockEvents(b)) > 0 {
-				cut = true
-			}
-		}
-		if cut {
-			close(s.stop)
-			delete(c.subs, s)
-			continue
-		}
-		s.next = max(s.from, min(s.next, uint64(keep)))
+		c.rewindSubLocked(s, keep, len(c.blocks))
 	}
 	var txs []*chainTx
 	var hashes []ports.TxHash

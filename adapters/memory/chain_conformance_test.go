@@ -49,3 +49,10 @@ func (e *memoryEnv) TokenBalance(_ context.Context, a nitro.Address) (*big.Int, 
 }
 
 func (e *memoryEnv) Fee(context.Context, ports.TxHash) (*big.Int, error) { return new(big.Int), nil }
+
+func (e *memoryEnv) Head(context.Context) (uint64, error) { return e.c.BlockNumber(), nil }
+
+func (e *memoryEnv) RollbackTo(_ context.Context, n uint64) error {
+	e.c.Reorg(int(e.c.BlockNumber()-n), memory.ReorgDrop)
+	return nil
+}

@@ -161,7 +161,7 @@ func TestChainConfirmations(t *testing.T) {
 	w := newChainWorld(t, memory.WithManualMining(), memory.WithConfirmations(3))
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stream, err := w.a.Events(ctx, 0)
+	stream, err := w.a.Events(ctx, ports.Cursor{Block: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,22 +209,23 @@ func TestChainConfirmations(t *testing.T) {
 	}
 
 	// A new stream replays confirmed blocks only.
-	late, err := w.b.Events(ctx, 0)
+	late, err := w.b.Events(ctx, ports.Cursor{Block: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	chainSameEvents(t, chainRead(t, late, 2), evs)
 	chainNoMore(t, late)
 
-	// A reorg deeper than the confirmations ends the streams that saw a
-	// removed event; a stream that saw none goes on with the new branch.
-	fresh, err := w.b.Events(ctx, 5)
+	// A reorg deeper than the confirmations rewinds the streams that saw a
+	// removed block to the common ancestor; a stream that saw none goes on
+	// with the new branch.
+	fresh, err := w.b.Events(ctx, ports.Cursor{Block: 5})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.c.Reorg(3, memory.ReorgDrop)
-	chainClosed(t, stream)
-	chainClosed(t, late)
+	chainRewound(t, w.c, stream, 0)
+	chainRewound(t, w.c, late, 0)
 	chainWantAmount(t, "confirmed holdings after deep reorg", holdings(), big.NewInt(0))
 	if _, err := w.a.Deposit(ctx, ports.DepositRequest{ChannelID: w.otherID, Asset: w.eth, ExpectedHeld: big.NewInt(0), Amount: chainMilli(1)}); err != nil {
 		t.Fatal(err)
@@ -235,7 +236,7 @@ func TestChainConfirmations(t *testing.T) {
 	// Blocks 1..5 are confirmed now; only block 1 has an event, and fresh
 	// asked for blocks from 5 on.
 	chainNoMore(t, fresh)
-	again, err := w.a.Events(ctx, 0)
+	again, err := w.a.Events(ctx, ports.Cursor{Block: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,18 +246,19 @@ func TestChainConfirmations(t *testing.T) {
 }
 
 // TestChainReorgStreamsWithoutConfirmations: with events delivered at once,
-// a stream given an event of a removed block ends; one given nothing of the
-// removed blocks sees the new branch, at the same heights.
+// a stream given a removed block gets a Rewound event at the common
+// ancestor, then the new branch; one given nothing of the removed blocks
+// sees the new branch, at the same heights.
 func TestChainReorgStreamsWithoutConfirmations(t *testing.T) {
 	w := newChainWorld(t, memory.WithManualMining())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	saw, err := w.a.Events(ctx, 0)
+	saw, err := w.a.Events(ctx, ports.Cursor{Block: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.c.Mine() // block 1, empty
-	later, err := w.a.Events(ctx, 2)
+	later, err := w.a.Events(ctx, ports.Cursor{Block: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -266,14 +268,17 @@ func TestChainReorgStreamsWithoutConfirmations(t *testing.T) {
 	w.c.Mine() // block 2
 	chainRead(t, saw, 1)
 	chainRead(t, later, 1)
-	quiet, err := w.a.Events(ctx, 3)
+	quiet, err := w.a.Events(ctx, ports.Cursor{Block: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	w.c.Reorg(1, memory.ReorgRequeue)
-	chainClosed(t, saw)
-	chainClosed(t, later)
+	chainRewound(t, w.c, saw, 1)
+	chainRewound(t, w.c, later, 1)
 	w.c.Mine() // block 2' with the deposit again
+	if again := chainRead(t, saw, 1); again[0].Block != 2 || again[0].Kind != core.EventDeposited {
+		t.Fatalf("after the rewind: %s, want the deposit again in block 2'", chainEventKey(again[0]))
+	}
 	w.c.Mine() // block 3'
 	chainNoMore(t, quiet)
 	if _, err := w.b.Deposit(ctx, ports.DepositRequest{ChannelID: w.id, Asset: w.eth, ExpectedHeld: chainMilli(300), Amount: chainMilli(200)}); err != nil {
@@ -282,5 +287,15 @@ func TestChainReorgStreamsWithoutConfirmations(t *testing.T) {
 	blk := w.c.Mine()
 	if got := chainRead(t, quiet, 1); got[0].Block != blk {
 		t.Fatalf("event %s, want block %d", chainEventKey(got[0]), blk)
+	}
+}
+
+// chainRewound reads a Rewound event at the ancestor block from a stream.
+func chainRewound(t *testing.T, c *memory.Chain, stream <-chan core.ChainEvent, ancestor uint64) {
+	t.Helper()
+	ev := chainRead(t, stream, 1)[0]
+	h, _ := c.BlockHash(ancestor)
+	if ev.Kind != core.EventRewound || ev.Block != ancestor || ev.BlockHash != h {
+		t.Fatalf("got %s (hash %x), want Rewound at block %d (hash %x)", chainEventKey(ev), ev.BlockHash[:4], ancestor, h[:4])
 	}
 }

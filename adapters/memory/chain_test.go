@@ -695,7 +695,7 @@ func TestChainEvents(t *testing.T) {
 	defer cancel()
 
 	// A subscriber that reads nothing yet must not hold the chain up.
-	lazy, err := w.a.Events(ctx, 0)
+	lazy, err := w.a.Events(ctx, ports.Cursor{Block: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -727,7 +727,7 @@ func TestChainEvents(t *testing.T) {
 		t.Run(fmt.Sprintf("replay from %d", tc.from), func(t *testing.T) {
 			sctx, scancel := context.WithCancel(ctx)
 			defer scancel()
-			ch, err := w.b.Events(sctx, tc.from)
+			ch, err := w.b.Events(sctx, ports.Cursor{Block: tc.from})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -737,7 +737,7 @@ func TestChainEvents(t *testing.T) {
 	}
 
 	// Live: a stream from the middle replays, then follows new blocks.
-	live, err := w.b.Events(ctx, 3)
+	live, err := w.b.Events(ctx, ports.Cursor{Block: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -748,7 +748,7 @@ func TestChainEvents(t *testing.T) {
 	chainSameEvents(t, chainRead(t, lazy, 2), append(r5.Events, r6.Events...))
 
 	// A stream from a future block skips the blocks before it.
-	future, err := w.a.Events(ctx, w.c.BlockNumber()+2)
+	future, err := w.a.Events(ctx, ports.Cursor{Block: w.c.BlockNumber() + 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -759,7 +759,7 @@ func TestChainEvents(t *testing.T) {
 
 	// Events are copies: changing one does not change the chain's log.
 	all[0].Holdings.SetInt64(-1)
-	again, err := w.a.Events(ctx, 1)
+	again, err := w.a.Events(ctx, ports.Cursor{Block: 1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -767,7 +767,7 @@ func TestChainEvents(t *testing.T) {
 
 	// Ending the context closes the stream.
 	sctx, scancel := context.WithCancel(ctx)
-	ch, err := w.a.Events(sctx, 0)
+	ch, err := w.a.Events(sctx, ports.Cursor{Block: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -780,7 +780,7 @@ func TestChainEvents(t *testing.T) {
 			t.Fatal("stream not closed after its context ended")
 		}
 	}
-	if _, err := w.a.Events(sctx, 0); !errors.Is(err, context.Canceled) {
+	if _, err := w.a.Events(sctx, ports.Cursor{Block: 0}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("Events on an ended context: %v", err)
 	}
 }
@@ -788,7 +788,7 @@ func TestChainEvents(t *testing.T) {
 func TestChainManualMining(t *testing.T) {
 	w := newChainWorld(t, memory.WithManualMining())
 	ctx := context.Background()
-	stream, err := w.a.Events(ctx, 0)
+	stream, err := w.a.Events(ctx, ports.Cursor{Block: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -971,7 +971,7 @@ func TestChainFaults(t *testing.T) {
 		w.fund(t)
 		sctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		stream, err := w.a.Events(sctx, 0)
+		stream, err := w.a.Events(sctx, ports.Cursor{Block: 0})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -989,7 +989,7 @@ func TestChainFaults(t *testing.T) {
 				return err
 			},
 			"Holdings": func() error { _, err := w.a.Holdings(ctx, w.eth, w.id); return err },
-			"Events":   func() error { _, err := w.a.Events(sctx, 0); return err },
+			"Events":   func() error { _, err := w.a.Events(sctx, ports.Cursor{Block: 0}); return err },
 		}
 		for name, call := range calls {
 			if err := call(); !errors.Is(err, ports.ErrUnavailable) {
@@ -1093,7 +1093,7 @@ func TestChainConcurrent(t *testing.T) {
 	eth := c.ETHAssetHolder()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	stream, err := c.Account(nitro.Address{}).Events(ctx, 0)
+	stream, err := c.Account(nitro.Address{}).Events(ctx, ports.Cursor{Block: 0})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ type Store struct {
 	outbox   []ports.OutboxEntry
 	nextID   uint64
 	nonces   map[string]uint64
-	cursor   uint64
+	cursor   ports.Cursor
 	evidence map[evidenceKey]core.EquivocationError
 }
 
@@ -126,25 +126,29 @@ func (s *Store) NextNonce(ctx context.Context, participants []nitro.Address) (ui
 	return s.nonces[k.String()], nil
 }
 
-// ChainCursor returns the next block to read.
-func (s *Store) ChainCursor(ctx context.Context) (uint64, error) {
+// ChainCursor returns where to read chain events from.
+func (s *Store) ChainCursor(ctx context.Context) (ports.Cursor, error) {
 	if err := ended(ctx); err != nil {
-		return 0, err
+		return ports.Cursor{}, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	return s.cursor, nil
+	c := s.cursor
+	c.Recent = slices.Clone(c.Recent)
+	return c, nil
 }
 
-// SetChainCursor records the next block to read; it never moves backwards.
-func (s *Store) SetChainCursor(ctx context.Context, block uint64) error {
+// SetChainCursor records the cursor unless it is ordered before the stored
+// one (ports.Cursor.Before).
+func (s *Store) SetChainCursor(ctx context.Context, c ports.Cursor) error {
 	if err := ended(ctx); err != nil {
 		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if block > s.cursor {
-		s.cursor = block
+	if !c.Before(s.cursor) {
+		c.Recent = slices.Clone(c.Recent)
+		s.cursor = c
 	}
 	return nil
 }

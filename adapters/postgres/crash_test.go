@@ -693,9 +693,9 @@ func (s *crashStore) NextNonce(ctx context.Context, ps []nitro.Address) (uint64,
 	return n, err
 }
 
-func (s *crashStore) SetChainCursor(ctx context.Context, block uint64) error {
+func (s *crashStore) SetChainCursor(ctx context.Context, cur ports.Cursor) error {
 	s.c.point("store.SetChainCursor.before", nitro.Bytes32{})
-	err := s.Store.SetChainCursor(ctx, block)
+	err := s.Store.SetChainCursor(ctx, cur)
 	s.c.point("store.SetChainCursor.after", nitro.Bytes32{})
 	return err
 }

@@ -16,9 +16,7 @@ import (
 // ($1, as in commitSQL). It returns the owner, whether the channel was
 // deleted, and the channel's status before the statement (NULL if there is
 // no such channel: every part of the statement sees the same snapshot).
-const deleteProposalSQL = `WITH
-owner AS (SELECT owner FROM wallet WHERE id = 1 FOR SHARE),
-ok AS (SELECT FROM owner WHERE owner = $1),
+const deleteProposalSQL = `WITH ` + ownedSQL + `
 ch AS (DELETE FROM channels WHERE id = $2 AND status = $3 AND EXISTS (SELECT FROM ok) RETURNING id),
 st AS (DELETE FROM states WHERE channel_id = $2 AND EXISTS (SELECT FROM ch)),
 sg AS (DELETE FROM signatures WHERE channel_id = $2 AND EXISTS (SELECT FROM ch)),
@@ -33,13 +31,7 @@ SELECT (SELECT owner FROM owner), EXISTS (SELECT FROM ch), (SELECT status FROM c
 // is refused with ports.ErrNotProposal and nothing is deleted. The caller
 // must not commit the same channel concurrently (the app holds its lock).
 func (s *Store) DeleteProposal(ctx context.Context, id nitro.Bytes32) error {
-	s.closeMu.RLock()
-	closed := s.closed
-	s.closeMu.RUnlock()
-	if closed {
-		return ErrClosed
-	}
-	if err := s.fenced(); err != nil {
+	if err := s.writable(); err != nil {
 		return err
 	}
 	var (
@@ -50,8 +42,8 @@ func (s *Store) DeleteProposal(ctx context.Context, id nitro.Bytes32) error {
 	if err := s.db.QueryRowContext(ctx, deleteProposalSQL, s.token, id[:], string(core.StatusProposed)).Scan(&owner, &deleted, &status); err != nil {
 		return callError(ctx, "delete proposal", err)
 	}
-	if owner != s.token {
-		return fmt.Errorf("%w: another process opened schema %s after this one", ErrLocked, s.schema)
+	if err := s.owns(owner); err != nil {
+		return err
 	}
 	if !deleted {
 		if !status.Valid {

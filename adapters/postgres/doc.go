@@ -24,7 +24,8 @@
 // Options.MaxBatch) and commit them with a single prepared statement,
 // which PostgreSQL runs as a transaction of its own (one round trip, no
 // BEGIN or COMMIT), so the cost of a WAL flush is shared by every Step
-// that waited for it. Done and SetChainCursor ride along. The rows travel
+// that waited for it. Done rides along (SetChainCursor is a statement of
+// its own: cursor.go). The rows travel
 // as arrays in PostgreSQL's binary format, one per column.
 //
 // Faults. Every call returns by its context's deadline, a commit whose

@@ -120,7 +120,7 @@ func TestDriverErrorsTyped(t *testing.T) {
 		"Done":           func(ctx context.Context) error { return s.Done(ctx, []uint64{1}) },
 		"NextNonce":      func(ctx context.Context) error { _, err := s.NextNonce(ctx, []nitro.Address{{1}, {2}}); return err },
 		"ChainCursor":    func(ctx context.Context) error { _, err := s.ChainCursor(ctx); return err },
-		"SetChainCursor": func(ctx context.Context) error { return s.SetChainCursor(ctx, 5) },
+		"SetChainCursor": func(ctx context.Context) error { return s.SetChainCursor(ctx, ports.Cursor{Block: 5}) },
 		"Equivocations":  func(ctx context.Context) error { _, err := s.Equivocations(ctx); return err },
 	}
 	// check makes every call twice (the first round may meet connections

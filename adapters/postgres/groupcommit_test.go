@@ -11,6 +11,7 @@ import (
 	"github.com/nitrowallet/nitrowallet/adapters/postgres"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/testkit"
 	"github.com/nitrowallet/nitrowallet/ports"
 	"github.com/nitrowallet/nitrowallet/ports/storetest"
 )
@@ -49,29 +50,18 @@ func TestGroupCommit(t *testing.T) {
 	for i := range base {
 		base[i] = runningChannel(i)
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, channels)
-	for i := 0; i < channels; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := 0; k < rounds; k++ {
-				entries, err := s.Commit(ctx, updateChanges(base[i], k))
-				if err == nil {
-					err = s.Done(ctx, []uint64{entries[0].ID, entries[1].ID})
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+	testkit.Parallel(t, channels, func(i int) error {
+		for k := 0; k < rounds; k++ {
+			entries, err := s.Commit(ctx, updateChanges(base[i], k))
+			if err == nil {
+				err = s.Done(ctx, []uint64{entries[0].ID, entries[1].ID})
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	st := s.Stats()
 	t.Logf("%d requests (%d channel changes) in %d transactions", st.Requests, st.Changes, st.Transactions)
 	if st.Requests != 2*channels*rounds || st.Changes != channels*rounds {
@@ -170,25 +160,14 @@ func TestSameChannelSerialized(t *testing.T) {
 	ctx := context.Background()
 	c := runningChannel(7)
 	const writers, rounds = 16, 10
-	var wg sync.WaitGroup
-	errs := make(chan error, writers)
-	for i := 0; i < writers; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := 0; k < rounds; k++ {
-				if _, err := s.Commit(ctx, updateChanges(c, i*rounds+k)); err != nil {
-					errs <- err
-					return
-				}
+	testkit.Parallel(t, writers, func(i int) error {
+		for k := 0; k < rounds; k++ {
+			if _, err := s.Commit(ctx, updateChanges(c, i*rounds+k)); err != nil {
+				return err
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+		}
+		return nil
+	})
 	var version, entries int
 	if err := s.DB().QueryRow(`SELECT version FROM channels WHERE id = $1`, c.ID[:]).Scan(&version); err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/nitrowallet/nitrowallet/adapters/postgres"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/internal/pgtest"
+	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // waitLocks waits until the cluster holds n advisory locks.
@@ -99,7 +100,7 @@ func TestLockTakenOver(t *testing.T) {
 		t.Helper()
 		for _, call := range []func(ctx context.Context) error{
 			func(ctx context.Context) error { _, err := s1.Commit(ctx, bare(1, 2)); return err },
-			func(ctx context.Context) error { return s1.SetChainCursor(ctx, 7) },
+			func(ctx context.Context) error { return s1.SetChainCursor(ctx, ports.Cursor{Block: 7}) },
 		} {
 			if err := within(t, "fenced write", time.Second, call); !errors.Is(err, postgres.ErrLocked) {
 				t.Fatalf("%s: the first store's write: %v, want ErrLocked", when, err)

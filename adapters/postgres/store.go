@@ -355,7 +355,7 @@ func (s *Store) Pending(ctx context.Context) ([]ports.OutboxEntry, error) {
 
 // Done marks outbox entries as carried out (it deletes them); unknown or
 // already done ids are ignored. It shares a transaction with concurrent
-// commits; alone (or with other Done and SetChainCursor calls only) it
+// commits; alone (or with other Done calls only) it
 // does not wait for the WAL flush, since losing it in a server crash only
 // drives an idempotent effect again. It is visible to every reader when it returns.
 func (s *Store) Done(ctx context.Context, ids []uint64) error {
@@ -389,29 +389,9 @@ func (s *Store) NextNonce(ctx context.Context, participants []nitro.Address) (ui
 	return uint64(n), nil
 }
 
-// ChainCursor returns the next block to read events from.
-func (s *Store) ChainCursor(ctx context.Context) (uint64, error) {
-	var n int64
-	if err := s.db.QueryRowContext(ctx, "SELECT next_block FROM chain_cursor WHERE id = 1").Scan(&n); err != nil {
-		return 0, callError(ctx, "read chain cursor", err)
-	}
-	return uint64(n), nil
-}
-
-// SetChainCursor records that events before block have been handled; the
-// cursor never moves backwards. Like Done it shares transactions and, alone,
-// does not wait for the WAL flush (events read again are idempotent).
-func (s *Store) SetChainCursor(ctx context.Context, block uint64) error {
-	if block > math.MaxInt64 {
-		return fmt.Errorf("postgres store: chain cursor %d out of range", block)
-	}
-	_, err := s.submit(ctx, &request{ctx: ctx, cursor: int64(block)})
-	return err
-}
-
 // Commit saves the channels and appends their effects to the outbox in one
 // transaction, durable when it returns, and returns the entries in order.
-// Concurrent Commits (and Done and SetChainCursor calls) share
+// Concurrent Commits (and Done calls) share
 // transactions. It returns by ctx's deadline; if it returns an error
 // without ports.ErrOutcomeUnknown, nothing was written (see ports.Store).
 func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
@@ -443,7 +423,7 @@ func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 // Stats counts the store's commit transactions and the writes they carried.
 type Stats struct {
 	Transactions uint64 // commit transactions that succeeded
-	Requests     uint64 // Commit, Done and SetChainCursor calls they carried
+	Requests     uint64 // Commit and Done calls they carried
 	Changes      uint64 // channel changes they carried
 	Retries      uint64 // transactions run again after a deadlock or serialization failure
 }

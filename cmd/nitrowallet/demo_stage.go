@@ -100,8 +100,8 @@ func (c *stagedChain) ConcludeAndTransferAll(ctx context.Context, req ports.Conc
 }
 
 // Events streams the chain's events to the wallet as the demo releases them.
-func (c *stagedChain) Events(ctx context.Context, fromBlock uint64) (<-chan core.ChainEvent, error) {
-	in, err := c.Chain.Events(ctx, fromBlock)
+func (c *stagedChain) Events(ctx context.Context, from ports.Cursor) (<-chan core.ChainEvent, error) {
+	in, err := c.Chain.Events(ctx, from)
 	if err != nil {
 		return nil, err
 	}
@@ -186,8 +186,8 @@ type cursorStore struct {
 }
 
 // SetChainCursor saves the cursor and counts the save.
-func (s *cursorStore) SetChainCursor(ctx context.Context, block uint64) error {
-	err := s.Store.SetChainCursor(ctx, block)
+func (s *cursorStore) SetChainCursor(ctx context.Context, cur ports.Cursor) error {
+	err := s.Store.SetChainCursor(ctx, cur)
 	s.mu.Lock()
 	s.saves++
 	s.mu.Unlock()

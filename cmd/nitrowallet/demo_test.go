@@ -37,7 +37,7 @@ func runDemo(t *testing.T, args ...string) demoOutput {
 // update rounds, i = 0 and 1: `-m 2`), demo.mmd has the founding
 // document's statements in its order, on the in-memory chain and on the
 // real contracts, with the channel id and message names substituted and
-// the differences README.md lists (expectDemo).
+// the differences docs/demo.md lists (expectDemo).
 func TestDemoDiagramFollowsTheFoundingDocument(t *testing.T) {
 	doc := foundingStatements(t)
 	for _, chain := range []string{"memory", "sim"} {
@@ -207,7 +207,7 @@ func foundingStatements(t *testing.T) []string {
 // expectDemo is what demo.mmd must hold for the document's m: the document's
 // statements with the loop unrolled for i = 0..m, the channel id for 0xabc,
 // its notation slips mended, and the wallet's real sequence where it
-// differs from the document (README.md, "The demo", lists them).
+// differs from the document (docs/demo.md lists them).
 func expectDemo(doc []string, m int, id string) []string {
 	mend := strings.NewReplacer(
 		"B->WalletB:", "B->>WalletB:", // the document's only arrow without a head

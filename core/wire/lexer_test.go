@@ -11,66 +11,71 @@ import (
 	"testing"
 )
 
-// lexStream renders the token stream of the lexer, with More before each
-// token, until the end or the first error.
-func lexStream(b []byte) []string {
-	l := newLexer(b)
+// renderStream renders a token stream, with More before each token, until
+// the end or the first error; next renders the next token or returns the
+// error that ends the stream.
+func renderStream(more func() bool, next func() (string, error)) []string {
 	var out []string
 	for {
-		more := l.more()
-		t, err := l.next()
+		m := more()
+		s, err := next()
 		switch {
 		case err == io.EOF:
-			return append(out, fmt.Sprintf("more=%v EOF", more))
+			return append(out, fmt.Sprintf("more=%v EOF", m))
 		case err != nil:
-			return append(out, fmt.Sprintf("more=%v error", more))
+			return append(out, fmt.Sprintf("more=%v error", m))
 		}
-		var s string
+		out = append(out, fmt.Sprintf("more=%v %s", m, s))
+	}
+}
+
+// lexStream renders the token stream of the lexer.
+func lexStream(b []byte) []string {
+	l := newLexer(b)
+	return renderStream(l.more, func() (string, error) {
+		t, err := l.next()
+		if err != nil {
+			return "", err
+		}
 		switch t.kind {
 		case tokDelim:
-			s = "delim " + string(t.delim)
+			return "delim " + string(t.delim), nil
 		case tokString:
-			s = fmt.Sprintf("string %q", t.s)
+			return fmt.Sprintf("string %q", t.s), nil
 		case tokNumber:
-			s = "number " + t.s
+			return "number " + t.s, nil
 		case tokBool:
-			s = fmt.Sprintf("bool %v", t.b)
+			return fmt.Sprintf("bool %v", t.b), nil
 		case tokNull:
-			s = "null"
+			return "null", nil
 		}
-		out = append(out, fmt.Sprintf("more=%v %s", more, s))
-	}
+		return "", nil
+	})
 }
 
 // jsonStream renders encoding/json's Decoder.Token stream the same way.
 func jsonStream(b []byte) []string {
 	d := json.NewDecoder(bytes.NewReader(b))
 	d.UseNumber()
-	var out []string
-	for {
-		more := d.More()
+	return renderStream(d.More, func() (string, error) {
 		t, err := d.Token()
-		switch {
-		case err == io.EOF:
-			return append(out, fmt.Sprintf("more=%v EOF", more))
-		case err != nil:
-			return append(out, fmt.Sprintf("more=%v error", more))
+		if err != nil {
+			return "", err
 		}
-		var s string
 		switch v := t.(type) {
 		case json.Delim:
-			s = "delim " + v.String()
+			return "delim " + v.String(), nil
 		case string:
-			s = fmt.Sprintf("string %q", v)
+			return fmt.Sprintf("string %q", v), nil
 		case json.Number:
-			s = "number " + string(v)
+			return "number " + string(v), nil
 		case bool:
-			s = fmt.Sprintf("bool %v", v)
+			return fmt.Sprintf("bool %v", v), nil
 		case nil:
-			s = "null"
+			return "null", nil
 		}
-		out = append(out, fmt.Sprintf("more=%v %s", more, s))
-	}
+		return "", nil
+	})
 }
 
 func sameStream(t *testing.T, in []byte) {

@@ -80,6 +80,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"ThreePartiesTwoAssets", testThreePartiesTwoAssets},
 		{"EventsReplayFromCursor", testEventsReplay},
 		{"HoldingsOfUnknownChannel", testHoldingsUnknown},
+		{"RollbackBelowDeliveredEvents", testRollbackBelowDeliveredEvents},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -289,7 +290,7 @@ func (s *suite) events(c ports.Chain, from uint64, n int) []core.ChainEvent {
 	s.t.Helper()
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	ch, err := c.Events(ctx, from)
+	ch, err := c.Events(ctx, ports.Cursor{Block: from})
 	if err != nil {
 		s.t.Fatalf("events: %v", err)
 	}
@@ -702,7 +703,7 @@ func testEventsReplay(s *suite) {
 	// seen is a new one.
 	ctx, cancel := context.WithCancel(s.ctx)
 	defer cancel()
-	stream, err := a.chain.Events(ctx, all[3].Block+1)
+	stream, err := a.chain.Events(ctx, ports.Cursor{Block: all[3].Block + 1})
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -41,7 +41,7 @@ func testCanceledContext(t *testing.T, f Factory) {
 			{"Done", func(ctx context.Context) error { return s.Done(ctx, []uint64{1}) }},
 			{"NextNonce", func(ctx context.Context) error { _, err := s.NextNonce(ctx, parts); return err }},
 			{"ChainCursor", func(ctx context.Context) error { _, err := s.ChainCursor(ctx); return err }},
-			{"SetChainCursor", func(ctx context.Context) error { return s.SetChainCursor(ctx, 99) }},
+			{"SetChainCursor", func(ctx context.Context) error { return s.SetChainCursor(ctx, ports.Cursor{Block: 99}) }},
 			{"RecordEquivocation", func(ctx context.Context) error { return s.RecordEquivocation(ctx, equivocation(c, 1)) }},
 			{"Equivocations", func(ctx context.Context) error { _, err := s.Equivocations(ctx); return err }},
 			{"DeleteProposal", func(ctx context.Context) error { return s.DeleteProposal(ctx, c.ID) }},
@@ -61,8 +61,8 @@ func testCanceledContext(t *testing.T, f Factory) {
 	if n, err := s.NextNonce(ctx, parts); err != nil || n != 1 {
 		t.Fatalf("NextNonce after failed ones: %d, %v; want 1", n, err)
 	}
-	if b, err := s.ChainCursor(ctx); err != nil || b != 0 {
-		t.Fatalf("ChainCursor after failed moves: %d, %v; want 0", b, err)
+	if b, err := s.ChainCursor(ctx); err != nil || b.Block != 0 {
+		t.Fatalf("ChainCursor after failed moves: %+v, %v; want block 0", b, err)
 	}
 	if evs, err := s.Equivocations(ctx); err != nil || len(evs) != 0 {
 		t.Fatalf("Equivocations after failed records: %d, %v; want none", len(evs), err)

@@ -16,6 +16,7 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/testkit"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
@@ -138,8 +139,8 @@ func testEmpty(t *testing.T, f Factory) {
 	if es, err := s.Pending(ctx); err != nil || len(es) != 0 {
 		t.Fatalf("Pending: %d entries, %v", len(es), err)
 	}
-	if c, err := s.ChainCursor(ctx); err != nil || c != 0 {
-		t.Fatalf("ChainCursor: %d, %v", c, err)
+	if c, err := s.ChainCursor(ctx); err != nil || c.Block != 0 || c.Hash != (nitro.Bytes32{}) || c.Rewinds != 0 {
+		t.Fatalf("ChainCursor: %+v, %v", c, err)
 	}
 }
 
@@ -433,60 +434,28 @@ func testNonces(t *testing.T, f Factory) {
 	}
 }
 
-func testChainCursor(t *testing.T, f Factory) {
-	s := f.New(t)
-	ctx := ctxFor(t)
-	for _, step := range []struct{ set, want uint64 }{{5, 5}, {3, 5}, {5, 5}, {9, 9}, {0, 9}} {
-		if err := s.SetChainCursor(ctx, step.set); err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.ChainCursor(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got != step.want {
-			t.Fatalf("after SetChainCursor(%d): cursor %d, want %d", step.set, got, step.want)
-		}
-	}
-	s = f.reopen(t, s)
-	if got, err := s.ChainCursor(ctxFor(t)); err != nil || got != 9 {
-		t.Fatalf("after reopen: cursor %d, %v; want 9", got, err)
-	}
-}
-
 // testConcurrentCommits: commits from many goroutines (as the app makes
 // for different channels) all land, each channel's entries in its order.
 func testConcurrentCommits(t *testing.T, f Factory) {
 	s := f.New(t)
 	const workers, rounds = 16, 20
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for g := 0; g < workers; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			c := channel(byte(100 + g))
-			for k := 0; k < rounds; k++ {
-				c.Now = int64(k)
-				entries, err := s.Commit(context.Background(), []ports.Change{{Channel: c, Effects: []core.Effect{deposit(c.ID, 2*k), deposit(c.ID, 2*k+1)}}})
-				if err == nil && len(entries) != 2 {
-					err = fmt.Errorf("%d entries", len(entries))
-				}
-				if err == nil && g%4 == 0 {
-					err = s.Done(context.Background(), []uint64{entries[0].ID})
-				}
-				if err != nil {
-					errs <- err
-					return
-				}
+	testkit.Parallel(t, workers, func(g int) error {
+		c := channel(byte(100 + g))
+		for k := 0; k < rounds; k++ {
+			c.Now = int64(k)
+			entries, err := s.Commit(context.Background(), []ports.Change{{Channel: c, Effects: []core.Effect{deposit(c.ID, 2*k), deposit(c.ID, 2*k+1)}}})
+			if err == nil && len(entries) != 2 {
+				err = fmt.Errorf("%d entries", len(entries))
 			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Fatal(err)
-	}
+			if err == nil && g%4 == 0 {
+				err = s.Done(context.Background(), []uint64{entries[0].ID})
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	s = f.reopen(t, s)
 	pend, err := s.Pending(ctxFor(t))
 	if err != nil {

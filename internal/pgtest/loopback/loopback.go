@@ -166,7 +166,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "bad from", http.StatusBadRequest)
 		return
 	}
-	evs, err := s.chain.Account(nitro.Address{}).Events(r.Context(), from)
+	evs, err := s.chain.Account(nitro.Address{}).Events(r.Context(), ports.Cursor{Block: from})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusServiceUnavailable)
 		return
@@ -338,9 +338,10 @@ func (c *Chain) Holdings(ctx context.Context, asset nitro.Address, id nitro.Byte
 	return out.Holdings, nil
 }
 
-// Events implements ports.Chain: one long HTTP response of JSON lines.
-func (c *Chain) Events(ctx context.Context, fromBlock uint64) (<-chan core.ChainEvent, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/chain/events?from="+strconv.FormatUint(fromBlock, 10), nil)
+// Events implements ports.Chain: one long HTTP response of JSON lines. Only
+// the cursor's block travels: the server trusts it (no rewind check).
+func (c *Chain) Events(ctx context.Context, from ports.Cursor) (<-chan core.ChainEvent, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/chain/events?from="+strconv.FormatUint(from.Block, 10), nil)
 	if err != nil {
 		return nil, err
 	}

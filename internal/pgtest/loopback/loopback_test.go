@@ -47,7 +47,7 @@ func TestLoopback(t *testing.T) {
 	if h, err := c.Holdings(ctx, eth, id); err != nil || h.Int64() != 5 {
 		t.Fatalf("holdings %v, %v", h, err)
 	}
-	evs, err := c.Events(ctx, 0)
+	evs, err := c.Events(ctx, ports.Cursor{Block: 0})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,118 @@
+package ethereum
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/ports"
+)
+
+// maxSeen bounds the blocks a scanner remembers to find a common ancestor:
+// a reorg deeper than the last maxSeen polls (and the cursor's checkpoints)
+// rewinds to Contracts.StartBlock.
+const maxSeen = 64
+
+// newScanner starts a scan at the cursor. A cursor with a hash is checked
+// on the first poll, with its checkpoints; one without (stored before
+// hashes were kept) is trusted once.
+func newScanner(c *Chain, from ports.Cursor) *scanner {
+	s := &scanner{c: c, next: max(from.Block, c.cfg.Contracts.StartBlock)}
+	if from.Hash != (common.Hash{}) {
+		s.seen = append([]ports.Checkpoint{{Block: from.Block, Hash: from.Hash}}, from.Recent...)
+		s.seen = s.seen[:min(len(s.seen), maxSeen)]
+	}
+	return s
+}
+
+// saw remembers a scanned block.
+func (s *scanner) saw(p ports.Checkpoint) {
+	if len(s.seen) > 0 && s.seen[0] == p {
+		return
+	}
+	s.seen = append([]ports.Checkpoint{p}, s.seen[:min(len(s.seen), maxSeen-1)]...)
+}
+
+// check makes sure the newest block the scanner remembers is still on the
+// node's chain, and the head not below it. If not, it finds the common
+// ancestor (the newest remembered block still on the chain, else
+// Contracts.StartBlock), moves the scan back to just after it, makes the
+// account's next transaction read its nonce from the node again (the
+// removed blocks' transactions may be gone), and returns the
+// core.EventRewound to send.
+func (s *scanner) check(ctx context.Context, head uint64) ([]core.ChainEvent, bool, error) {
+	if len(s.seen) == 0 {
+		return nil, false, nil
+	}
+	on, err := s.onChain(ctx, head, s.seen[0])
+	if err != nil || on {
+		return nil, false, err
+	}
+	anc := ports.Checkpoint{Block: s.c.cfg.Contracts.StartBlock}
+	next := anc.Block
+	kept := 0
+	for i, p := range s.seen[1:] {
+		on, err := s.onChain(ctx, head, p)
+		if err != nil {
+			return nil, false, err
+		}
+		if on {
+			anc, next, kept = p, p.Block+1, i+1
+			break
+		}
+	}
+	if kept == 0 && anc.Block <= head {
+		// No remembered block is left: the deployment block of the
+		// node's chain is the floor (the contracts may be gone with it).
+		h, err := s.c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(anc.Block))
+		if err != nil {
+			return nil, false, classify("read header", err)
+		}
+		anc.Hash = h.Hash()
+	}
+	s.seen = s.seen[kept:]
+	if kept == 0 {
+		s.seen = nil
+		if anc.Hash != (common.Hash{}) {
+			s.seen = []ports.Checkpoint{anc}
+		}
+	}
+	s.next = next
+	s.c.send.resync()
+	return []core.ChainEvent{{Kind: core.EventRewound, Block: anc.Block, BlockHash: anc.Hash}}, true, nil
+}
+
+// onChain reports whether block p.Block of the node's chain has p's hash.
+func (s *scanner) onChain(ctx context.Context, head uint64, p ports.Checkpoint) (bool, error) {
+	if p.Block > head {
+		return false, nil
+	}
+	h, err := s.c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(p.Block))
+	if err != nil {
+		return false, classify("read header", err)
+	}
+	return h.Hash() == p.Hash, nil
+}
+
+// resync makes the next transaction read the account's nonce from the node.
+func (s *sender) resync() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.synced = false
+}
+
+// hasCode returns ports.ErrNoContract unless a contract is deployed at addr
+// on the node's chain now.
+func (c *Chain) hasCode(ctx context.Context, addr common.Address) error {
+	code, err := c.client.CodeAt(ctx, addr, nil)
+	if err != nil {
+		return classify("read code", err)
+	}
+	if len(code) == 0 {
+		return fmt.Errorf("ethereum: %s: %w", addr, ports.ErrNoContract)
+	}
+	return nil
+}

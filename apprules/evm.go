@@ -1,0 +1,192 @@
+package apprules
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+
+	"github.com/ethereum/go-ethereum/accounts/abi"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/vm"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/params"
+	"github.com/holiman/uint256"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// DefaultGasCap is the gas one validTransition may use unless
+// Options.GasCap says otherwise: the 6,000,000 of the TypeScript wallet's
+// NITRO_MAX_GAS for a whole adjudicator transaction, so an app that needs
+// more could not be proven on chain by it either.
+const DefaultGasCap = 6_000_000
+
+// Options bound an app's runs.
+type Options struct {
+	// GasCap is the gas a run may use (0 means DefaultGasCap). It also
+	// bounds time and memory: see MaxMemory.
+	GasCap uint64
+}
+
+// ErrBadOptions reports unusable Options.
+var ErrBadOptions = errors.New("apprules: bad options")
+
+// maxGasCap keeps MaxMemory's figure (and a run's time) sane.
+const maxGasCap = 1 << 30
+
+// MaxMemory returns the most EVM memory, in bytes, a run with the given
+// gas cap can expand to: memory costs 3 gas a word plus words²/512, and an
+// app can call no other code that would have memory of its own
+// (precompiles aside, whose output is bounded by their input).
+func MaxMemory(gasCap uint64) uint64 {
+	lo, hi := uint64(0), uint64(1)<<32
+	for lo < hi { // the largest w with 3w + w²/512 <= gasCap
+		w := (lo + hi + 1) / 2
+		if 3*w+w*w/512 <= gasCap {
+			lo = w
+		} else {
+			hi = w - 1
+		}
+	}
+	return 32 * lo
+}
+
+// App is one app's runtime bytecode (what eth_getCode returns at its
+// appDefinition), ready to run its validTransition. What can be computed
+// once is: the code hash, whether it needs the opcode guard, and the
+// JUMPDEST analysis (after the first run). It is safe for concurrent use.
+type App struct {
+	addr     common.Address
+	code     []byte
+	codeHash common.Hash
+	gasCap   uint64
+	guarded  bool
+	dests    *jumpDests
+	hook     func() // tests only: called on each sandbox read of code
+}
+
+// NewApp prepares the runtime code found at addr. Empty code is ErrNoApp.
+func NewApp(addr common.Address, code []byte, opts Options) (*App, error) {
+	if len(code) == 0 {
+		return nil, &Error{Kind: ErrNoApp, Detail: "no code at " + addr.Hex()}
+	}
+	if opts.GasCap == 0 {
+		opts.GasCap = DefaultGasCap
+	}
+	if opts.GasCap > maxGasCap {
+		return nil, fmt.Errorf("%w: gas cap %d above %d", ErrBadOptions, opts.GasCap, maxGasCap)
+	}
+	code = append([]byte(nil), code...)
+	h := crypto.Keccak256Hash(code)
+	return &App{
+		addr: addr, code: code, codeHash: h, gasCap: opts.GasCap,
+		guarded: needsGuard(code), dests: &jumpDests{hash: h},
+	}, nil
+}
+
+// Address returns the app's address (its appDefinition).
+func (a *App) Address() common.Address { return a.addr }
+
+// Guarded reports whether the app's runs go through the opcode guard
+// (slower: its code may reach an opcode that reads the block or the
+// transaction).
+func (a *App) Guarded() bool { return a.guarded }
+
+// chainConfig gives the local EVM mainnet's rules of today (the dev
+// chain's without its Bogota state-gas repricing); it is never modified.
+var chainConfig = func() *params.ChainConfig {
+	c := *params.AllDevChainProtocolChanges
+	c.BogotaTime = nil
+	return &c
+}()
+
+var (
+	blockRules  = chainConfig.Rules(new(big.Int), true, 0)
+	precompiles = vm.ActivePrecompiledContracts(blockRules)
+	random      = common.Hash{}
+	// caller stands in for the adjudicator, which the app cannot see
+	// (CALLER is a context opcode).
+	caller = common.Address{}
+)
+
+func blockContext(gasCap uint64) vm.BlockContext {
+	return vm.BlockContext{
+		CanTransfer: func(_ vm.StateDB, _ common.Address, v *uint256.Int) bool { return v.IsZero() },
+		Transfer: func(_ vm.StateDB, _, to common.Address, v *uint256.Int, _ *params.Rules) {
+			if !v.IsZero() {
+				panic(forbidden{what: "transfer value to " + to.Hex()})
+			}
+		},
+		GetHash:     func(uint64) common.Hash { panic(forbidden{what: "use BLOCKHASH"}) },
+		GasLimit:    gasCap,
+		BlockNumber: new(big.Int),
+		Difficulty:  new(big.Int),
+		BaseFee:     new(big.Int),
+		BlobBaseFee: new(big.Int),
+		Random:      &random,
+	}
+}
+
+// ValidTransition runs the app's validTransition(a, b, turnNumB,
+// nParticipants) as the adjudicator calls it: a static call with the same
+// calldata, in a sandbox holding only the app's code, with at most the gas
+// cap. It returns nil when the app returns true, and otherwise an *Error
+// whose Reason and RevertData are what the adjudicator would revert with:
+// the app's own revert, "Invalid ForceMoveApp Transition" for false, or
+// nothing for an exceptional halt. Anything the app does outside its code
+// (ErrAppForbidden) and any panic inside the EVM are refusals too.
+func (a *App) ValidTransition(x, y VariablePart, turnNumB, nParticipants uint64) (err error) {
+	if turnNumB > nitro.MaxUint48 {
+		return &Error{Kind: ErrBadArguments, Detail: "turnNumB exceeds uint48"}
+	}
+	input := encodeCall(x, y, turnNumB, nParticipants)
+	cfg := vm.Config{}
+	if a.guarded {
+		cfg.Tracer = guard
+	}
+	evm := vm.NewEVM(blockContext(a.gasCap), &sandbox{app: a, precompiles: precompiles}, chainConfig, cfg)
+	evm.SetTxContext(vm.TxContext{Origin: caller, GasPrice: new(uint256.Int)})
+	evm.SetJumpDestCache(a.dests)
+	defer func() {
+		if r := recover(); r != nil {
+			err = recovered(r)
+		}
+	}()
+	ret, _, vmErr := evm.StaticCall(caller, a.addr, input, vm.NewGasBudget(a.gasCap, 0))
+	evm.Release()
+	return verdict(ret, vmErr)
+}
+
+// recovered turns a panic inside a run into a refusal.
+func recovered(r any) error {
+	if f, ok := r.(forbidden); ok {
+		return &Error{Kind: ErrAppForbidden, Detail: "the app tried to " + f.what}
+	}
+	return &Error{Kind: ErrAppFailed, Detail: fmt.Sprintf("panic in the EVM: %v", r)}
+}
+
+// verdict reads the app's answer as the adjudicator does.
+func verdict(ret []byte, vmErr error) error {
+	switch {
+	case errors.Is(vmErr, vm.ErrExecutionReverted):
+		e := &Error{Kind: ErrAppReverted, RevertData: ret}
+		if reason, err := abi.UnpackRevert(ret); err == nil {
+			e.Reason = reason
+		}
+		return e
+	case vmErr != nil:
+		return &Error{Kind: ErrAppFailed, Detail: vmErr.Error(), Cause: vmErr}
+	case len(ret) < 32:
+		// The adjudicator's ABI decoder reverts without a reason.
+		return &Error{Kind: ErrAppFailed, Detail: fmt.Sprintf("returned %d bytes, not a bool", len(ret))}
+	}
+	var w uint256.Int
+	w.SetBytes(ret[:32])
+	switch {
+	case w.IsZero():
+		return protocolError(ErrAppReturnedFalse, ReasonInvalidAppTransition)
+	case w.IsUint64() && w.Uint64() == 1:
+		return nil
+	default:
+		return &Error{Kind: ErrAppFailed, Detail: "returned a word that is not a bool"}
+	}
+}
