@@ -3,7 +3,6 @@ package ethereum
 import (
 	"context"
 	"errors"
-	"math/big"
 	"sync"
 	"testing"
 	"time"
@@ -82,24 +81,6 @@ func (l sentLog) withNonce(n uint64) []*types.Transaction {
 	return out
 }
 
-// dropBlocksAbove makes block n the dev chain's head and drops the
-// transactions of the blocks above it instead of mining them again, as a
-// node that lost its newest blocks and its pool would.
-func dropBlocksAbove(t *testing.T, d *DevChain, n uint64) {
-	t.Helper()
-	d.commit.Lock()
-	defer d.commit.Unlock()
-	h, err := d.client.HeaderByNumber(context.Background(), new(big.Int).SetUint64(n))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Backend.Rollback() // the pool is lost too (and Fork wants it empty)
-	if err := d.Backend.Fork(h.Hash()); err != nil {
-		t.Fatal(err)
-	}
-	d.Backend.Rollback() // Fork put the dropped blocks' transactions back in the pool
-}
-
 // mineUntil commits a block every few milliseconds until done is closed,
 // as a node sealing on a timer would.
 func mineUntil(d *DevChain, done <-chan struct{}) {
@@ -168,7 +149,9 @@ func TestNonceGapAfterLostBlocks(t *testing.T) {
 	if _, err := deposit(t, c, channelID(202), 0, 1); !errors.Is(err, ErrNotMined) {
 		t.Fatalf("lost deposit: %v, want ErrNotMined", err)
 	}
-	dropBlocksAbove(t, d, kept)
+	if err := d.RollbackTo(ctx, kept); err != nil { // the block of nonce 1 and its transaction are lost
+		t.Fatal(err)
+	}
 	if n := nonceAt(d, addr); n != 1 {
 		t.Fatalf("node's nonce after the lost blocks: %d, want 1", n)
 	}
