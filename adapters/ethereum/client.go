@@ -113,6 +113,9 @@ func revertError(op, reason string) error {
 // Error(string) in the JSON-RPC error data, or the "execution reverted"
 // message when there is no data.
 func revertReason(err error) (string, bool) {
+	if err == nil {
+		return "", false
+	}
 	var de rpc.DataError
 	if errors.As(err, &de) {
 		if s, ok := de.ErrorData().(string); ok {

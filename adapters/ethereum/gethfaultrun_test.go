@@ -62,6 +62,7 @@ type recorder struct {
 	faultEnd                 time.Time
 	nodeBack, mined, progres time.Time
 	sends                    map[string]int // by party
+	fills                    int            // gap fillers mined
 	underpriced              []*types.Transaction
 	onSend                   func(who string, tx *types.Transaction)
 }
@@ -210,6 +211,11 @@ func (r *faultRun) start(p *fparty) {
 		OnTx: func(info ethereum.TxInfo) {
 			if info.Err == nil && info.Block > 0 {
 				r.rec.first(&r.rec.mined)
+			}
+			if info.Kind == "fill" && info.Block > 0 {
+				r.rec.mu.Lock()
+				r.rec.fills++
+				r.rec.mu.Unlock()
 			}
 		},
 	}

@@ -120,8 +120,11 @@ func runNodeFault(t *testing.T, n *faultNode, f nodeFault) faultFigures {
 	figs.node, figs.tx, figs.progress = r.rec.since(r.rec.nodeBack), r.rec.since(r.rec.mined), r.rec.since(r.rec.progres)
 	figs.wall = time.Since(began)
 	t.Logf("audit: fault=%s %s", f.name, afigs)
-	t.Logf("recovery: fault=%-18s lasted=%6.2fs node=%6.2fs tx=%6.2fs progress=%6.2fs wall=%5.1fs %s",
-		f.name, figs.lasted.Seconds(), figs.node.Seconds(), figs.tx.Seconds(), figs.progress.Seconds(), figs.wall.Seconds(), figs.note)
+	r.rec.mu.Lock()
+	fills := r.rec.fills
+	r.rec.mu.Unlock()
+	t.Logf("recovery: fault=%-18s lasted=%6.2fs node=%6.2fs tx=%6.2fs progress=%6.2fs wall=%5.1fs fills=%d %s",
+		f.name, figs.lasted.Seconds(), figs.node.Seconds(), figs.tx.Seconds(), figs.progress.Seconds(), figs.wall.Seconds(), fills, figs.note)
 	return figs
 }
 

@@ -525,3 +525,45 @@ func fundedKeyless(name string) *ecdsa.PrivateKey {
 	}
 	return k
 }
+
+// replaySucceeds answers every call at a given block with success, as a
+// node whose block at that height was replaced by a rewind would.
+type replaySucceeds struct{ Client }
+
+func (c replaySucceeds) CallContract(ctx context.Context, msg ethereum.CallMsg, block *big.Int) ([]byte, error) {
+	if block != nil {
+		return nil, nil
+	}
+	return c.Client.CallContract(ctx, msg, block)
+}
+
+// TestFailedTxWhoseReplaySucceeds (issue 19, seen in the kill without the
+// pool journal once rewinds were handled): a deposit that failed in its
+// block, whose replay on the state after that block succeeds, is a
+// *ports.RevertError with no reason. Before, the sender read the reason
+// of the replay's nil error and the process panicked.
+func TestFailedTxWhoseReplaySucceeds(t *testing.T) {
+	d := devChain(t, DevOptions{})
+	ctx := context.Background()
+	other, err := d.NewChain(ctx, fundedKey(t, d, "other-replay"), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := channelID(2)
+	fr := &frontRunner{Client: d.Client(), run: func() {
+		if _, err := deposit(t, other, id, 0, 10); err != nil {
+			t.Errorf("front-running deposit: %v", err)
+		}
+	}}
+	c, err := New(ctx, Config{Client: replaySucceeds{fr}, Signer: KeySigner(fundedKey(t, d, "slow-replay")), Contracts: d.Deployment.Contracts,
+		PollInterval: 5 * time.Millisecond, Dev: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = deposit(t, c, id, 0, 10)
+	var rev *ports.RevertError
+	if !errors.As(err, &rev) || rev.Reason != "" {
+		t.Fatalf("deposit: %v, want a revert without reason", err)
+	}
+}

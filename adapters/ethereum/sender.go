@@ -378,8 +378,11 @@ func (s *sender) failure(ctx context.Context, c call, rcpt *types.Receipt, tx *t
 	}
 	msg := c.msg(s.signer.Address())
 	msg.Gas = tx.Gas()
+	// The replay may succeed (the block's state is not the one the
+	// transaction met, e.g. a rewind put another block at its height):
+	// the reason is then unknown.
 	_, err := s.client.CallContract(ctx, msg, rcpt.BlockNumber)
-	if reason, ok := revertReason(err); err != nil && ok {
+	if reason, ok := revertReason(err); ok {
 		return revertError(where, reason)
 	}
 	return fmt.Errorf("ethereum: %s: %w", where, &ports.RevertError{})
