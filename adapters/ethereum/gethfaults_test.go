@@ -214,7 +214,8 @@ func TestGethNodeFaults(t *testing.T) {
 // --txpool.nolocals) they are gone with their blocks, as in a reorg that
 // drops them. The wallets must still finish every channel and pass the
 // audit, which needs the wallet to follow the node back (event cursor and
-// counted holdings); see docs/faults.md.
+// counted holdings) and the sender to fill the nonces it lost; see
+// docs/faults.md.
 func TestGethNodeKilled(t *testing.T) {
 	for _, c := range []struct {
 		name  string
