@@ -448,6 +448,30 @@ func (c *frontRunner) EstimateGas(ctx context.Context, m ethereum.CallMsg) (uint
 	return gas, err
 }
 
+// frontRun returns a chain on d (its client wrapped by wrap) whose next
+// deposit to channel id is front-run: once its gas is estimated, another
+// account deposits the same 10 wei, so it fails in its block.
+func frontRun(t *testing.T, d *DevChain, id nitro.Bytes32, name string, wrap func(Client) Client, onTx func(TxInfo)) *Chain {
+	t.Helper()
+	ctx := context.Background()
+	other, err := d.NewChain(ctx, fundedKey(t, d, "other"+name), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr := &frontRunner{Client: d.Client(), run: func() {
+		if _, err := deposit(t, other, id, 0, 10); err != nil {
+			t.Errorf("front-running deposit: %v", err)
+		}
+	}}
+	c, err := New(ctx, Config{Client: wrap(fr), Signer: KeySigner(fundedKey(t, d, "slow"+name)), Contracts: d.Deployment.Contracts,
+		PollInterval: 5 * time.Millisecond, Dev: true, OnTx: onTx})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
 // TestDepositRevertedInBlock: a deposit whose estimate passed but which
 // fails once mined (another deposit filled the channel in between) comes
 // back as a typed revert with the contract's reason and the failed
@@ -455,23 +479,9 @@ func (c *frontRunner) EstimateGas(ctx context.Context, m ethereum.CallMsg) (uint
 func TestDepositRevertedInBlock(t *testing.T) {
 	d := devChain(t, DevOptions{})
 	ctx := context.Background()
-	other, err := d.NewChain(ctx, fundedKey(t, d, "other"), Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	id := channelID(1)
-	fr := &frontRunner{Client: d.Client(), run: func() {
-		if _, err := deposit(t, other, id, 0, 10); err != nil {
-			t.Errorf("front-running deposit: %v", err)
-		}
-	}}
 	var infos []TxInfo
-	c, err := New(ctx, Config{Client: fr, Signer: KeySigner(fundedKey(t, d, "slow")), Contracts: d.Deployment.Contracts,
-		PollInterval: 5 * time.Millisecond, Dev: true, OnTx: func(i TxInfo) { infos = append(infos, i) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := frontRun(t, d, id, "", func(c Client) Client { return c }, func(i TxInfo) { infos = append(infos, i) })
 	tx, err := deposit(t, c, id, 0, 10)
 	var rev *ports.RevertError
 	if !errors.As(err, &rev) || rev.Reason != ports.ReasonHoldingsSufficient {
@@ -544,24 +554,8 @@ func (c replaySucceeds) CallContract(ctx context.Context, msg ethereum.CallMsg, 
 // of the replay's nil error and the process panicked.
 func TestFailedTxWhoseReplaySucceeds(t *testing.T) {
 	d := devChain(t, DevOptions{})
-	ctx := context.Background()
-	other, err := d.NewChain(ctx, fundedKey(t, d, "other-replay"), Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := channelID(2)
-	fr := &frontRunner{Client: d.Client(), run: func() {
-		if _, err := deposit(t, other, id, 0, 10); err != nil {
-			t.Errorf("front-running deposit: %v", err)
-		}
-	}}
-	c, err := New(ctx, Config{Client: replaySucceeds{fr}, Signer: KeySigner(fundedKey(t, d, "slow-replay")), Contracts: d.Deployment.Contracts,
-		PollInterval: 5 * time.Millisecond, Dev: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	_, err = deposit(t, c, id, 0, 10)
+	c := frontRun(t, d, channelID(2), "-replay", func(c Client) Client { return replaySucceeds{c} }, nil)
+	_, err := deposit(t, c, channelID(2), 0, 10)
 	var rev *ports.RevertError
 	if !errors.As(err, &rev) || rev.Reason != "" {
 		t.Fatalf("deposit: %v, want a revert without reason", err)
