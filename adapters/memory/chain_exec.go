@@ -69,7 +69,7 @@ func (x *chainExec) setHoldings(ah *chainAssetHolder, id nitro.Bytes32, v *big.I
 func (x *chainExec) emit(ev core.ChainEvent) { x.logs = append(x.logs, ev) }
 
 // chainSet sets m[k] = v, journaling the old entry.
-func chainSet[K comparable](x *chainExec, m map[K]*big.Int, k K, v *big.Int) {
+func chainSet[K comparable, V any](x *chainExec, m map[K]V, k K, v V) {
 	old, ok := m[k]
 	x.undo = append(x.undo, func() {
 		if ok {
@@ -95,17 +95,10 @@ func (x *chainExec) move(m map[nitro.Address]*big.Int, from, to nitro.Address, a
 	chainSet(x, m, to, new(big.Int).Add(chainGet(m, to), amt))
 }
 
+// setStatus sets the adjudicator's status of channel id, journaling the old
+// one.
 func (x *chainExec) setStatus(id nitro.Bytes32, st chainChannelStatus) {
-	m := x.c.status
-	old, ok := m[id]
-	x.undo = append(x.undo, func() {
-		if ok {
-			m[id] = old
-		} else {
-			delete(m, id)
-		}
-	})
-	m[id] = st
+	chainSet(x, x.c.status, id, st)
 }
 
 func chainRevert(reason string) error { return &ports.RevertError{Reason: reason} }
