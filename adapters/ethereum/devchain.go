@@ -178,8 +178,7 @@ func (d *DevChain) Fund(ctx context.Context, addr common.Address, wei *big.Int) 
 		return err
 	}
 	// The simulated chain can report the receipt before the head's state
-	// shows the transfer (seen on a loaded machine: a funded account's
-	// next gas estimate found a balance of 0); wait until it does.
+	// shows the transfer; wait until it does.
 	want := new(big.Int).Add(before, wei)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -188,6 +187,13 @@ func (d *DevChain) Fund(ctx context.Context, addr common.Address, wei *big.Int) 
 			return err
 		}
 		if b.Cmp(want) >= 0 {
+			// The transaction pool adopts a new head's state in the
+			// background, so a transaction sent at once could still be
+			// refused for a balance of 0 (TestChallengeEvents, seen on a
+			// loaded machine). The simulated chain syncs the pool before it
+			// seals a block: mining one more makes the pool's state hold
+			// the transfer, whichever head it has adopted.
+			d.Commit()
 			return nil
 		}
 		if time.Now().After(deadline) {
