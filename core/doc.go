@@ -86,6 +86,9 @@
 //	sync.go       sync, requests          Sync; answerRequests (GetChannel)
 //	onchain.go    chain and time          Tick (backup due, retries), TxFailed,
 //	                                      ChainEvent (holdings, Concluded, payout)
+//	rewind.go     chain rewinds           Rewound; holdings replaced (not below a
+//	                                      final state's), vanished payouts undone,
+//	                                      deposits no longer covered re-requested
 //
 // The channel's state and what is derived from it (the status rule, the
 // deposit queue) are in channel.go, the inputs and effects in io.go, the
