@@ -166,6 +166,20 @@ func (s *store) Equivocations(ctx context.Context) ([]core.EquivocationError, er
 	return s.mem.Equivocations(ctx)
 }
 
+func (s *store) RegisterApp(ctx context.Context, addr nitro.Address, code []byte) error {
+	if err := s.gate(true); err != nil {
+		return err
+	}
+	return s.mem.RegisterApp(ctx, addr, code)
+}
+
+func (s *store) Apps(ctx context.Context) ([]ports.App, error) {
+	if err := s.gate(false); err != nil {
+		return nil, err
+	}
+	return s.mem.Apps(ctx)
+}
+
 func (s *store) NextNonce(ctx context.Context, ps []nitro.Address) (uint64, error) {
 	if err := s.gate(false); err != nil {
 		return 0, err
