@@ -334,6 +334,10 @@ func (p *port) ConcludeAndTransferAll(ctx context.Context, req ports.ConcludeReq
 	return h, err
 }
 
+func (p *port) Code(ctx context.Context, addr nitro.Address) ([]byte, error) {
+	return p.acct.Code(ctx, addr)
+}
+
 func (p *port) Holdings(ctx context.Context, asset nitro.Address, id nitro.Bytes32) (*big.Int, error) {
 	return p.acct.Holdings(ctx, asset, id)
 }

@@ -135,6 +135,7 @@ type Chain struct {
 	down        bool
 	subs        map[*chainSub]struct{}
 	sealed      uint64 // blocks sealed, ever: salts block hashes (chain_rewind.go)
+	code        map[nitro.Address][]byte
 }
 
 // chainAssetHolder is one asset holder contract: its holdings per channel
