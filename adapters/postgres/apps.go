@@ -10,14 +10,16 @@ import (
 )
 
 // registerAppSQL inserts an app unless its address is registered, only if
-// this store still owns the schema ($1, as in commitSQL). It returns the
-// owner, whether the row was inserted, and the code registered before the
-// statement (NULL if none was, or if a concurrent statement inserted it
-// after this one's snapshot was taken).
+// this store still owns the schema ($1, as in commitSQL), and returns the
+// owner and the code registered at the address after the statement (NULL
+// if the store does not own the schema). The no-op DO UPDATE locks an
+// existing row so RETURNING gives its code even when another statement
+// inserted it after this one began (DO NOTHING would return no row, and
+// this statement's snapshot would not show it).
 const registerAppSQL = `WITH ` + ownedSQL + `
-ins AS (INSERT INTO apps (address, code) SELECT $2, $3 WHERE EXISTS (SELECT FROM ok)
-	ON CONFLICT (address) DO NOTHING RETURNING address)
-SELECT (SELECT owner FROM owner), EXISTS (SELECT FROM ins), (SELECT code FROM apps WHERE address = $2)`
+up AS (INSERT INTO apps (address, code) SELECT $2, $3 WHERE EXISTS (SELECT FROM ok)
+	ON CONFLICT (address) DO UPDATE SET code = apps.code RETURNING code)
+SELECT (SELECT owner FROM owner), (SELECT code FROM up)`
 
 // RegisterApp keeps code as the app at addr, durable when it returns (see
 // ports.Store.RegisterApp): one statement of its own, like SetChainCursor,
@@ -33,20 +35,14 @@ func (s *Store) RegisterApp(ctx context.Context, addr nitro.Address, code []byte
 		return callError(ctx, "register app", err)
 	}
 	var (
-		owner    string
-		inserted bool
-		have     []byte
+		owner string
+		have  []byte
 	)
-	if err := s.db.QueryRowContext(ctx, registerAppSQL, s.token, addr[:], code).Scan(&owner, &inserted, &have); err != nil {
+	if err := s.db.QueryRowContext(ctx, registerAppSQL, s.token, addr[:], code).Scan(&owner, &have); err != nil {
 		return callError(ctx, "register app", err)
 	}
-	if err := s.owns(owner); err != nil || inserted {
+	if err := s.owns(owner); err != nil {
 		return err
-	}
-	if have == nil { // registered concurrently, after this statement's snapshot
-		if err := s.db.QueryRowContext(ctx, "SELECT code FROM apps WHERE address = $1", addr[:]).Scan(&have); err != nil {
-			return callError(ctx, "read app", err)
-		}
 	}
 	if !bytes.Equal(have, code) {
 		return fmt.Errorf("postgres store: app %s: %w", addr, ports.ErrAppCodeConflict)

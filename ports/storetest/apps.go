@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/testkit"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
@@ -84,5 +86,38 @@ func wantApps(t *testing.T, s ports.Store, want []ports.App) {
 		if again, err := s.Apps(ctxFor(t)); err != nil || !bytes.Equal(again[0].Code, want[0].Code) {
 			t.Fatalf("Apps returned the store's own slice (%v)", err)
 		}
+	}
+}
+
+// testConcurrentRegistrations: workers registering apps at once, some the
+// same code for one address and some different code for another, get
+// nil for the same code and, for different code, exactly one registration
+// wins and the others get ErrAppCodeConflict.
+func testConcurrentRegistrations(t *testing.T, f Factory) {
+	s := f.New(t)
+	ctx := ctxFor(t)
+	same, contested := nitro.Address{0xa9, 0x10}, nitro.Address{0xa9, 0x11}
+	const n = 8
+	var wins atomic.Int32
+	testkit.Parallel(t, 2*n, func(i int) error {
+		if i < n {
+			return s.RegisterApp(ctx, same, []byte{0x5b, 0x00})
+		}
+		err := s.RegisterApp(ctx, contested, []byte{0x5b, byte(i)})
+		if err == nil {
+			wins.Add(1)
+			return nil
+		}
+		if errors.Is(err, ports.ErrAppCodeConflict) {
+			return nil
+		}
+		return err
+	})
+	if wins.Load() != 1 {
+		t.Fatalf("%d registrations of different code for one address succeeded, want 1", wins.Load())
+	}
+	apps, err := s.Apps(ctx)
+	if err != nil || len(apps) != 2 || !bytes.Equal(apps[0].Code, []byte{0x5b, 0x00}) {
+		t.Fatalf("Apps: %x, %v", apps, err)
 	}
 }
