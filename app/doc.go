@@ -40,9 +40,36 @@
 // the wallet's own failures are ErrClosed, ErrContextDone, ErrIncomplete,
 // ErrStore (wrapping what the store said) and ErrSigner. Code(err) gives the
 // client API's error code where the API has one for that call and cause
-// (CreateChannel 1000, JoinChannel 1100/1101, UpdateChannel 400-404,
-// CloseChannel 300/301, PushMessage 900, GetState 1200, SyncChannel 1400),
+// (CreateChannel 1000/1001, JoinChannel 1100/1101, UpdateChannel 400-404,
+// CloseChannel 300/301, PushMessage 900/1001, GetState 1200, SyncChannel
+// 1400, RegisterAppDefinition and RegisterAppBytecode 1001),
 // and CodeWalletError (500) otherwise.
+//
+// # Apps
+//
+// RegisterAppDefinition (the code read through the chain port,
+// eth_getCode at the confirmed block) and RegisterAppBytecode register an
+// app: its code is prepared as an apprules.App, stored durably
+// (Store.RegisterApp) and kept in memory; New loads every stored app. An
+// app's code never changes once registered: other code for its address is
+// refused (ErrAppCodeConflict). The registry decides which channels the
+// wallet takes part in, before anything is stored or signed:
+//
+//   - CreateChannel with a non-zero appDefinition not registered is
+//     refused with ErrInvalidAppDefinition (code 1001), before a nonce is
+//     reserved.
+//   - A peer's proposal (PushMessage) with a non-zero appDefinition not
+//     registered is refused in the same way (the whole message, code 1001),
+//     before the proposal policy sees it; the app is not fetched from the
+//     chain on the peer's say-so: register it, then the peer's message
+//     (or SyncChannel) goes through.
+//   - appDefinition 0 (no app) needs no registration and keeps today's
+//     rules; the rule that makes its running states provable on chain
+//     comes with the transition rules (issue 12, item 4).
+//
+// Registration is not yet wired into the transition checks: the core
+// still checks turn, mover and totals only (see apprules' package
+// documentation for the plan).
 //
 // # Chain rewinds
 //

@@ -94,6 +94,21 @@ var (
 	ErrOutcomeUnknown   = ports.ErrOutcomeUnknown
 )
 
+// Errors of app registration and of channels naming an app (client code
+// CodeInvalidAppDefinition).
+var (
+	// ErrInvalidAppDefinition: an app that cannot be registered (the zero
+	// address, no code at the address, empty code or code over EIP-170's
+	// 24,576 bytes, or other code than the address's registered code), or
+	// a channel created or proposed with a non-zero appDefinition this
+	// wallet has not registered. Nothing is stored.
+	ErrInvalidAppDefinition = errors.New("app: invalid app definition")
+	// ErrAppCodeConflict refines ErrInvalidAppDefinition: the address is
+	// registered with other code. Registered apps never change: a channel
+	// may rely on the verdicts of the code first registered.
+	ErrAppCodeConflict = ports.ErrAppCodeConflict
+)
+
 // Client API error codes (statechannels client-api-schema 0.5.0).
 const (
 	CodeNotYourTurnClose        = 300

@@ -109,6 +109,7 @@ var appErrors = map[string]error{
 	"ErrChallengeDuration": app.ErrChallengeDuration, "ErrEquivocation": app.ErrEquivocation,
 	"ErrProposalRejected": app.ErrProposalRejected, "ErrTooManyProposals": app.ErrTooManyProposals,
 	"ErrStoreUnavailable": app.ErrStoreUnavailable, "ErrStoreTimeout": app.ErrStoreTimeout, "ErrOutcomeUnknown": app.ErrOutcomeUnknown,
+	"ErrInvalidAppDefinition": app.ErrInvalidAppDefinition, "ErrAppCodeConflict": app.ErrAppCodeConflict,
 }
 
 // TestAppErrorsListed: appErrors names every exported Err* of app.

@@ -252,11 +252,15 @@ func (a *admission) undo(w *Wallet) {
 }
 
 // admitProposal applies the wallet's policy to a channel that a Receive
-// (in) starts, after the core accepted it as next with effects effs:
+// (in) starts, after the core accepted it as next with effects effs: a
+// non-zero appDefinition not registered is refused (ErrInvalidAppDefinition);
 // approved, it is joined in the same Step sequence; rejected, or beyond a
 // cap, the call fails and nothing of it is kept; held, its slot is
 // reserved in adm.
 func (w *Wallet) admitProposal(in core.Input, next core.Channel, effs []core.Effect, adm *admission) (core.Channel, []core.Effect, error) {
+	if err := w.requireApp(next.Setup.AppDefinition); err != nil {
+		return next, nil, err
+	}
 	proposer := proposerOf(&next)
 	r, _ := in.(core.Receive)
 	decision := ProposalHold

@@ -39,7 +39,7 @@ func openPostgres(t testing.TB) ports.Store {
 
 // durable returns everything s holds durably, as text: for PostgreSQL
 // every row of every table of its schema (pgtest.Dump), for the memory
-// store its channels, outbox and evidence. Two equal dumps mean nothing
+// store its channels, outbox, evidence and apps. Two equal dumps mean nothing
 // stored changed.
 func durable(t testing.TB, s ports.Store) string {
 	t.Helper()
@@ -50,10 +50,11 @@ func durable(t testing.TB, s ports.Store) string {
 	cs, err1 := s.List(ctx)
 	pend, err2 := s.Pending(ctx)
 	evs, err3 := s.Equivocations(ctx)
-	if err := errors.Join(err1, err2, err3); err != nil {
+	apps, err4 := s.Apps(ctx)
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
 		t.Fatalf("dump store: %v", err)
 	}
-	return fmt.Sprintf("%+v\n%+v\n%+v", cs, pend, evs)
+	return fmt.Sprintf("%+v\n%+v\n%+v\n%x", cs, pend, evs, apps)
 }
 
 // eachStore runs f once per store kind, as a subtest named after it.

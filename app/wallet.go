@@ -109,6 +109,7 @@ type Wallet struct {
 	cache   *channelCache
 	ticks   *tickSet
 	props   *proposalBook
+	apps    *appRegistry // registered apps (apps.go)
 	subs    *hub
 	gate    *requestGate
 	rewound atomic.Uint64 // chain rewinds handled (Stats.ChainRewinds)
@@ -164,6 +165,10 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 		cancel()
 		return nil, storeErr("read chain cursor", err)
 	}
+	if err := w.loadApps(ctx); err != nil {
+		cancel()
+		return nil, err
+	}
 	if err := w.loadProposals(ctx); err != nil {
 		cancel()
 		return nil, err
@@ -208,7 +213,10 @@ func (w *Wallet) CreateChannel(ctx context.Context, p CreateChannelParams) (Resu
 		return Result{}, apiError(err)
 	}
 	defer w.leave()
-	rules := []codeRule{{core.ErrNotParticipant, CodeSigningAddressNotFound}}
+	rules := []codeRule{{core.ErrNotParticipant, CodeSigningAddressNotFound}, appRule}
+	if err := w.requireApp(p.AppDefinition); err != nil {
+		return Result{}, apiError(err, rules...)
+	}
 	outcome, err := toOutcome(p.Allocations)
 	if err != nil {
 		return Result{}, apiError(err, rules...)
@@ -372,7 +380,7 @@ func (w *Wallet) PushMessage(ctx context.Context, data []byte) (Result, error) {
 	// applyLocked): only a proposal needs it.
 	jobs := receiveJobs(core.Receive{Me: w.me, Recipient: msg.Recipient, Sender: msg.Sender}, msg, ids)
 	res, err := w.apply(ctx, jobs)
-	return res, apiError(err, codeRule{core.ErrNotParticipant, CodeWrongParticipant}, codeRule{core.ErrWrongRecipient, CodeWrongParticipant})
+	return res, apiError(err, codeRule{core.ErrNotParticipant, CodeWrongParticipant}, codeRule{core.ErrWrongRecipient, CodeWrongParticipant}, appRule)
 }
 
 // receiveJobs splits a message into one Receive per channel (base with the

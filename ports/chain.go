@@ -53,6 +53,10 @@ type Chain interface {
 	// through the cursor's checkpoints, else the deployment block); the
 	// stream then delivers again from the ancestor.
 	Events(ctx context.Context, from Cursor) (<-chan core.ChainEvent, error)
+	// Code returns the runtime code deployed at addr (eth_getCode), at
+	// the newest block the adapter counts as confirmed: empty, with no
+	// error, where no contract is deployed.
+	Code(ctx context.Context, addr nitro.Address) ([]byte, error)
 }
 
 // Chain errors shared by every chain adapter; test them with errors.Is.

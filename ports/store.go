@@ -54,8 +54,9 @@ type OutboxEntry struct {
 // if the context had ended before the call; one that cannot reach its
 // storage returns ErrStoreUnavailable. A failed Commit wrote nothing unless
 // its error matches ErrOutcomeUnknown; the other writes (Done,
-// SetChainCursor, NextNonce, RecordEquivocation, DeleteProposal) are
-// harmless to repeat or to lose, so the caller may simply retry them.
+// SetChainCursor, NextNonce, RecordEquivocation, DeleteProposal,
+// RegisterApp) are harmless to repeat or to lose, so the caller may simply
+// retry them.
 type Store interface {
 	// Get returns a channel, or ErrNotFound.
 	Get(ctx context.Context, id nitro.Bytes32) (core.Channel, error)
@@ -101,4 +102,14 @@ type Store interface {
 	// ErrNotFound for an unknown channel and ErrNotProposal, deleting
 	// nothing, for one the wallet created or joined.
 	DeleteProposal(ctx context.Context, id nitro.Bytes32) error
+	// RegisterApp durably keeps code as the runtime code of the app at
+	// addr (see App), durable when it returns. Registering the same code
+	// again does nothing; different code for a registered address is
+	// ErrAppCodeConflict, and code CheckAppCode refuses is
+	// ErrInvalidAppCode, both storing nothing.
+	RegisterApp(ctx context.Context, addr nitro.Address, code []byte) error
+	// Apps returns every registered app, ordered by address: the wallet
+	// loads them all when it starts (there are few, each at most
+	// MaxAppCodeSize bytes).
+	Apps(ctx context.Context) ([]App, error)
 }

@@ -166,6 +166,20 @@ func (s *store) Equivocations(ctx context.Context) ([]core.EquivocationError, er
 	return s.mem.Equivocations(ctx)
 }
 
+func (s *store) RegisterApp(ctx context.Context, addr nitro.Address, code []byte) error {
+	if err := s.gate(true); err != nil {
+		return err
+	}
+	return s.mem.RegisterApp(ctx, addr, code)
+}
+
+func (s *store) Apps(ctx context.Context) ([]ports.App, error) {
+	if err := s.gate(false); err != nil {
+		return nil, err
+	}
+	return s.mem.Apps(ctx)
+}
+
 func (s *store) NextNonce(ctx context.Context, ps []nitro.Address) (uint64, error) {
 	if err := s.gate(false); err != nil {
 		return 0, err
@@ -318,6 +332,10 @@ func (p *port) ConcludeAndTransferAll(ctx context.Context, req ports.ConcludeReq
 	id, _ := req.State.ChannelID()
 	p.w.txSubmitted(p.wal, fmt.Sprintf("conclude turn %d", req.State.TurnNum), id, err)
 	return h, err
+}
+
+func (p *port) Code(ctx context.Context, addr nitro.Address) ([]byte, error) {
+	return p.acct.Code(ctx, addr)
 }
 
 func (p *port) Holdings(ctx context.Context, asset nitro.Address, id nitro.Bytes32) (*big.Int, error) {

@@ -390,16 +390,12 @@ func (c *Chain) Holdings(ctx context.Context, asset nitro.Address, channelID nit
 	}
 	// With a confirmation depth, read the newest confirmed block, as the
 	// event stream does: a deposit a reorg may still undo must not count.
-	var at *big.Int
-	if c.cfg.Confirmations > 0 {
-		head, err := c.client.BlockNumber(ctx)
-		if err != nil {
-			return nil, classify("read head", err)
-		}
-		if head < c.cfg.Confirmations {
-			return new(big.Int), nil
-		}
-		at = new(big.Int).SetUint64(head - c.cfg.Confirmations)
+	at, ok, err := c.confirmedBlock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return new(big.Int), nil
 	}
 	var h *big.Int
 	if err := c.viewAt(ctx, at, assetHolderABI, asset, "holdings", &h, channelID); err != nil {

@@ -1,6 +1,7 @@
 package ethereum_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"fmt"
@@ -97,4 +98,23 @@ func (e *devEnv) Fee(ctx context.Context, tx ports.TxHash) (*big.Int, error) {
 		return nil, err
 	}
 	return new(big.Int).Mul(new(big.Int).SetUint64(r.GasUsed), r.EffectiveGasPrice), nil
+}
+
+// DeployApp deploys the npm package's TrivialApp (chaintest.AppDeployer)
+// and reads its runtime code with the node's client, which must be part
+// of the creation code.
+func (e *devEnv) DeployApp(ctx context.Context) (nitro.Address, []byte, error) {
+	apps, err := ethereum.LoadAppArtifacts("")
+	if err != nil {
+		return nitro.Address{}, nil, err
+	}
+	addr, err := e.d.DeployApp(ctx, apps.TrivialApp)
+	if err != nil {
+		return addr, nil, err
+	}
+	code, err := e.d.Backend.Client().CodeAt(ctx, addr, nil)
+	if err == nil && !bytes.Contains(apps.TrivialApp.Bytecode, code) {
+		err = fmt.Errorf("runtime code of %d bytes is not part of TrivialApp's creation code", len(code))
+	}
+	return addr, code, err
 }

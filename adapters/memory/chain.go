@@ -116,6 +116,7 @@ type Chain struct {
 	down        bool
 	subs        map[*chainSub]struct{}
 	sealed      uint64 // blocks sealed, ever: salts block hashes (chain_rewind.go)
+	code        map[nitro.Address][]byte
 }
 
 type chainBlock struct {

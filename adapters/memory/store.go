@@ -25,6 +25,7 @@ type Store struct {
 	nonces   map[string]uint64
 	cursor   ports.Cursor
 	evidence map[evidenceKey]core.EquivocationError
+	apps     map[nitro.Address][]byte // registered apps' code (apps.go)
 }
 
 var _ ports.Store = (*Store)(nil)

@@ -101,6 +101,7 @@ func TestLockTakenOver(t *testing.T) {
 		for _, call := range []func(ctx context.Context) error{
 			func(ctx context.Context) error { _, err := s1.Commit(ctx, bare(1, 2)); return err },
 			func(ctx context.Context) error { return s1.SetChainCursor(ctx, ports.Cursor{Block: 7}) },
+			func(ctx context.Context) error { return s1.RegisterApp(ctx, nitro.Address{0xa9}, []byte{0x5b}) },
 		} {
 			if err := within(t, "fenced write", time.Second, call); !errors.Is(err, postgres.ErrLocked) {
 				t.Fatalf("%s: the first store's write: %v, want ErrLocked", when, err)

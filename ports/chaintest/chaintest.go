@@ -79,6 +79,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"EventsReplayFromCursor", testEventsReplay},
 		{"HoldingsOfUnknownChannel", testHoldingsUnknown},
 		{"RollbackBelowDeliveredEvents", testRollbackBelowDeliveredEvents},
+		{"Code", testCode},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

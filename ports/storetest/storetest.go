@@ -56,6 +56,8 @@ func Run(t *testing.T, f Factory) {
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"Equivocations", testEquivocations},
 		{"DeleteProposal", testDeleteProposal},
+		{"Apps", testApps},
+		{"ConcurrentAppRegistrations", testConcurrentRegistrations},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })

@@ -338,6 +338,10 @@ func (c *Chain) Holdings(ctx context.Context, asset nitro.Address, id nitro.Byte
 	return out.Holdings, nil
 }
 
+// Code implements ports.Chain: the loopback chain serves no app code, so
+// an app cannot be registered by its address through it.
+func (c *Chain) Code(context.Context, nitro.Address) ([]byte, error) { return nil, nil }
+
 // Events implements ports.Chain: one long HTTP response of JSON lines. Only
 // the cursor's block travels: the server trusts it (no rewind check).
 func (c *Chain) Events(ctx context.Context, from ports.Cursor) (<-chan core.ChainEvent, error) {
