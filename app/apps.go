@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/nitrowallet/nitrowallet/apprules"
+	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
@@ -129,4 +130,33 @@ func (r *appRegistry) add(a *apprules.App) {
 	if _, ok := r.apps[a.Address()]; !ok {
 		r.apps[a.Address()] = a
 	}
+}
+
+// ruleFor is the transition rule of channels whose appDefinition is def:
+// the adjudicator's rule with the registered app's validTransition run in
+// a local EVM (apprules). The zero appDefinition gets none (the core's
+// protocol checks only; issue 12, item 4 decides its rule). An app that is
+// not registered refuses every running transition: no state of it could
+// be proven on chain here.
+func (w *Wallet) ruleFor(def nitro.Address) core.TransitionRule {
+	if def == (nitro.Address{}) {
+		return nil
+	}
+	a, ok := w.apps.get(def)
+	if !ok {
+		return func(from, to nitro.State) error {
+			return fmt.Errorf("%w: app %s is not registered", ErrInvalidAppDefinition, def)
+		}
+	}
+	return func(from, to nitro.State) error { return apprules.ValidTransition(from, to, a) }
+}
+
+// step is core.StepWith with the rule of c's app (or, for a channel not
+// known yet, of the app a received message names).
+func (w *Wallet) step(c core.Channel, in core.Input) (core.Channel, []core.Effect, error) {
+	def := c.Setup.AppDefinition
+	if r, ok := in.(core.Receive); ok && c.ID == (nitro.Bytes32{}) && len(r.States) > 0 {
+		def = r.States[0].State.AppDefinition
+	}
+	return core.StepWith(c, in, w.ruleFor(def))
 }

@@ -67,9 +67,14 @@
 //     rules; the rule that makes its running states provable on chain
 //     comes with the transition rules (issue 12, item 4).
 //
-// Registration is not yet wired into the transition checks: the core
-// still checks turn, mover and totals only (see apprules' package
-// documentation for the plan).
+// Every running or final transition of a channel with a registered app,
+// the ones the wallet signs (UpdateChannel, CloseChannel) and the ones it
+// accepts (PushMessage, held states applied later), must pass the
+// adjudicator's rule with the app's validTransition run in a local EVM
+// (core.StepWith with apprules.ValidTransition): a refusal is ErrAppRule,
+// an ErrInvalidTransition (code 401 on update; the message is refused at
+// push), and nothing is stored or signed. appDefinition 0 is checked for
+// turn, mover and totals only, as before.
 //
 // # Chain rewinds
 //

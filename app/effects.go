@@ -236,7 +236,7 @@ func (b *batch) stepResult(ctx context.Context, id nitro.Bytes32, follow core.In
 	if !ok {
 		return nil, fmt.Errorf("%w: %s", core.ErrChannelNotFound, id)
 	}
-	next, effs, err := core.Step(c, follow)
+	next, effs, err := b.w.step(c, follow)
 	if err != nil {
 		b.w.log.Warn("effect result rejected", "channel", id, "input", fmt.Sprintf("%T", follow), "err", err)
 		return nil, nil

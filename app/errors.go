@@ -46,6 +46,7 @@ var (
 	// Refinements of ErrInvalidTransition (each also matches it).
 	ErrFixedPartMismatch = core.ErrFixedPartMismatch
 	ErrTotalsChanged     = core.ErrTotalsChanged
+	ErrAppRule           = core.ErrAppRule
 	ErrSetupChanged      = core.ErrSetupChanged
 	ErrFinalOutcome      = core.ErrFinalOutcome
 	ErrInvalidOutcome    = core.ErrInvalidOutcome

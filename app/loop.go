@@ -72,7 +72,7 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job, handOff bool) (Res
 		} else if j.create {
 			return Result{}, fmt.Errorf("%w: %s", core.ErrChannelExists, j.id)
 		}
-		next, effs, err := core.Step(cur, j.in)
+		next, effs, err := w.step(cur, j.in)
 		if err == nil && !ok && j.receive {
 			next, effs, err = w.admitProposal(j.in, next, effs, &adm)
 		}
@@ -315,7 +315,7 @@ func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, e
 			}
 			if h.Sign() > 0 {
 				c, _, _ := b.load(ctx, eff.ChannelID)
-				next, effs, err := core.Step(c, core.ChainEvent{Kind: core.EventDeposited, ChannelID: eff.ChannelID, Asset: a, Holdings: h})
+				next, effs, err := w.step(c, core.ChainEvent{Kind: core.EventDeposited, ChannelID: eff.ChannelID, Asset: a, Holdings: h})
 				if err == nil {
 					more, cerr := b.commit(ctx, []ports.Change{{Channel: next, Effects: effs}})
 					if cerr != nil {

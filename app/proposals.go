@@ -272,7 +272,7 @@ func (w *Wallet) admitProposal(in core.Input, next core.Channel, effs []core.Eff
 		return next, nil, fmt.Errorf("%w: proposed by %s", ErrProposalRejected, proposer)
 	case ProposalApprove:
 		// The proposal passed the deployment the Receive carried.
-		joined, more, err := core.Step(next, core.Join{Deployment: r.Deployment})
+		joined, more, err := w.step(next, core.Join{Deployment: r.Deployment})
 		if err != nil {
 			return next, nil, err
 		}

@@ -24,6 +24,9 @@ func (s *stepper) close() error {
 	next := l.State // shared: states are never modified in place
 	next.TurnNum++
 	next.IsFinal = true
+	if err := s.checkRule(l.State, next); err != nil {
+		return err
+	}
 	s.c.CloseInitiator = true
 	return s.requestSign(next)
 }

@@ -86,6 +86,8 @@
 //	sync.go       sync, requests          Sync; answerRequests (GetChannel)
 //	onchain.go    chain and time          Tick (backup due, retries), TxFailed,
 //	                                      ChainEvent (holdings, Concluded, payout)
+//	apprules.go   app rules               StepWith's TransitionRule, after
+//	                                      checkTransition on Update, Close, Receive
 //	rewind.go     chain rewinds           Rewound; holdings replaced (not below a
 //	                                      final state's), vanished payouts undone,
 //	                                      deposits no longer covered re-requested
@@ -97,7 +99,9 @@
 //
 // The next protocols have their homes: disputes (challenge, respond,
 // checkpoint, finalize on chain time) go in dispute.go, a live dispute being
-// a mode the crank checks first; app rules (the app definition's valid
-// transitions, checked beside checkTransition on update and receive) go in
-// apprules.go.
+// a mode the crank checks first. App rules are in apprules.go: StepWith
+// takes a TransitionRule, a pure function the app layer backs with the
+// channel's registered app (package apprules runs its validTransition in a
+// local EVM); every running or final transition this wallet signs or
+// accepts must pass it, else ErrAppRule and nothing changes.
 package core

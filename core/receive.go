@@ -185,6 +185,9 @@ func (s *stepper) accept(ss SignedState) error {
 	if err := checkTransition(l.State, ss.State); err != nil {
 		return err
 	}
+	if err := s.checkRule(l.State, ss.State); err != nil {
+		return err
+	}
 	s.insert(StoredState{State: ss.State.Clone(), Hash: h, Sigs: sigs})
 	return nil
 }

@@ -47,6 +47,9 @@ func (s *stepper) update(in Update) error {
 	if err := checkTransition(l.State, next); err != nil {
 		return err
 	}
+	if err := s.checkRule(l.State, next); err != nil {
+		return err
+	}
 	return s.requestSign(next)
 }
 

@@ -19,7 +19,11 @@ import (
 // unchanged and no effects. A zero Channel stands for a channel not yet
 // known; only Create and Receive can start one.
 func Step(c Channel, in Input) (Channel, []Effect, error) {
-	s := stepper{c: c.shallow()}
+	return step(c, in, nil)
+}
+
+func step(c Channel, in Input, rule TransitionRule) (Channel, []Effect, error) {
+	s := stepper{c: c.shallow(), rule: rule}
 	var err error
 	switch in := in.(type) {
 	case Create:
@@ -81,6 +85,8 @@ type stepper struct {
 	ownStates bool
 	// backupDue is set by a tick once the backup conclude is due.
 	backupDue bool
+	// rule is the channel's transition rule (StepWith), nil for none.
+	rule TransitionRule
 }
 
 // own makes c.States a copy Step may change, with room for extra more.

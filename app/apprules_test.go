@@ -1,0 +1,102 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/nitrowallet/nitrowallet/adapters/ethereum"
+	"github.com/nitrowallet/nitrowallet/app"
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// singleAssetPayments returns the runtime code of the npm package's
+// SingleAssetPayments, as deployed on go-ethereum's simulated chain.
+func singleAssetPayments(t *testing.T) []byte {
+	t.Helper()
+	ctx := context.Background()
+	art, err := ethereum.LoadArtifacts("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	apps, err := ethereum.LoadAppArtifacts("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := ethereum.NewDevChain(ctx, ethereum.DevOptions{Artifacts: art})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	addr, err := d.DeployApp(ctx, apps.SingleAssetPayments)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := d.Backend.Client().CodeAt(ctx, addr, nil)
+	if err != nil || len(code) == 0 {
+		t.Fatalf("SingleAssetPayments code: %d bytes, %v", len(code), err)
+	}
+	return code
+}
+
+// TestAppRulesJudgeUpdates: on a channel whose app is SingleAssetPayments,
+// the demo's payments (A 5/3 → 4/4 → 5/3, each mover paying the other)
+// pass the app's validTransition run locally; a mover taking the other's
+// money is refused with ErrAppRule (an ErrInvalidTransition, code 401)
+// and nothing is stored. Without the rule the core took that update: it
+// keeps the totals.
+func TestAppRulesJudgeUpdates(t *testing.T) {
+	code := singleAssetPayments(t)
+	eachStore(t, func(t *testing.T, k storeKind) {
+		e := newEnvWith(t, 2, withStore(t, k, nil))
+		A, B := e.parties[0], e.parties[1]
+		def := nitro.Address{0x5a, 0x9e}
+		for _, p := range e.parties {
+			if err := p.w.RegisterAppBytecode(e.ctx, def, code); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bus := e.connect()
+		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3), AppDefinition: def})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := r.ChannelResults[0].ChannelID
+		bus.Send(envelopes(r)...)
+		if _, err := bus.Run(e.ctx); err != nil {
+			t.Fatal(err)
+		}
+		j, err := B.w.JoinChannel(e.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		bus.Send(envelopes(j)...)
+		e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning && c.TurnNum == 3 })
+
+		update := func(p *party, a, b int64) (app.Result, error) {
+			return p.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(a, b)})
+		}
+		for i, u := range []struct {
+			p    *party
+			a, b int64
+		}{{A, 4, 4}, {B, 5, 3}} {
+			r, err := update(u.p, u.a, u.b)
+			if err != nil {
+				t.Fatalf("payment %d (%d/%d): %v", i+1, u.a, u.b, err)
+			}
+			bus.Send(envelopes(r)...)
+			turn := uint64(4 + i)
+			e.settle(bus, id, "payment", func(c app.ChannelResult) bool { return c.TurnNum == turn })
+		}
+		before := durable(t, A.store)
+		_, err = update(A, 8, 0) // A moves and takes B's 3
+		wantAppError(t, "mover takes the other's money", err, app.ErrAppRule, app.CodeInvalidTransition)
+		if after := durable(t, A.store); after != before {
+			t.Fatalf("a refused update changed the store:\nbefore %s\nafter  %s", before, after)
+		}
+		// A valid move still goes through afterwards.
+		if _, err := update(A, 4, 4); err != nil {
+			t.Fatalf("valid payment after the refusal: %v", err)
+		}
+	})
+}
