@@ -10,9 +10,9 @@ import (
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
-// singleAssetPayments returns the runtime code of the npm package's
-// SingleAssetPayments, as deployed on go-ethereum's simulated chain.
-func singleAssetPayments(t *testing.T) []byte {
+// devChainWithApp starts go-ethereum's simulated chain with the Nitro
+// contracts and deploys the npm package's SingleAssetPayments on it.
+func devChainWithApp(t *testing.T) (*ethereum.DevChain, nitro.Address) {
 	t.Helper()
 	ctx := context.Background()
 	art, err := ethereum.LoadArtifacts("")
@@ -27,12 +27,20 @@ func singleAssetPayments(t *testing.T) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(d.Close)
 	addr, err := d.DeployApp(ctx, apps.SingleAssetPayments)
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := d.Backend.Client().CodeAt(ctx, addr, nil)
+	return d, addr
+}
+
+// singleAssetPayments returns the runtime code of SingleAssetPayments as
+// deployed on the simulated chain.
+func singleAssetPayments(t *testing.T) []byte {
+	t.Helper()
+	d, addr := devChainWithApp(t)
+	code, err := d.Backend.Client().CodeAt(context.Background(), addr, nil)
 	if err != nil || len(code) == 0 {
 		t.Fatalf("SingleAssetPayments code: %d bytes, %v", len(code), err)
 	}
@@ -57,20 +65,7 @@ func TestAppRulesJudgeUpdates(t *testing.T) {
 			}
 		}
 		bus := e.connect()
-		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3), AppDefinition: def})
-		if err != nil {
-			t.Fatal(err)
-		}
-		id := r.ChannelResults[0].ChannelID
-		bus.Send(envelopes(r)...)
-		if _, err := bus.Run(e.ctx); err != nil {
-			t.Fatal(err)
-		}
-		j, err := B.w.JoinChannel(e.ctx, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		bus.Send(envelopes(j)...)
+		id := proposeWith(t, e, bus, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3), AppDefinition: def})
 		e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning && c.TurnNum == 3 })
 
 		update := func(p *party, a, b int64) (app.Result, error) {
@@ -89,7 +84,7 @@ func TestAppRulesJudgeUpdates(t *testing.T) {
 			e.settle(bus, id, "payment", func(c app.ChannelResult) bool { return c.TurnNum == turn })
 		}
 		before := durable(t, A.store)
-		_, err = update(A, 8, 0) // A moves and takes B's 3
+		_, err := update(A, 8, 0) // A moves and takes B's 3
 		wantAppError(t, "mover takes the other's money", err, app.ErrAppRule, app.CodeInvalidTransition)
 		if after := durable(t, A.store); after != before {
 			t.Fatalf("a refused update changed the store:\nbefore %s\nafter  %s", before, after)

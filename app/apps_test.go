@@ -60,23 +60,7 @@ func wantRefused(t *testing.T, what string, err error, cause error, s ports.Stor
 func TestRegisterAppDefinitionOnDevChain(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
 		ctx := context.Background()
-		art, err := ethereum.LoadArtifacts("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		apps, err := ethereum.LoadAppArtifacts("")
-		if err != nil {
-			t.Fatal(err)
-		}
-		d, err := ethereum.NewDevChain(ctx, ethereum.DevOptions{Artifacts: art})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(d.Close)
-		appAddr, err := d.DeployApp(ctx, apps.SingleAssetPayments)
-		if err != nil {
-			t.Fatal(err)
-		}
+		d, appAddr := devChainWithApp(t)
 		onChain, err := d.Backend.Client().CodeAt(ctx, appAddr, nil)
 		if err != nil || len(onChain) == 0 {
 			t.Fatalf("deployed code: %d bytes, %v", len(onChain), err)

@@ -86,8 +86,14 @@ func (c *gatedChain) waitHeld(t *testing.T, n int, what string) []nitro.Bytes32 
 // the bus, which is run until it is empty.
 func propose(t testing.TB, e *env, bus *memory.Bus) nitro.Bytes32 {
 	t.Helper()
+	return proposeWith(t, e, bus, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
+}
+
+// proposeWith is propose with A's CreateChannel params.
+func proposeWith(t testing.TB, e *env, bus *memory.Bus, params app.CreateChannelParams) nitro.Bytes32 {
+	t.Helper()
 	A, B := e.parties[0], e.parties[1]
-	r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
+	r, err := A.w.CreateChannel(e.ctx, params)
 	if err != nil {
 		t.Fatal(err)
 	}
