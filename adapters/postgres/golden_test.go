@@ -10,11 +10,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/ports/storetest"
 )
 
 // goldenPath holds the stored bytes of the store suite's corpus in the
-// current record format: one record a line, "channel <i> <hex>" or
+// current record format: one record a line, "channel <i> <hex>",
+// "state <i>.<k> <hex>" (a row of the states table: the channel's k-th
+// state, counting its States then its Held ones; each distinct row once,
+// where the corpus first holds it) or
 // "effect <i>.<j> <kind> <hex>", where i is the snapshot's index in
 // storetest.Corpus() and j the effect's.
 //
@@ -55,8 +60,10 @@ func TestCodecGolden(t *testing.T) {
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	if len(kinds) < 4 {
-		t.Fatalf("the golden file holds %d effect kinds, want every kind the corpus has", len(kinds))
+	for _, k := range []string{"state", kindSignState, kindSend, kindDeposit, kindConclude, kindWatch} {
+		if !kinds[k] {
+			t.Fatalf("the golden file holds no %s record", k)
+		}
 	}
 	if len(got) != len(want) {
 		t.Fatalf("golden file has %d records, the corpus encodes to %d (a changed corpus? see goldenPath)", len(got), len(want))
@@ -72,8 +79,15 @@ func TestCodecGolden(t *testing.T) {
 func goldenLines(t *testing.T, corpus []storetest.Snapshot) []string {
 	t.Helper()
 	var out []string
+	seen := map[string]bool{}
 	for i, snap := range corpus {
 		out = append(out, fmt.Sprintf("channel %d %x", i, appendChannel(nil, &snap.Channel)))
+		for k, st := range evidenceStates(&snap.Channel) {
+			if row := fmt.Sprintf("%x", appendState(nil, st)); !seen[row] {
+				seen[row] = true
+				out = append(out, fmt.Sprintf("state %d.%d %s", i, k, row))
+			}
+		}
 		for j, e := range snap.Effects {
 			kind, data, err := appendEffect(nil, e)
 			if err != nil {
@@ -81,6 +95,19 @@ func goldenLines(t *testing.T, corpus []storetest.Snapshot) []string {
 			}
 			out = append(out, fmt.Sprintf("effect %d.%d %s %x", i, j, kind, data))
 		}
+	}
+	return out
+}
+
+// evidenceStates lists the states of c that the states table keeps (see
+// prepareEvidence): its States, then its Held ones.
+func evidenceStates(c *core.Channel) []*nitro.State {
+	var out []*nitro.State
+	for i := range c.States {
+		out = append(out, &c.States[i].State)
+	}
+	for i := range c.Held {
+		out = append(out, &c.Held[i].State)
 	}
 	return out
 }
@@ -110,6 +137,26 @@ func checkGoldenRecord(t *testing.T, corpus []storetest.Snapshot, line string, k
 		if again := appendChannel(nil, &c); !slices.Equal(again, data) {
 			t.Fatalf("channel %d (%s): a stored row encodes back to other bytes", i, corpus[i].Stage)
 		}
+	case len(f) == 3 && f[0] == "state":
+		var i, k int
+		if _, err := fmt.Sscanf(f[1], "%d.%d", &i, &k); err != nil || i < 0 || i >= len(corpus) || k < 0 || k >= len(evidenceStates(&corpus[i].Channel)) {
+			t.Fatalf("bad golden record %.40q", line)
+		}
+		data, err := hex.DecodeString(f[2])
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := decodeState(data)
+		if err != nil {
+			t.Fatalf("state %d.%d (%s): a stored row no longer decodes: %v", i, k, corpus[i].Stage, err)
+		}
+		if d := storetest.Diff(*evidenceStates(&corpus[i].Channel)[k], st); d != "" {
+			t.Fatalf("state %d.%d (%s): a stored row decodes to another state: %s", i, k, corpus[i].Stage, d)
+		}
+		if again := appendState(nil, &st); !slices.Equal(again, data) {
+			t.Fatalf("state %d.%d (%s): a stored row encodes back to other bytes", i, k, corpus[i].Stage)
+		}
+		kinds["state"] = true
 	case len(f) == 4 && f[0] == "effect":
 		var i, j int
 		if _, err := fmt.Sscanf(f[1], "%d.%d", &i, &j); err != nil || i < 0 || i >= len(corpus) || j < 0 || j >= len(corpus[i].Effects) {
