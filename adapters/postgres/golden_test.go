@@ -1,7 +1,6 @@
 package postgres
 
 import (
-	"bufio"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -37,40 +36,46 @@ var goldenPath = filepath.Join("testdata", "codec-format2.golden")
 func TestCodecGolden(t *testing.T) {
 	corpus := storetest.Corpus()
 	want := goldenLines(t, corpus)
-	if os.Getenv("NITROWALLET_UPDATE_GOLDEN") == "1" {
-		if err := os.WriteFile(goldenPath, []byte(strings.Join(want, "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		t.Logf("wrote %d records to %s", len(want), goldenPath)
-	}
-	f, err := os.Open(goldenPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<22)
-	var got []string
+	got := readGolden(t, goldenPath, want)
 	kinds := map[string]bool{}
-	for sc.Scan() {
-		line := sc.Text()
-		got = append(got, line)
+	for _, line := range got {
 		checkGoldenRecord(t, corpus, line, kinds)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatal(err)
 	}
 	for _, k := range []string{"state", kindSignState, kindSend, kindDeposit, kindConclude, kindWatch} {
 		if !kinds[k] {
 			t.Fatalf("the golden file holds no %s record", k)
 		}
 	}
-	if len(got) != len(want) {
-		t.Fatalf("golden file has %d records, the corpus encodes to %d (a changed corpus? see goldenPath)", len(got), len(want))
+	compareGolden(t, goldenPath, got, want)
+}
+
+// readGolden returns the lines of the golden file at path, after writing
+// current to it if NITROWALLET_UPDATE_GOLDEN=1.
+func readGolden(t *testing.T, path string, current []string) []string {
+	t.Helper()
+	if os.Getenv("NITROWALLET_UPDATE_GOLDEN") == "1" {
+		if err := os.WriteFile(path, []byte(strings.Join(current, "\n")+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %d records to %s", len(current), path)
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("record %d: the corpus encodes to other bytes than the golden file:\n got  %.160s…\n want %.160s…\n(the stored format changed: see goldenPath)", i, want[i], got[i])
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+}
+
+// compareGolden fails unless the records the code writes now (current)
+// are the golden file's, byte for byte.
+func compareGolden(t *testing.T, path string, golden, current []string) {
+	t.Helper()
+	if len(golden) != len(current) {
+		t.Fatalf("%s has %d records, the fixtures encode to %d (changed fixtures? see its test's comment)", path, len(golden), len(current))
+	}
+	for i := range current {
+		if golden[i] != current[i] {
+			t.Fatalf("record %d: the fixtures encode to other bytes than %s:\n got  %.200s…\n want %.200s…\n(a stored format changed: see its test's comment)", i, path, current[i], golden[i])
 		}
 	}
 }
@@ -117,68 +122,61 @@ func evidenceStates(c *core.Channel) []*nitro.State {
 func checkGoldenRecord(t *testing.T, corpus []storetest.Snapshot, line string, kinds map[string]bool) {
 	t.Helper()
 	f := strings.Fields(line)
+	var i, k int
+	// index parses "<i>" or "<i>.<k>" and reports whether i is a snapshot
+	// and k below the number of items n(snapshot) holds.
+	index := func(n func(*storetest.Snapshot) int) bool {
+		if len(f) < 3 {
+			return false
+		}
+		var err error
+		if f[0] == "channel" {
+			_, err = fmt.Sscanf(f[1], "%d", &i)
+		} else {
+			_, err = fmt.Sscanf(f[1], "%d.%d", &i, &k)
+		}
+		return err == nil && i >= 0 && i < len(corpus) && k >= 0 && k < n(&corpus[i])
+	}
 	switch {
-	case len(f) == 3 && f[0] == "channel":
-		var i int
-		if _, err := fmt.Sscan(f[1], &i); err != nil || i < 0 || i >= len(corpus) {
-			t.Fatalf("bad golden record %.40q", line)
-		}
-		data, err := hex.DecodeString(f[2])
-		if err != nil {
-			t.Fatal(err)
-		}
-		c, err := decodeChannel(data)
-		if err != nil {
-			t.Fatalf("channel %d (%s): a stored row no longer decodes: %v", i, corpus[i].Stage, err)
-		}
-		if d := storetest.Diff(corpus[i].Channel, c); d != "" {
-			t.Fatalf("channel %d (%s): a stored row decodes to another channel: %s", i, corpus[i].Stage, d)
-		}
-		if again := appendChannel(nil, &c); !slices.Equal(again, data) {
-			t.Fatalf("channel %d (%s): a stored row encodes back to other bytes", i, corpus[i].Stage)
-		}
-	case len(f) == 3 && f[0] == "state":
-		var i, k int
-		if _, err := fmt.Sscanf(f[1], "%d.%d", &i, &k); err != nil || i < 0 || i >= len(corpus) || k < 0 || k >= len(evidenceStates(&corpus[i].Channel)) {
-			t.Fatalf("bad golden record %.40q", line)
-		}
-		data, err := hex.DecodeString(f[2])
-		if err != nil {
-			t.Fatal(err)
-		}
-		st, err := decodeState(data)
-		if err != nil {
-			t.Fatalf("state %d.%d (%s): a stored row no longer decodes: %v", i, k, corpus[i].Stage, err)
-		}
-		if d := storetest.Diff(*evidenceStates(&corpus[i].Channel)[k], st); d != "" {
-			t.Fatalf("state %d.%d (%s): a stored row decodes to another state: %s", i, k, corpus[i].Stage, d)
-		}
-		if again := appendState(nil, &st); !slices.Equal(again, data) {
-			t.Fatalf("state %d.%d (%s): a stored row encodes back to other bytes", i, k, corpus[i].Stage)
-		}
+	case len(f) == 3 && f[0] == "channel" && index(func(*storetest.Snapshot) int { return 1 }):
+		checkRecord(t, fmt.Sprintf("channel %d (%s)", i, corpus[i].Stage), f[2], corpus[i].Channel, decodeChannel,
+			func(c core.Channel) ([]byte, error) { return appendChannel(nil, &c), nil })
+	case len(f) == 3 && f[0] == "state" && index(func(s *storetest.Snapshot) int { return len(evidenceStates(&s.Channel)) }):
+		checkRecord(t, fmt.Sprintf("state %d.%d (%s)", i, k, corpus[i].Stage), f[2], *evidenceStates(&corpus[i].Channel)[k], decodeState,
+			func(s nitro.State) ([]byte, error) { return appendState(nil, &s), nil })
 		kinds["state"] = true
-	case len(f) == 4 && f[0] == "effect":
-		var i, j int
-		if _, err := fmt.Sscanf(f[1], "%d.%d", &i, &j); err != nil || i < 0 || i >= len(corpus) || j < 0 || j >= len(corpus[i].Effects) {
-			t.Fatalf("bad golden record %.40q", line)
-		}
-		data, err := hex.DecodeString(f[3])
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := decodeEffect(f[2], data)
-		if err != nil {
-			t.Fatalf("effect %d.%d (%s): a stored row no longer decodes: %v", i, j, corpus[i].Stage, err)
-		}
-		if d := storetest.Diff(corpus[i].Effects[j], e); d != "" {
-			t.Fatalf("effect %d.%d (%s): a stored row decodes to another effect: %s", i, j, corpus[i].Stage, d)
-		}
-		kind, again, err := appendEffect(nil, e)
-		if err != nil || kind != f[2] || !slices.Equal(again, data) {
-			t.Fatalf("effect %d.%d (%s): a stored row encodes back to other bytes (%s, %v)", i, j, corpus[i].Stage, kind, err)
-		}
-		kinds[kind] = true
+	case len(f) == 4 && f[0] == "effect" && index(func(s *storetest.Snapshot) int { return len(s.Effects) }):
+		checkRecord(t, fmt.Sprintf("effect %d.%d (%s)", i, k, corpus[i].Stage), f[3], corpus[i].Effects[k],
+			func(data []byte) (core.Effect, error) { return decodeEffect(f[2], data) },
+			func(e core.Effect) ([]byte, error) {
+				kind, data, err := appendEffect(nil, e)
+				if err == nil && kind != f[2] {
+					err = fmt.Errorf("kind %s", kind)
+				}
+				return data, err
+			})
+		kinds[f[2]] = true
 	default:
 		t.Fatalf("bad golden record %.40q", line)
+	}
+}
+
+// checkRecord checks one golden record's bytes (hex): they decode to want
+// and encode back to themselves.
+func checkRecord[T any](t *testing.T, what, hexData string, want T, decode func([]byte) (T, error), encode func(T) ([]byte, error)) {
+	t.Helper()
+	data, err := hex.DecodeString(hexData)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	got, err := decode(data)
+	if err != nil {
+		t.Fatalf("%s: a stored row no longer decodes: %v", what, err)
+	}
+	if d := storetest.Diff(want, got); d != "" {
+		t.Fatalf("%s: a stored row decodes to another value: %s", what, d)
+	}
+	if again, err := encode(got); err != nil || !slices.Equal(again, data) {
+		t.Fatalf("%s: a stored row encodes back to other bytes (%v)", what, err)
 	}
 }
