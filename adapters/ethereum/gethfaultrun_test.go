@@ -380,6 +380,8 @@ func (r *faultRun) wait(id nitro.Bytes32, what string, pred func(app.ChannelResu
 		}
 		select {
 		case <-changed:
+		case <-time.After(500 * time.Millisecond):
+			r.refresh(id)
 		case <-r.ctx.Done():
 			r.mu.Lock()
 			defer r.mu.Unlock()
@@ -390,6 +392,33 @@ func (r *faultRun) wait(id nitro.Bytes32, what string, pred func(app.ChannelResu
 			}
 			return fmt.Errorf("channel %s: gave up waiting for %s; views %v", id, what, views)
 		}
+	}
+}
+
+// refresh reads id from each running wallet into the views. Views follow
+// notifications, but a restarted wallet resumes its effects in the
+// background before the test subscribes, so what it did in between is
+// told to no subscriber (seen once: B's view stuck at funding while A's
+// channel was closed and paid). It does not count as progress.
+func (r *faultRun) refresh(id nitro.Bytes32) {
+	for _, p := range r.parties {
+		p.mu.RLock()
+		w, up := p.w, p.up
+		p.mu.RUnlock()
+		if w == nil || up != nil {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+		c, err := w.GetState(ctx, id)
+		cancel()
+		if err != nil {
+			continue
+		}
+		r.mu.Lock()
+		if old, seen := r.views[p.name][id]; !seen || c.TurnNum >= old.TurnNum {
+			r.views[p.name][id] = c
+		}
+		r.mu.Unlock()
 	}
 }
 
