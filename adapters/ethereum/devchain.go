@@ -50,7 +50,8 @@ type DevChain struct {
 
 	opts    DevOptions
 	client  Client
-	commit  sync.Mutex
+	commit  sync.Mutex // serializes Commit, RollbackTo and Close
+	closed  bool       // set under commit by Close
 	faucet  *sender
 	stop    context.CancelFunc
 	chainMu sync.Mutex
@@ -133,10 +134,17 @@ func (c autoCommit) SendTransaction(ctx context.Context, tx *types.Transaction) 
 // transaction it sends, so a sent transaction is mined at once.
 func (d *DevChain) Client() Client { return d.client }
 
-// Commit mines a block with the pending transactions.
+// Commit mines a block with the pending transactions. After Close it
+// mines nothing and returns the zero hash: a block sealed while the
+// backend closes writes to a closed database, and go-ethereum answers that
+// with log.Crit, which exits the process with status 1 and no output (a CI
+// run lost the whole package's tests that way).
 func (d *DevChain) Commit() common.Hash {
 	d.commit.Lock()
 	defer d.commit.Unlock()
+	if d.closed {
+		return common.Hash{}
+	}
 	return d.Backend.Commit()
 }
 
@@ -253,5 +261,11 @@ func (d *DevChain) Close() {
 	}
 	d.stop()
 	d.faucet.wg.Wait()
+	d.commit.Lock()
+	defer d.commit.Unlock()
+	if d.closed {
+		return
+	}
+	d.closed = true
 	_ = d.Backend.Close()
 }

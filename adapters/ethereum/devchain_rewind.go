@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+
+	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // RollbackTo makes block n the head, as a node that lost its latest blocks
@@ -14,6 +16,9 @@ import (
 func (d *DevChain) RollbackTo(ctx context.Context, n uint64) error {
 	d.commit.Lock()
 	defer d.commit.Unlock()
+	if d.closed {
+		return fmt.Errorf("ethereum: dev chain closed: rollback: %w", ports.ErrUnavailable)
+	}
 	h, err := d.client.HeaderByNumber(ctx, new(big.Int).SetUint64(n))
 	if err != nil {
 		return classify("read header", err)
