@@ -47,6 +47,7 @@ var (
 	ErrFixedPartMismatch = core.ErrFixedPartMismatch
 	ErrTotalsChanged     = core.ErrTotalsChanged
 	ErrAppRule           = core.ErrAppRule
+	ErrTakesFromOther    = core.ErrTakesFromOther
 	ErrSetupChanged      = core.ErrSetupChanged
 	ErrFinalOutcome      = core.ErrFinalOutcome
 	ErrInvalidOutcome    = core.ErrInvalidOutcome

@@ -95,7 +95,7 @@ var appErrors = map[string]error{
 	"ErrWrongSigner": app.ErrWrongSigner, "ErrStaleState": app.ErrStaleState,
 	"ErrConflictingState": app.ErrConflictingState, "ErrFutureState": app.ErrFutureState,
 	"ErrSigningInProgress": app.ErrSigningInProgress, "ErrUnexpectedSignature": app.ErrUnexpectedSignature,
-	"ErrFixedPartMismatch": app.ErrFixedPartMismatch, "ErrTotalsChanged": app.ErrTotalsChanged, "ErrAppRule": app.ErrAppRule,
+	"ErrFixedPartMismatch": app.ErrFixedPartMismatch, "ErrTotalsChanged": app.ErrTotalsChanged, "ErrAppRule": app.ErrAppRule, "ErrTakesFromOther": app.ErrTakesFromOther,
 	"ErrSetupChanged": app.ErrSetupChanged, "ErrFinalOutcome": app.ErrFinalOutcome,
 	"ErrInvalidOutcome": app.ErrInvalidOutcome, "ErrInvalidMessage": app.ErrInvalidMessage,
 	"ErrMalformed": app.ErrMalformed, "ErrUnknownField": app.ErrUnknownField,

@@ -176,7 +176,12 @@ func faultAmounts(t uint64) (a, b int64) {
 	if t < 4 {
 		return 50, 50
 	}
-	a = 10 + int64(t%80)
+	// The mover pays (a channel without an app lets only the mover's items
+	// go down): A, the mover of even turns, pays 1 to 7; B pays it back.
+	a = 50
+	if t%2 == 0 {
+		a -= 1 + int64(t/2%7)
+	}
 	return a, 100 - a
 }
 

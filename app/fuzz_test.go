@@ -40,7 +40,7 @@ func newFzFixture(f *testing.F) *fzFixture {
 	e.settle(bus, id, "running", func(c app.ChannelResult) bool { return c.Status == core.StatusRunning })
 	for u := 0; u < 3; u++ {
 		mover := []*party{A, B}[u%2]
-		r, err := mover.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(int64(4-u), int64(4+u))})
+		r, err := mover.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(int64(4+u%2), int64(4-u%2)) /* the mover pays */})
 		if err != nil {
 			f.Fatal(err)
 		}

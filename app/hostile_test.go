@@ -244,7 +244,7 @@ func TestEquivocationKeptAsEvidence(t *testing.T) {
 		if _, err := B.w.PushMessage(e.ctx, encode(t, e.forged(id, 4, false, []int64{4, 4}, A))); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := B.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(3, 5)}); err != nil {
+		if _, err := B.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(5, 3)}); err != nil {
 			t.Fatal(err)
 		}
 		before := e.snap(B)

@@ -111,8 +111,9 @@ func TestMultiPartyHappyPath(t *testing.T) {
 			turn := uint64(2*n - 1)
 			for u := 0; u < 2*n; u++ {
 				turn++
-				mover := e.parties[turn%uint64(n)]
-				amounts[0], amounts[n-1] = amounts[0]+1, amounts[n-1]-1
+				m := int(turn % uint64(n))
+				mover := e.parties[m]
+				amounts[m], amounts[(m+1)%n] = amounts[m]-1, amounts[(m+1)%n]+1 // the mover pays
 				r, err := mover.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(amounts...)})
 				if err != nil {
 					t.Fatalf("turn %d by %s: %v", turn, mover.name, err)

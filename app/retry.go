@@ -23,6 +23,48 @@ func updateIntent(o nitro.Outcome, appData []byte) intent {
 // closeIntent matches the final state this wallet made with CloseChannel.
 func closeIntent(c *core.Channel, st nitro.State) bool { return st.IsFinal && c.CloseInitiator }
 
+// finishOther completes a signature the channel waits for that is not the
+// one the call asks for (a countersignature, a setup state), whose effect
+// a failure left pending: the call can then be applied again. It reports
+// whether it completed one.
+func (w *Wallet) finishOther(ctx context.Context, id nitro.Bytes32, want intent) bool {
+	m := w.locks.lockOne(id)
+	defer w.locks.unlockOne(id, m)
+	b := newBatch(w)
+	defer b.release()
+	c, found, err := b.load(ctx, id)
+	if err != nil || !found || c.Pending == nil || want(&c, c.Pending.State) {
+		return false
+	}
+	res, err := w.drivePending(ctx, b, id)
+	for _, m := range res.Outbox {
+		w.subs.publish(Notification{Type: MessageQueued, Message: m})
+	}
+	if err != nil {
+		w.log.Warn("finishing a pending signature failed", "channel", id, "err", err)
+		return false
+	}
+	c, _, err = b.load(ctx, id)
+	return err == nil && c.Pending == nil
+}
+
+// drivePending carries out id's pending outbox entries in b, with the
+// effects' deadline, and returns b's result. An entry a worker carries
+// out now (a transaction waiting for its receipt) is its: it is not run
+// twice.
+func (w *Wallet) drivePending(ctx context.Context, b *batch, id nitro.Bytes32) (Result, error) {
+	dctx, cancel := w.effectContext(ctx)
+	defer cancel()
+	pending, err := w.cfg.Store.Pending(dctx)
+	if err != nil {
+		return Result{}, storeErr("read outbox", err)
+	}
+	pending = slices.DeleteFunc(pending, func(e ports.OutboxEntry) bool { return e.ChannelID != id || w.effects.inFlight(e.ID) })
+	err = b.drain(dctx, pending)
+	b.markDone(dctx)
+	return b.finish(), err
+}
+
 // retried answers a call the core refused (not my turn, a signature in
 // progress, closed) when the wallet already holds what the call asks for:
 // the call is a retry of one whose intent became durable. If that state
@@ -43,18 +85,7 @@ func (w *Wallet) retried(ctx context.Context, id nitro.Bytes32, want intent) (_ 
 		if !want(&c, p.State) {
 			return Result{}, false, nil
 		}
-		dctx, cancel := w.effectContext(ctx) // the intent is durable: complete it
-		defer cancel()
-		pending, err := w.cfg.Store.Pending(dctx)
-		if err != nil {
-			return Result{}, true, storeErr("read outbox", err)
-		}
-		// An entry a worker carries out now (a transaction waiting for its
-		// receipt) is its: it is not sent twice.
-		pending = slices.DeleteFunc(pending, func(e ports.OutboxEntry) bool { return e.ChannelID != id || w.effects.inFlight(e.ID) })
-		err = b.drain(dctx, pending)
-		b.markDone(dctx)
-		res := b.finish()
+		res, err := w.drivePending(ctx, b, id) // the intent is durable: complete it
 		if err != nil {
 			return res, true, incomplete(err)
 		}

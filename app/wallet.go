@@ -288,7 +288,11 @@ func (w *Wallet) UpdateChannel(ctx context.Context, p UpdateChannelParams) (Resu
 	if len(p.AppData) > w.cfg.Limits.MaxAppDataBytes {
 		return Result{}, &Error{Code: CodeInvalidAppData, Err: fmt.Errorf("%w: appData of %d bytes", ErrInvalidParams, len(p.AppData))}
 	}
-	res, err := w.apply(ctx, []job{{id: p.ChannelID, in: core.Update{Outcome: outcome, AppData: p.AppData}}})
+	jobs := []job{{id: p.ChannelID, in: core.Update{Outcome: outcome, AppData: p.AppData}}}
+	res, err := w.apply(ctx, jobs)
+	if errors.Is(err, core.ErrSigningInProgress) && w.finishOther(ctx, p.ChannelID, updateIntent(outcome, p.AppData)) {
+		res, err = w.apply(ctx, jobs)
+	}
 	if errors.Is(err, core.ErrNotYourTurn) || errors.Is(err, core.ErrSigningInProgress) {
 		if r, ok, rerr := w.retried(ctx, p.ChannelID, updateIntent(outcome, p.AppData)); ok {
 			res, err = r, rerr
@@ -305,6 +309,9 @@ func (w *Wallet) CloseChannel(ctx context.Context, id nitro.Bytes32) (Result, er
 	}
 	defer w.leave()
 	res, err := w.apply(ctx, []job{{id: id, in: core.Close{}}})
+	if errors.Is(err, core.ErrSigningInProgress) && w.finishOther(ctx, id, closeIntent) {
+		res, err = w.apply(ctx, []job{{id: id, in: core.Close{}}})
+	}
 	if errors.Is(err, core.ErrChannelClosed) || errors.Is(err, core.ErrSigningInProgress) {
 		if r, ok, rerr := w.retried(ctx, id, closeIntent); ok {
 			res, err = r, rerr

@@ -38,6 +38,9 @@ func StepWith(c Channel, in Input, rule TransitionRule) (Channel, []Effect, erro
 // already passed.
 func (s *stepper) checkRule(from, to nitro.State) error {
 	if s.rule == nil {
+		if s.c.appless() {
+			return s.noAppRule(from, to) // noapp.go
+		}
 		return nil
 	}
 	err := s.rule(from, to)

@@ -3,7 +3,9 @@
 // or emitting effects (signing requests, deposits, a conclude):
 //  1. open (open.go): signPrefund; all prefund states signed; deposit;
 //     signPostfund;
-//  2. close (close.go): a final state held; countersign; conclude.
+//  2. run, for an app-less channel (noapp.go): countersign the latest
+//     running state of another mover;
+//  3. close (close.go): a final state held; countersign; conclude.
 // Updates (run.go) and sync (sync.go) are inputs only: no guard waits on
 // them.
 
@@ -25,6 +27,10 @@ func (s *stepper) crank() {
 	}
 	s.deposit()
 	if s.signPostfund() {
+		return
+	}
+	// Run, app-less channels only (noapp.go).
+	if s.countersignRunning() {
 		return
 	}
 	// Close (close.go).

@@ -25,6 +25,8 @@ type world struct {
 	holdings map[nitro.Address]*big.Int
 	block    uint64
 	asset    nitro.Address
+	app      nitro.Address       // the appDefinition createInput proposes
+	rule     core.TransitionRule // every node steps with it (StepWith)
 }
 
 func newWorld(t *testing.T, n int) *world {
@@ -66,10 +68,24 @@ func (w *world) outcome(amounts ...int64) nitro.Outcome {
 	return nitro.Outcome{a}
 }
 
+// pays returns the mover's latest outcome with amt of every asset moved
+// from the mover's item to item to: the mover pays, as an app-less channel
+// requires (noapp.go).
+func (w *world) pays(mover, to int, amt int64) nitro.Outcome {
+	l, _ := w.nodes[mover].Latest()
+	o := l.State.Outcome.Clone()
+	for _, a := range o {
+		a.Allocation[mover].Amount = new(big.Int).Sub(a.Allocation[mover].Amount, big.NewInt(amt))
+		a.Allocation[to].Amount = new(big.Int).Add(a.Allocation[to].Amount, big.NewInt(amt))
+	}
+	return o
+}
+
 func (w *world) createInput(amounts ...int64) core.Create {
 	return core.Create{
 		Me: w.addr(0), ChainID: big.NewInt(1337), Participants: w.parts, Outcome: w.outcome(amounts...),
 		ChallengeDuration: 100, ChannelNonce: 7, FundingStrategy: core.FundingDirect, Deployment: w.deployment(),
+		AppDefinition: w.app,
 	}
 }
 
@@ -113,7 +129,7 @@ func (w *world) step(i int, in core.Input) {
 }
 
 func (w *world) try(i int, in core.Input) error {
-	next, effs, err := core.Step(w.nodes[i], in)
+	next, effs, err := core.StepWith(w.nodes[i], in, w.rule)
 	if err != nil {
 		return err
 	}

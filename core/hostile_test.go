@@ -159,7 +159,7 @@ func TestEquivocationRefusedWithEvidence(t *testing.T) {
 		if err := push(w, s6a); err != nil {
 			t.Fatal(err)
 		}
-		w.step(1, core.Update{Outcome: w.outcome(3, 5)}) // turn 5 by p1
+		w.step(1, core.Update{Outcome: w.outcome(5, 3)}) // turn 5 by p1, who pays
 		w.net = nil
 		s6b := w.forge(6, false, w.outcome(1, 7), 0)
 		before := w.nodes[1]

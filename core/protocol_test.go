@@ -45,12 +45,7 @@ func TestMultiPartyHappyPath(t *testing.T) {
 		for u := 0; u < 2*n; u++ {
 			turn++
 			mover := int(turn % uint64(n))
-			amts := make([]int64, n)
-			amts[0] = total - int64(n-1)
-			for i := 1; i < n; i++ {
-				amts[i] = 1
-			}
-			w.step(mover, core.Update{Outcome: w.outcome(amts...)})
+			w.step(mover, core.Update{Outcome: w.pays(mover, (mover+1)%n, 1)})
 			w.deliverAll()
 			for i := 0; i < n; i++ {
 				if w.nodes[i].TurnNum() != turn {

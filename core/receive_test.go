@@ -102,7 +102,7 @@ func TestReceiveBadStates(t *testing.T) {
 	// an error (see TestLaggingPeerSyncIsAnswered).
 	for u := 0; u < 12; u++ {
 		mover := (4 + u) % 2
-		w.step(mover, core.Update{Outcome: w.outcome(int64(u%8), int64(8-u%8))})
+		w.step(mover, core.Update{Outcome: w.outcome(int64(4+u%2), int64(4-u%2)) /* the mover pays 1 */})
 		w.deliverAll()
 	}
 	stale := w.forge(5, false, w.outcome(1, 7), 1)

@@ -55,7 +55,17 @@ func (s *stepper) signed(in Signed) error {
 	if st.IsFinal && s.c.CloseInitiator {
 		msg.Objectives = append(msg.Objectives, s.objective(ObjectiveCloseChannel))
 	}
-	s.broadcast(msg)
+	if mover := s.c.mover(st.TurnNum); mover != s.c.MyIndex && !st.IsFinal && st.TurnNum >= 2*uint64(s.c.N()) {
+		// A countersignature of a running state (noapp.go) goes to every
+		// participant but its mover.
+		for i, to := range s.c.Participants {
+			if i != s.c.MyIndex && i != mover {
+				s.sendTo(to.ParticipantID, msg)
+			}
+		}
+	} else {
+		s.broadcast(msg)
+	}
 	// A state held for the turn after mine may apply now.
 	s.applyHeld()
 	return nil

@@ -16,7 +16,7 @@ import (
 func TestLaggingPeerSyncIsAnswered(t *testing.T) {
 	w := openTwoParty(t)
 	for u := 0; u < 8; u++ { // turns 4..11: both prune their oldest states
-		w.step((4+u)%2, core.Update{Outcome: w.outcome(int64(u%8), int64(8-u%8))})
+		w.step((4+u)%2, core.Update{Outcome: w.outcome(int64(4+u%2), int64(4-u%2)) /* the mover pays 1 */})
 		w.deliverAll()
 	}
 	w.step(0, core.Update{Outcome: w.outcome(2, 6)}) // turn 12 by p0 ...

@@ -74,7 +74,7 @@ func TestSeedHappyPath(t *testing.T) {
 	for i := 0; i < m; i++ {
 		for mover := 0; mover < 2; mover++ {
 			turn := uint64(4 + 2*i + mover)
-			a := int64(5 - (2*i+mover)%3)
+			a := int64(4 + mover) // the mover pays 1: A 5/3 → 4/4 → 5/3
 			w.step(mover, core.Update{Outcome: w.outcome(a, 8-a)})
 			if got := w.nodes[mover].TurnNum(); got != turn {
 				t.Fatalf("mover %d turn %d, want %d", mover, got, turn)

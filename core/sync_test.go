@@ -54,7 +54,7 @@ func TestGetChannelOnlyForParticipants(t *testing.T) {
 func TestSyncAfterPruningIsAccepted(t *testing.T) {
 	w := openTwoParty(t)
 	for u := 0; u < 20; u++ {
-		w.step((4+u)%2, core.Update{Outcome: w.outcome(int64(u%8), int64(8-u%8))})
+		w.step((4+u)%2, core.Update{Outcome: w.outcome(int64(4+u%2), int64(4-u%2)) /* the mover pays 1 */})
 		w.deliverAll()
 	}
 	// B lost nothing; A syncs anyway, B answers; everything is accepted.

@@ -215,8 +215,9 @@ func (w *World) JoinChannel(slot, pick int) {
 	})
 }
 
-// UpdateChannel has the participant whose turn it is move shift units of every
-// asset from one participant to the next (as far as there is).
+// UpdateChannel has the participant whose turn it is pay up to 1 + shift
+// mod 3 units of every asset to another participant (as far as it has):
+// the mover pays, as a channel without an app requires.
 func (w *World) UpdateChannel(slot, pick, shift int) {
 	id, ws := w.candidates(slot, canMove)
 	if len(ws) == 0 {
@@ -227,7 +228,8 @@ func (w *World) UpdateChannel(slot, pick, shift int) {
 	l, _ := c.Latest()
 	out := l.State.Outcome.Clone()
 	n := len(c.Participants)
-	from, to := mod(shift, n), mod(shift+1, n)
+	from := c.MyIndex
+	to := mod(from+1+mod(shift, n-1), n)
 	for _, a := range out {
 		amt := big.NewInt(int64(1 + mod(shift, 3)))
 		if a.Allocation[from].Amount.Cmp(amt) < 0 {

@@ -453,13 +453,13 @@ func (r *router) lifecycle(allocs []app.Allocation) (nitro.Bytes32, []app.Alloca
 	for range w.parties {
 		turn++
 		mover := int(turn % uint64(n))
+		// The mover pays the next participant (a channel without an app
+		// lets only the mover's items go down).
 		items := allocs[0].AllocationItems
-		last := len(items) - 1
-		if mover != last {
-			moved := new(big.Int).Div(items[last].Amount, big.NewInt(int64(2*n)))
-			items[last].Amount = new(big.Int).Sub(items[last].Amount, moved)
-			items[mover].Amount = new(big.Int).Add(items[mover].Amount, moved)
-		}
+		next := (mover + 1) % n
+		moved := new(big.Int).Div(items[mover].Amount, big.NewInt(int64(2*n)))
+		items[mover].Amount = new(big.Int).Sub(items[mover].Amount, moved)
+		items[next].Amount = new(big.Int).Add(items[next].Amount, moved)
 		p := w.parties[mover]
 		res, err := p.w.UpdateChannel(w.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: allocs})
 		if err != nil {

@@ -450,7 +450,8 @@ func (r *faultRun) channel(a0, b0 int64) (nitro.Bytes32, error) {
 		return id, err
 	}
 	for turn := uint64(4); turn <= 5; turn++ {
-		mover, moved := r.parties[turn%2], int64(turn-3)
+		// A pays 1 at turn 4, B pays 2 at turn 5: the mover pays.
+		mover, moved := r.parties[turn%2], []int64{-1, 1}[turn-4]
 		if err := r.call(mover, func(w *app.Wallet) (err error) {
 			res, err = w.UpdateChannel(r.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: alloc(a0+moved, b0-moved)})
 			return err

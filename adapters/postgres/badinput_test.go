@@ -148,7 +148,7 @@ func TestRejectedMessageChangesNothing(t *testing.T) {
 		}
 		return data
 	}
-	good := signed(next(5, 3, 5), sb)
+	good := signed(next(5, 5, 3), sb) // B pays 1
 	conflicting := latest.State.Clone()
 	conflicting.AppData = []byte{0xbad % 256}
 	stale := c.Setup.Clone()
