@@ -51,8 +51,10 @@ func singleAssetPayments(t *testing.T) []byte {
 // the demo's payments (A 5/3 → 4/4 → 5/3, each mover paying the other)
 // pass the app's validTransition run locally; a mover taking the other's
 // money is refused with ErrAppRule (an ErrInvalidTransition, code 401)
-// and nothing is stored. Without the rule the core took that update: it
-// keeps the totals.
+// and nothing is stored, and the same state signed by A and pushed to B
+// is refused on push. (A channel without an app refuses it too, by the
+// core's own rule: core/noapp.go.) Nobody countersigns: the app proves
+// each state with its mover's signature.
 func TestAppRulesJudgeUpdates(t *testing.T) {
 	code := singleAssetPayments(t)
 	eachStore(t, func(t *testing.T, k storeKind) {
@@ -88,6 +90,15 @@ func TestAppRulesJudgeUpdates(t *testing.T) {
 		wantAppError(t, "mover takes the other's money", err, app.ErrAppRule, app.CodeInvalidTransition)
 		if after := durable(t, A.store); after != before {
 			t.Fatalf("a refused update changed the store:\nbefore %s\nafter  %s", before, after)
+		}
+		bBefore := durable(t, B.store)
+		_, err = B.w.PushMessage(e.ctx, encode(t, e.forged(id, 6, false, []int64{8, 0}, A)))
+		wantAppError(t, "B receives A taking its money", err, app.ErrAppRule, app.CodeWalletError) // PushMessage has no code of its own
+		if after := durable(t, B.store); after != bBefore {
+			t.Fatalf("a refused push changed B's store:\nbefore %s\nafter  %s", bBefore, after)
+		}
+		if c := e.stored(B, id); c.States[len(c.States)-2].SignedBy(1) {
+			t.Fatal("B countersigned A's turn 4 on an app channel")
 		}
 		// A valid move still goes through afterwards.
 		if _, err := update(A, 4, 4); err != nil {

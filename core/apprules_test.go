@@ -80,3 +80,25 @@ func TestRuleJudgesReceivedStates(t *testing.T) {
 		t.Fatalf("without a rule the state is taken: %v", err)
 	}
 }
+
+// TestRuleJudgesHeldStates: a state held for a future turn passes the
+// rule when it becomes reachable; one the rule refuses is dropped then,
+// and the channel stays at the turn before it.
+func TestRuleJudgesHeldStates(t *testing.T) {
+	w := newWorld(t, 2)
+	w.app, w.rule = nitro.Address{0xa9}, noZero
+	open(w, 5, 3)
+	w.step(0, core.Update{Outcome: w.outcome(4, 4)}) // turn 4 by p0
+	w.deliverAll()
+	bad := w.forge(6, false, w.outcome(0, 8), 0) // turn 6 by p0, leaving p0 at 0
+	if err := w.try(1, core.Receive{Me: w.addr(1), Deployment: w.deployment(), Recipient: "p1", Sender: "p0", States: []core.SignedState{bad}}); err != nil {
+		t.Fatalf("a future state is held, not judged yet: %v", err)
+	}
+	if len(w.nodes[1].Held) != 1 {
+		t.Fatalf("%d states held, want turn 6", len(w.nodes[1].Held))
+	}
+	w.step(1, core.Update{Outcome: w.outcome(5, 3)}) // turn 5 by p1 makes turn 6 reachable
+	if got := w.nodes[1].TurnNum(); got != 5 || len(w.nodes[1].Held) != 0 {
+		t.Fatalf("p1 at turn %d holding %d states; the refused turn 6 must be dropped", got, len(w.nodes[1].Held))
+	}
+}

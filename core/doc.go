@@ -15,7 +15,12 @@
 //     asset is fully funded, participant i signs the postfund state n+i once
 //     it holds the postfund states of the participants before it.
 //   - run: the mover of turn latest+1 may sign a new state that keeps each
-//     asset's total; receivers check signer, mover and turn.
+//     asset's total; receivers check signer, mover and turn, then the
+//     channel's app: its TransitionRule (StepWith) or, with appDefinition
+//     zero, the core's own rule (noapp.go): only the mover's items may go
+//     down, and each receiver countersigns the state, since the
+//     adjudicator proves an app-less running state only when all signed it
+//     (Channel.Supported is the latest state the wallet can prove).
 //   - close: the mover of turn latest+1 signs an isFinal state with the
 //     latest outcome; every other participant countersigns it on receipt.
 //     Once all have signed, the final state's mover submits
@@ -74,7 +79,8 @@
 //
 //	file          phase                   inputs; guards, in protocol order
 //	step.go       dispatch                Step; the stepper and its copy-on-write
-//	crank.go      every phase, in order   open's guards, then close's
+//	crank.go      every phase, in order   open's guards, run's countersign (no
+//	                                      app), then close's
 //	open.go       open, fund              Create, Join; signPrefund, all prefund
 //	                                      signed, deposit, signPostfund
 //	run.go        run (take turns)        Update; nextTurnCheck, checkTransition
@@ -88,6 +94,9 @@
 //	                                      ChainEvent (holdings, Concluded, payout)
 //	apprules.go   app rules               StepWith's TransitionRule, after
 //	                                      checkTransition on Update, Close, Receive
+//	noapp.go      run without an app      the mover-pays rule in place of a
+//	                                      TransitionRule; countersignRunning
+//	                                      (a crank guard); Supported
 //	rewind.go     chain rewinds           Rewound; holdings replaced (not below a
 //	                                      final state's), vanished payouts undone,
 //	                                      deposits no longer covered re-requested
