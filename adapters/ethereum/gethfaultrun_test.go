@@ -423,7 +423,7 @@ func (r *faultRun) refresh(id nitro.Bytes32) {
 }
 
 // channel opens a channel (A a0 wei, B b0 wei), signs two updates (A
-// then B, each moving 1 wei from B to A), closes it from A and waits
+// pays 1 wei, then B pays 3: A ends with a0+2), closes it from A and waits
 // until both wallets see it paid out. It returns the channel id.
 func (r *faultRun) channel(a0, b0 int64) (nitro.Bytes32, error) {
 	A, B := r.parties[0], r.parties[1]
@@ -450,8 +450,9 @@ func (r *faultRun) channel(a0, b0 int64) (nitro.Bytes32, error) {
 		return id, err
 	}
 	for turn := uint64(4); turn <= 5; turn++ {
-		// A pays 1 at turn 4, B pays 2 at turn 5: the mover pays.
-		mover, moved := r.parties[turn%2], []int64{-1, 1}[turn-4]
+		// A pays 1 at turn 4, B pays 3 at turn 5 (the mover pays): A ends
+		// with a0+2, as the audit expects.
+		mover, moved := r.parties[turn%2], []int64{-1, 2}[turn-4]
 		if err := r.call(mover, func(w *app.Wallet) (err error) {
 			res, err = w.UpdateChannel(r.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: alloc(a0+moved, b0-moved)})
 			return err
