@@ -150,4 +150,23 @@ type ChainEvent struct {
 	// ChallengeRegistered: the challenged turn; ChallengeCleared: the new
 	// turn number record.
 	TurnNumRecord uint64
+	// ChallengeRegistered: the challenger's address and the support proof
+	// registered (its last state is the challenged state, IsFinal as the
+	// event says).
+	Challenger nitro.Address
+	Challenge  *SupportProof
+}
+
+// SupportProof is a support proof as the NitroAdjudicator 0.17.0 takes it
+// (challenge, checkpoint) and ChallengeRegistered reports it: consecutive
+// states of one channel, the supported one last, and one signature per
+// participant over the state WhoSignedWhat names.
+type SupportProof struct {
+	// States are consecutive turns of one channel (same fixed part), in
+	// turn order; the last is the supported state. Final states, if any,
+	// come last (the adjudicator's isFinalCount).
+	States []nitro.State
+	// Signatures[i] is participant i's, over States[WhoSignedWhat[i]].
+	Signatures    []nitro.Signature
+	WhoSignedWhat []uint8
 }
