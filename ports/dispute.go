@@ -73,4 +73,3 @@ type Disputes interface {
 	// finalizesAt is compared with.
 	BlockTime(ctx context.Context) (uint64, error)
 }
-
