@@ -137,6 +137,10 @@ type Channel struct {
 	// TxWaitSince is the first Tick time seen while a transaction of mine
 	// waits for its effect on chain (see TxRetryDelay); 0 when none waits.
 	TxWaitSince int64
+	// Challenge tracks my challenge transaction (ChallengeChannel).
+	Challenge TxStatus
+	// Dispute is the challenge registered on chain, if any (dispute.go).
+	Dispute *Dispute
 }
 
 // N is the number of participants.
@@ -345,6 +349,21 @@ func (c *Channel) Status() Status {
 		}
 		return StatusClosing
 	}
+	if d := c.Dispute; d != nil {
+		switch {
+		case c.disputePaid():
+			return StatusClosed
+		case d.Challenger == c.me():
+			return StatusChallenging
+		}
+		if s, ok := c.Supported(); ok && s.State.TurnNum > d.TurnNumRecord && !c.finalized() {
+			return StatusResponding
+		}
+		return StatusChallenging
+	}
+	if c.Challenge == TxRequested || c.Challenge == TxRetry {
+		return StatusChallenging
+	}
 	if !c.Joined {
 		return StatusProposed
 	}
@@ -403,7 +422,7 @@ func (c *Channel) MyTurn() bool {
 // on chain, or a closed channel waits for its conclude.
 // Other channels can skip Tick inputs.
 func (c *Channel) NeedsTick() bool {
-	if c.Conclude == TxRetry || c.waitingOnTx() {
+	if c.Conclude == TxRetry || c.waitingOnTx() || c.Challenge == TxRetry || c.Dispute != nil && !c.disputePaid() {
 		return true
 	}
 	for _, f := range c.Funding {

@@ -349,5 +349,6 @@ func (c Channel) Clone() Channel {
 	k.alloc()
 	k.reset(false)
 	k.channel(&c, &out)
+	out.Dispute = cloneDispute(c.Dispute)
 	return out
 }

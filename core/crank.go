@@ -18,6 +18,10 @@ func (s *stepper) crank() {
 	if !c.Joined || c.Pending != nil {
 		return
 	}
+	// A dispute (dispute.go): a finalized one ends the channel.
+	if s.defend() {
+		return
+	}
 	// Open (open.go).
 	if s.signPrefund() {
 		return

@@ -50,10 +50,25 @@
 //     answer goes to it). How much a peer may ask for over time is bounded
 //     by the app, which has the clock.
 //
+//   - dispute (dispute.go): Challenge submits a challenge with the shortest
+//     support proof of my supported state; a ChallengeRegistered on an
+//     older turn than my supported state is answered with a checkpoint;
+//     once a Tick reaches finalizesAt the challenger's wallet pushes the
+//     outcome (pushOutcomeAndTransferAll), the others after
+//     BackupConcludeDelay; the payout follows the challenged state.
+//     Updates wait while a dispute runs (ErrDisputed).
+//
 // Status rule (reported as ChannelResult.status), first match wins:
 //
-//	closed    a final state is signed by every participant
+//	closed    a final state is signed by every participant, or a finalized
+//	          challenge's outcome was paid out in every asset
 //	closing   a final state exists that is not signed by everyone yet
+//	challenging  a challenge is registered and this wallet is its
+//	          challenger, or it holds nothing newer than the challenged
+//	          turn (a force-close it accepts), or it has asked for its own
+//	          challenge and the chain has not registered it yet
+//	responding   a challenge is registered on a turn older than this
+//	          wallet's supported state, which it must answer (checkpoint)
 //	proposed  I have not joined the channel
 //	running   every postfund state is signed, or a later state exists
 //	funding   the prefund states are all signed and the deposit queue has
@@ -97,6 +112,9 @@
 //	noapp.go      run without an app      the mover-pays rule in place of a
 //	                                      TransitionRule; countersignRunning
 //	                                      (a crank guard); Supported
+//	dispute.go    disputes                Challenge; ChallengeRegistered/Cleared;
+//	                                      defend (push once finalized, checkpoint
+//	                                      a stale challenge); supportProof
 //	rewind.go     chain rewinds           Rewound; holdings replaced (not below a
 //	                                      final state's), vanished payouts undone,
 //	                                      deposits no longer covered re-requested
@@ -106,9 +124,8 @@
 // wire types in types.go, the errors in errors.go, the deployment check in
 // deployment.go and the deep copy in clone.go.
 //
-// The next protocols have their homes: disputes (challenge, respond,
-// checkpoint, finalize on chain time) go in dispute.go, a live dispute being
-// a mode the crank checks first. App rules are in apprules.go: StepWith
+// Disputes are in dispute.go, a live dispute being a mode the crank checks
+// first. App rules are in apprules.go: StepWith
 // takes a TransitionRule, a pure function the app layer backs with the
 // channel's registered app (package apprules runs its validTransition in a
 // local EVM); every running or final transition this wallet signs or

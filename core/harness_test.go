@@ -22,6 +22,8 @@ type world struct {
 	net      []core.Message // in flight, in send order
 	deposits []core.Deposit
 	concl    []core.Conclude
+	disputes []core.Effect // SubmitChallenge, SubmitCheckpoint, PushOutcome, by node
+	from     []int         // the node that emitted each of disputes
 	holdings map[nitro.Address]*big.Int
 	block    uint64
 	asset    nitro.Address
@@ -144,6 +146,9 @@ func (w *world) try(i int, in core.Input) error {
 			w.deposits = append(w.deposits, e)
 		case core.Conclude:
 			w.concl = append(w.concl, e)
+		case core.SubmitChallenge, core.SubmitCheckpoint, core.PushOutcome:
+			w.disputes = append(w.disputes, e)
+			w.from = append(w.from, i)
 		}
 	}
 	return nil

@@ -70,6 +70,9 @@ type TxKind uint8
 const (
 	TxDeposit TxKind = iota + 1
 	TxConclude
+	TxChallenge
+	TxCheckpoint
+	TxPushOutcome
 )
 
 // TxFailed reports that a requested transaction failed. Done means the failure

@@ -42,6 +42,7 @@ func (s *stepper) tick(in Tick) {
 	if s.c.Conclude == TxRetry {
 		s.c.Conclude = TxNone
 	}
+	s.disputeTick()
 	retry := in.TxRetryDelay
 	if retry <= 0 {
 		retry = TxRetryDelay
@@ -93,6 +94,8 @@ func (s *stepper) txFailed(in TxFailed) {
 		if s.c.Conclude == TxRequested {
 			s.c.Conclude = st
 		}
+	default:
+		s.disputeTxFailed(in, st)
 	}
 }
 
@@ -112,11 +115,18 @@ func (s *stepper) chainEvent(ev ChainEvent) {
 		if s.c.Conclude != TxDone {
 			s.c.Conclude = TxDone
 		}
+	case EventChallengeRegistered, EventChallengeCleared:
+		s.challengeEvent(ev) // dispute.go
 	case EventAllocationUpdated:
 		s.c.Concluded = true
 		s.c.Conclude = TxDone
-		final, ok := s.c.Final()
-		if !ok || ev.InitialHoldings == nil {
+		var outcome nitro.Outcome
+		if final, ok := s.c.Final(); ok {
+			outcome = final.State.Outcome
+		} else if o, ok := s.c.disputeOutcome(); ok {
+			outcome = o
+		}
+		if outcome == nil || ev.InitialHoldings == nil {
 			return
 		}
 		for i := range s.c.Funding {
@@ -125,7 +135,7 @@ func (s *stepper) chainEvent(ev ChainEvent) {
 				continue
 			}
 			var items []nitro.AllocationItem
-			for _, a := range final.State.Outcome {
+			for _, a := range outcome {
 				if a.AssetHolder == ev.Asset {
 					items = a.Allocation
 				}

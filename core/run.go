@@ -36,6 +36,9 @@ func (s *stepper) nextTurnCheck() (StoredState, error) {
 }
 
 func (s *stepper) update(in Update) error {
+	if (s.c.Dispute != nil || s.c.Challenge == TxRequested || s.c.Challenge == TxRetry) && s.c.Status() != StatusClosed {
+		return ErrDisputed // dispute.go
+	}
 	l, err := s.nextTurnCheck()
 	if err != nil {
 		return err

@@ -41,6 +41,8 @@ func step(c Channel, in Input, rule TransitionRule) (Channel, []Effect, error) {
 			err = s.update(in)
 		case Close:
 			err = s.close()
+		case Challenge:
+			err = s.challenge()
 		case Signed:
 			err = s.signed(in)
 		case ChainEvent:

@@ -77,6 +77,21 @@ func appendChannel(b []byte, c *core.Channel) []byte {
 	e.varint(c.Now)
 	e.varint(c.ClosedAt)
 	e.varint(c.TxWaitSince)
+	// An optional trailing section, absent from channels that never had a
+	// dispute: their encoding, and what earlier binaries wrote, stay as
+	// they were.
+	if c.Challenge != core.TxNone || c.Dispute != nil {
+		e.byte(byte(c.Challenge))
+		e.bool(c.Dispute != nil)
+		if d := c.Dispute; d != nil {
+			e.uvarint(d.TurnNumRecord)
+			e.uvarint(d.FinalizesAt)
+			e.addr(d.Challenger)
+			e.state(&d.Challenged, nil)
+			e.byte(byte(d.Checkpoint))
+			e.byte(byte(d.Push))
+		}
+	}
 	return e.b
 }
 
@@ -118,6 +133,13 @@ func decodeChannel(data []byte) (core.Channel, error) {
 	c.Now = d.varint()
 	c.ClosedAt = d.varint()
 	c.TxWaitSince = d.varint()
+	if len(d.b) > 0 { // the dispute section (appendChannel)
+		c.Challenge = core.TxStatus(d.byte())
+		if d.bool() {
+			c.Dispute = &core.Dispute{TurnNumRecord: d.uvarint(), FinalizesAt: d.uvarint(), Challenger: d.addr(), Challenged: d.state(nil)}
+			c.Dispute.Checkpoint, c.Dispute.Push = core.TxStatus(d.byte()), core.TxStatus(d.byte())
+		}
+	}
 	if err := d.finish(); err != nil {
 		return core.Channel{}, fmt.Errorf("postgres store: decode channel: %w", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
 // Effect kinds as stored in outbox.kind.
@@ -15,7 +16,25 @@ const (
 	kindDeposit   = "Deposit"
 	kindConclude  = "Conclude"
 	kindWatch     = "Watch"
+	kindChallenge = "SubmitChallenge"
+	kindCheckpt   = "SubmitCheckpoint"
+	kindPush      = "PushOutcome"
 )
+
+// proof appends a support proof.
+func (e *encoder) proof(p *core.SupportProof) {
+	e.count(len(p.States), p.States == nil)
+	for i := range p.States {
+		e.state(&p.States[i], nil)
+	}
+	e.sigs(p.Signatures)
+	e.bytes(p.WhoSignedWhat)
+}
+
+// proof reads what encoder.proof wrote.
+func (d *decoder) proof() core.SupportProof {
+	return core.SupportProof{States: list(d, 8, func() nitro.State { return d.state(nil) }), Signatures: d.sigs(), WhoSignedWhat: d.bytes()}
+}
 
 // appendEffect appends the encoding of an effect to b and returns its kind.
 // Only the core's concrete effect types (as values) are accepted.
@@ -71,6 +90,21 @@ func appendEffect(b []byte, eff core.Effect) (string, []byte, error) {
 		e.word(v.ChannelID)
 		e.addrs(v.Assets)
 		return kindWatch, e.b, nil
+	case core.SubmitChallenge:
+		e.word(v.ChannelID)
+		e.proof(&v.Proof)
+		return kindChallenge, e.b, nil
+	case core.SubmitCheckpoint:
+		e.word(v.ChannelID)
+		e.proof(&v.Proof)
+		return kindCheckpt, e.b, nil
+	case core.PushOutcome:
+		e.word(v.ChannelID)
+		e.state(&v.Challenged, nil)
+		e.uvarint(v.TurnNumRecord)
+		e.uvarint(v.FinalizesAt)
+		e.addr(v.Challenger)
+		return kindPush, e.b, nil
 	}
 	return "", b, fmt.Errorf("postgres store: cannot store effect of type %T", eff)
 }
@@ -105,6 +139,12 @@ func decodeEffect(kind string, data []byte) (core.Effect, error) {
 		e = core.Conclude{ChannelID: d.word(), State: d.state(nil), Signatures: d.sigs()}
 	case kindWatch:
 		e = core.Watch{ChannelID: d.word(), Assets: d.addrs()}
+	case kindChallenge:
+		e = core.SubmitChallenge{ChannelID: d.word(), Proof: d.proof()}
+	case kindCheckpt:
+		e = core.SubmitCheckpoint{ChannelID: d.word(), Proof: d.proof()}
+	case kindPush:
+		e = core.PushOutcome{ChannelID: d.word(), Challenged: d.state(nil), TurnNumRecord: d.uvarint(), FinalizesAt: d.uvarint(), Challenger: d.addr()}
 	default:
 		return nil, fmt.Errorf("postgres store: unknown effect kind %q", kind)
 	}

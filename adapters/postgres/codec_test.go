@@ -81,6 +81,56 @@ func TestCodecExtremes(t *testing.T) {
 	}
 }
 
+// TestCodecDispute: a channel's dispute section and the dispute effects
+// round-trip exactly; a channel without one encodes as before (no trailing
+// section), so rows written before disputes existed still decode.
+func TestCodecDispute(t *testing.T) {
+	corpus := storetest.Corpus()
+	c := corpus[len(corpus)-2].Channel.Clone()
+	plain := appendChannel(nil, &c)
+	l, _ := c.Latest()
+	proof := core.SupportProof{States: []nitro.State{l.State}, Signatures: l.Sigs, WhoSignedWhat: make([]uint8, len(l.Sigs))}
+	for _, d := range []*core.Dispute{nil, {TurnNumRecord: 1<<48 - 1, FinalizesAt: 1 << 40, Challenger: nitro.Address{7}, Challenged: l.State.Clone(), Checkpoint: core.TxRetry, Push: core.TxDone}} {
+		c.Challenge, c.Dispute = core.TxRequested, d
+		data := appendChannel(nil, &c)
+		if !slices.Equal(data[:len(plain)], plain) || len(data) == len(plain) {
+			t.Fatal("the dispute section is not a suffix of the plain encoding")
+		}
+		got, err := decodeChannel(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := exactDiff(reflect.ValueOf(c), reflect.ValueOf(got)); diff != "" {
+			t.Fatalf("disputed channel differs: %s", diff)
+		}
+		for n := len(plain) + 1; n < len(data); n++ {
+			if _, err := decodeChannel(data[:n]); !errors.Is(err, errCorrupt) {
+				t.Fatalf("dispute section truncated to %d of %d bytes: %v", n, len(data), err)
+			}
+		}
+	}
+	for _, e := range []core.Effect{
+		core.SubmitChallenge{ChannelID: c.ID, Proof: proof},
+		core.SubmitCheckpoint{ChannelID: c.ID, Proof: proof},
+		core.PushOutcome{ChannelID: c.ID, Challenged: l.State, TurnNumRecord: 9, FinalizesAt: 1 << 33, Challenger: nitro.Address{3}},
+	} {
+		kind, data, err := appendEffect(nil, e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, err := decodeEffect(kind, data)
+		if err != nil {
+			t.Fatalf("%T: %v", e, err)
+		}
+		if reflect.TypeOf(back) != reflect.TypeOf(e) {
+			t.Fatalf("%T came back as %T", e, back)
+		}
+		if d := exactDiff(reflect.ValueOf(e), reflect.ValueOf(back)); d != "" {
+			t.Fatalf("%T differs: %s", e, d)
+		}
+	}
+}
+
 // TestCodecRefusesCorruptData: truncations, trailing bytes and another
 // format are errors, never a silently different channel.
 func TestCodecRefusesCorruptData(t *testing.T) {
@@ -110,7 +160,12 @@ func TestCodecKnowsEveryField(t *testing.T) {
 		v      any
 		fields []string
 	}{
-		{core.Channel{}, []string{"ID", "Participants", "MyIndex", "FundingStrategy", "Setup", "Joined", "Creator", "States", "Held", "MyLastTurn", "Pending", "Funding", "Conclude", "Concluded", "CloseInitiator", "Now", "ClosedAt", "TxWaitSince"}},
+		{core.Channel{}, []string{"ID", "Participants", "MyIndex", "FundingStrategy", "Setup", "Joined", "Creator", "States", "Held", "MyLastTurn", "Pending", "Funding", "Conclude", "Concluded", "CloseInitiator", "Now", "ClosedAt", "TxWaitSince", "Challenge", "Dispute"}},
+		{core.Dispute{}, []string{"TurnNumRecord", "FinalizesAt", "Challenger", "Challenged", "Checkpoint", "Push"}},
+		{core.SupportProof{}, []string{"States", "Signatures", "WhoSignedWhat"}},
+		{core.SubmitChallenge{}, []string{"ChannelID", "Proof"}},
+		{core.SubmitCheckpoint{}, []string{"ChannelID", "Proof"}},
+		{core.PushOutcome{}, []string{"ChannelID", "Challenged", "TurnNumRecord", "FinalizesAt", "Challenger"}},
 		{core.Participant{}, []string{"ParticipantID", "SigningAddress", "Destination"}},
 		{core.StoredState{}, []string{"State", "Hash", "Sigs"}},
 		{core.SignedState{}, []string{"State", "Participants", "Signatures"}},
