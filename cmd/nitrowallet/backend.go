@@ -7,6 +7,8 @@ import (
 	"math/big"
 	"strings"
 
+	"github.com/ethereum/go-ethereum/crypto"
+
 	"github.com/nitrowallet/nitrowallet/adapters/ethereum"
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -21,6 +23,9 @@ type chainBackend interface {
 	ETHAssetHolder() nitro.Address
 	Balance(ctx context.Context, addr nitro.Address) (*big.Int, error)
 	Holdings(ctx context.Context, id nitro.Bytes32) (*big.Int, error)
+	// DeployApp deploys an app from its npm artifact (no constructor
+	// arguments) and returns its address once the chain serves its code.
+	DeployApp(ctx context.Context, a ethereum.Artifact) (nitro.Address, error)
 	Close()
 }
 
@@ -50,7 +55,10 @@ func newChainBackend(ctx context.Context, name string, out io.Writer, verbose bo
 }
 
 // memoryBackend runs the demo on the in-memory model of the contracts.
-type memoryBackend struct{ c *memory.Chain }
+type memoryBackend struct {
+	c    *memory.Chain
+	apps uint64 // apps deployed, the deployer's nonce
+}
 
 func (b *memoryBackend) Account(_ context.Context, s ports.Signer) (ports.Chain, error) {
 	b.c.Fund(s.Address(), big.NewInt(1e18))
@@ -65,6 +73,20 @@ func (b *memoryBackend) Balance(_ context.Context, a nitro.Address) (*big.Int, e
 
 func (b *memoryBackend) Holdings(_ context.Context, id nitro.Bytes32) (*big.Int, error) {
 	return b.c.ChannelHoldings(b.c.ETHAssetHolder(), id), nil
+}
+
+// DeployApp puts the app's runtime code, built in a local EVM, where the
+// demo's deployer account would create it (the model runs no app code: it
+// serves it to RegisterAppDefinition).
+func (b *memoryBackend) DeployApp(_ context.Context, a ethereum.Artifact) (nitro.Address, error) {
+	code, err := runtimeCode(a)
+	if err != nil {
+		return nitro.Address{}, err
+	}
+	addr := crypto.CreateAddress(crypto.PubkeyToAddress(demoKey("deployer").PublicKey), b.apps)
+	b.apps++
+	b.c.SetCode(addr, code)
+	return addr, nil
 }
 
 func (b *memoryBackend) Close() {}

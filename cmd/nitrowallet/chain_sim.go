@@ -11,6 +11,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
@@ -29,6 +30,7 @@ type evmBackend struct {
 	client ethereum.Client
 	dep    ethereum.Deployment
 	fund   func(ctx context.Context, addr common.Address, wei *big.Int) error
+	deploy func(ctx context.Context, a ethereum.Artifact) (common.Address, error)
 	cfg    ethereum.Config
 	closer func()
 
@@ -76,7 +78,7 @@ func newSimBackend(ctx context.Context, out io.Writer, verbose bool) (*evmBacken
 		return nil, err
 	}
 	b.client, b.dep, b.closer = d.Client(), d.Deployment, d.Close
-	b.fund = d.Fund
+	b.fund, b.deploy = d.Fund, d.DeployApp
 	b.cfg = ethereum.Config{PollInterval: 5 * time.Millisecond, OnTx: b.printTx, Dev: true}
 	b.printDeployment()
 	return b, nil
@@ -104,21 +106,37 @@ func newRPCBackend(ctx context.Context, url string, out io.Writer, verbose bool)
 	// A dev node: no confirmation depth (New refuses Dev on a public
 	// chain id, so the demo's derived keys never meet a real network).
 	b.cfg = ethereum.Config{PollInterval: 50 * time.Millisecond, OnTx: b.printTx, Dev: true}
-	b.fund = func(ctx context.Context, addr common.Address, wei *big.Int) error {
+	// send has the node's first account send tx and waits until it is mined.
+	send := func(ctx context.Context, what string, tx map[string]any) (*types.Receipt, error) {
+		tx["from"] = accounts[0]
 		var h common.Hash
-		if err := rc.CallContext(ctx, &h, "eth_sendTransaction", map[string]any{"from": accounts[0], "to": addr, "value": (*hexutil.Big)(wei)}); err != nil {
-			return fmt.Errorf("fund %s: %w", addr, err)
+		if err := rc.CallContext(ctx, &h, "eth_sendTransaction", tx); err != nil {
+			return nil, fmt.Errorf("%s: %w", what, err)
 		}
 		for {
-			if _, err := client.TransactionReceipt(ctx, h); err == nil {
-				return nil
+			if r, err := client.TransactionReceipt(ctx, h); err == nil {
+				if r.Status != types.ReceiptStatusSuccessful {
+					return nil, fmt.Errorf("%s: tx %s failed", what, h.Hex())
+				}
+				return r, nil
 			}
 			select {
 			case <-ctx.Done():
-				return ctx.Err()
+				return nil, ctx.Err()
 			case <-time.After(b.cfg.PollInterval):
 			}
 		}
+	}
+	b.fund = func(ctx context.Context, addr common.Address, wei *big.Int) error {
+		_, err := send(ctx, "fund "+addr.Hex(), map[string]any{"to": addr, "value": (*hexutil.Big)(wei)})
+		return err
+	}
+	b.deploy = func(ctx context.Context, a ethereum.Artifact) (common.Address, error) {
+		r, err := send(ctx, "deploy "+a.Name, map[string]any{"data": hexutil.Bytes(a.Bytecode)})
+		if err != nil {
+			return common.Address{}, err
+		}
+		return r.ContractAddress, nil
 	}
 	fmt.Fprintf(out, "chain: node at %s, deploying Nitro 0.17.0 from the npm artifacts\n", url)
 	deployer := demoKey("deployer")
@@ -173,6 +191,12 @@ func (b *evmBackend) reportTxs(f func(ethereum.TxInfo)) {
 	b.mu.Lock()
 	b.onTx = f
 	b.mu.Unlock()
+}
+
+// DeployApp deploys the app (from the dev chain's faucet, or the node's
+// first account) and waits until it is mined.
+func (b *evmBackend) DeployApp(ctx context.Context, a ethereum.Artifact) (nitro.Address, error) {
+	return b.deploy(ctx, a)
 }
 
 func (b *evmBackend) ETHAssetHolder() nitro.Address { return b.dep.ETHAssetHolder }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/big"
+	"os"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -42,6 +44,7 @@ type demoRun struct {
 	parties []*demoParty
 	byName  map[string]*demoParty
 	id      nitro.Bytes32
+	app     nitro.Address // the channel's appDefinition (setUpApp)
 }
 
 // demo runs the founding document's happy path between A and B and tells
@@ -71,7 +74,8 @@ func demo(ctx context.Context, out io.Writer, opt demoOptions) error {
 		p := &demoParty{name: name, chain: d.stage.chain(name, acct), cursor: &cursorStore{Store: store}}
 		// Parallelism 1: a wallet carries out an event's effects before it
 		// saves the cursor past it, which the story waits for (as the sim).
-		if p.w, err = app.New(ctx, app.Config{Signer: s, Store: p.cursor, Chain: p.chain, Parallelism: 1}); err != nil {
+		// The story says what the wallets do: their log shows warnings only.
+		if p.w, err = app.New(ctx, app.Config{Signer: s, Store: p.cursor, Chain: p.chain, Parallelism: 1, Logger: quietLog}); err != nil {
 			return err
 		}
 		defer p.w.Close()
@@ -83,6 +87,9 @@ func demo(ctx context.Context, out io.Writer, opt demoOptions) error {
 		d.byName[name] = p
 		ps = append(ps, app.Participant{ParticipantID: name, SigningAddress: s.Address(), Destination: nitro.AddressToDestination(p.dest)})
 		fmt.Fprintf(out, "wallet %s: signing address %s, payout destination %s\n", name, s.Address(), p.dest)
+	}
+	if d.app, err = d.setUpApp(ctx, chain); err != nil {
+		return err
 	}
 	if err := d.tell(ctx, ps, chain.ETHAssetHolder(), opt.updates); err != nil {
 		return err
@@ -108,8 +115,12 @@ func (d *demoRun) tell(ctx context.Context, ps []app.Participant, asset nitro.Ad
 		}}}
 	}
 	d.story.begin("rect rgba(0, 0, 255, .1)", "Opening a channel")
-	r, err := d.call(ctx, A, "createChannel()", "participants A, B; A 5 wei, B 3 wei", func(ctx context.Context) (app.Result, error) {
-		return A.w.CreateChannel(ctx, app.CreateChannelParams{Participants: ps, Allocations: alloc(5, 3)})
+	comment := "participants A, B; A 5 wei, B 3 wei"
+	if d.app != (nitro.Address{}) {
+		comment += "; app " + demoAppName
+	}
+	r, err := d.call(ctx, A, "createChannel()", comment, func(ctx context.Context) (app.Result, error) {
+		return A.w.CreateChannel(ctx, app.CreateChannelParams{Participants: ps, Allocations: alloc(5, 3), AppDefinition: d.app})
 	})
 	if err != nil {
 		return err
@@ -148,6 +159,10 @@ func (d *demoRun) tell(ctx context.Context, ps []app.Participant, asset nitro.Ad
 	d.story.end()
 	if m > 0 {
 		d.story.begin(fmt.Sprintf("loop i=0...%d", m-1), "Running a channel")
+		// A, the first mover, first tries to take B's money (5/3 → 6/2).
+		if err := d.refuse(ctx, alloc); err != nil {
+			return err
+		}
 		a := int64(5)
 		for i := range m {
 			for k, p := range d.parties {
@@ -259,5 +274,8 @@ func (d *demoRun) queued(ctx context.Context, p *demoParty) ([]app.Message, erro
 		}
 	}
 }
+
+// quietLog is the demo wallets' logger: warnings and errors, to stderr.
+var quietLog = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 
 func short(id nitro.Bytes32) string { return id.Hex()[:10] }

@@ -27,9 +27,11 @@ type story struct {
 
 // storyLine is one statement of the story: stmt is its Mermaid statement
 // ("" for a line that only the standard output shows), comment what the
-// output adds after it, and more what -v prints below it.
+// output adds after it, and more what -v prints below it. An aside is
+// printed but not drawn: what the demo adds to the document's story.
 type storyLine struct {
 	stmt, comment, more string
+	aside               bool
 }
 
 // commentColumn is where comments start, so the statements read as a column.
@@ -49,7 +51,15 @@ func (s *story) say(stmt, comment string) { s.sayMore(stmt, comment, "") }
 func (s *story) sayMore(stmt, comment, more string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.print(storyLine{stmt, comment, more})
+	s.print(storyLine{stmt: stmt, comment: comment, more: more})
+}
+
+// aside prints a line at once that the diagram leaves out (the refused
+// update, which the founding document does not have).
+func (s *story) aside(stmt, comment string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.print(storyLine{stmt: stmt, comment: comment, aside: true})
 }
 
 // effect prints a line an effect reports, or holds it while a call or a
@@ -116,7 +126,7 @@ func (s *story) print(l storyLine) {
 	if s.verbose && l.more != "" {
 		fmt.Fprintf(s.out, "    %s\n", l.more)
 	}
-	if l.stmt != "" {
+	if l.stmt != "" && !l.aside {
 		s.mermaid(l.stmt)
 	}
 }

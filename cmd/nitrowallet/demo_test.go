@@ -37,7 +37,8 @@ func runDemo(t *testing.T, args ...string) demoOutput {
 // update rounds, i = 0 and 1: `-m 2`), demo.mmd has the founding
 // document's statements in its order, on the in-memory chain and on the
 // real contracts, with the channel id and message names substituted and
-// the differences docs/demo.md lists (expectDemo).
+// the differences docs/demo.md lists (expectDemo); the output also tells
+// the app's registration and one refused update (checkApp).
 func TestDemoDiagramFollowsTheFoundingDocument(t *testing.T) {
 	doc := foundingStatements(t)
 	for _, chain := range []string{"memory", "sim"} {
@@ -62,6 +63,7 @@ func TestDemoDiagramFollowsTheFoundingDocument(t *testing.T) {
 				}
 			}
 			checkStory(t, r, id)
+			checkApp(t, r, id)
 		})
 	}
 }

@@ -82,7 +82,8 @@ func demoCommand(ctx context.Context, args []string, out io.Writer) error {
 Runs the founding document's happy path (make-wallet-api-calls) between two
 wallets, A and B, and tells it in the document's order: each call, its
 result, then the effects it caused; one line per message. It writes the run
-as a Mermaid sequence diagram in the document's notation.
+as a Mermaid sequence diagram in the document's notation. The channel runs
+the SingleAssetPayments app; one update it refuses is printed, not drawn.
 
 `)
 		fs.PrintDefaults()
