@@ -219,7 +219,7 @@ func (w *Wallet) driveNext(ctx context.Context, id nitro.Bytes32, did map[uint64
 // wait long for its receipt).
 func isTransaction(eff core.Effect) bool {
 	switch eff.(type) {
-	case core.Deposit, core.Conclude:
+	case core.Deposit, core.Conclude, core.SubmitChallenge, core.SubmitCheckpoint, core.PushOutcome:
 		return true
 	}
 	return false

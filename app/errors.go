@@ -32,6 +32,11 @@ var (
 	ErrSigningInProgress   = core.ErrSigningInProgress
 	ErrUnexpectedSignature = core.ErrUnexpectedSignature
 	ErrWrongRecipient      = core.ErrWrongRecipient
+	// ErrDisputed: a challenge runs on the channel (or mine is asked for);
+	// updates wait for its end.
+	ErrDisputed = core.ErrDisputed
+	// ErrNoSupport: no state the wallet could prove on chain yet.
+	ErrNoSupport = core.ErrNoSupport
 	// ErrUnusableChannel: a proposal, a join or a create names a channel
 	// this wallet's chain could fund but never conclude; refined by
 	// ErrWrongChain, ErrUnknownAssetHolder and ErrChallengeDuration.
@@ -113,21 +118,22 @@ var (
 
 // Client API error codes (statechannels client-api-schema 0.5.0).
 const (
-	CodeNotYourTurnClose        = 300
-	CodeChannelNotFoundClose    = 301
-	CodeChannelNotFoundUpdate   = 400
-	CodeInvalidTransition       = 401
-	CodeInvalidAppData          = 402
-	CodeNotYourTurnUpdate       = 403
-	CodeChannelClosedUpdate     = 404
-	CodeWrongParticipant        = 900
-	CodeSigningAddressNotFound  = 1000
-	CodeInvalidAppDefinition    = 1001
-	CodeChannelNotFoundJoin     = 1100
-	CodeInvalidTransitionJoin   = 1101
-	CodeChannelNotFoundGetState = 1200
-	CodeChannelNotFoundSync     = 1400
-	CodeWalletError             = 500
+	CodeNotYourTurnClose         = 300
+	CodeChannelNotFoundClose     = 301
+	CodeChannelNotFoundUpdate    = 400
+	CodeInvalidTransition        = 401
+	CodeInvalidAppData           = 402
+	CodeNotYourTurnUpdate        = 403
+	CodeChannelClosedUpdate      = 404
+	CodeWrongParticipant         = 900
+	CodeSigningAddressNotFound   = 1000
+	CodeInvalidAppDefinition     = 1001
+	CodeChannelNotFoundJoin      = 1100
+	CodeInvalidTransitionJoin    = 1101
+	CodeChannelNotFoundGetState  = 1200
+	CodeChannelNotFoundChallenge = 1300
+	CodeChannelNotFoundSync      = 1400
+	CodeWalletError              = 500
 )
 
 // Error is an API error: a client API code plus the typed cause, which

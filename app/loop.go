@@ -305,6 +305,8 @@ func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, e
 			return core.TxFailed{Kind: core.TxConclude, Done: isRevert(err, ports.ReasonChannelFinalized), Err: err.Error()}, nil
 		}
 		return nil, nil
+	case core.SubmitChallenge, core.SubmitCheckpoint, core.PushOutcome:
+		return w.dispute(ctx, eff), nil // disputes.go
 	case core.Watch:
 		// Report current holdings; later changes arrive as chain events.
 		for _, a := range eff.Assets {

@@ -137,3 +137,27 @@ func TestCountersignFinishedByTheNextCall(t *testing.T) {
 		}
 	})
 }
+
+// TestChallengeChannelAPI: ChallengeChannel on an unknown channel is code
+// 1300; on a running channel the wallet is challenging at once, refuses
+// updates (ErrDisputed) and a second challenge.
+func TestChallengeChannelAPI(t *testing.T) {
+	e, id := openRunning(t)
+	A := e.parties[0]
+	if _, err := A.w.ChallengeChannel(e.ctx, nitro.Bytes32{9}); app.Code(err) != app.CodeChannelNotFoundChallenge || !errors.Is(err, app.ErrChannelNotFound) {
+		t.Fatalf("unknown channel: %v (code %d), want 1300", err, app.Code(err))
+	}
+	res, err := A.w.ChallengeChannel(e.ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := one(t, res, id); got.Status != core.StatusChallenging {
+		t.Fatalf("status %s after ChallengeChannel", got.Status)
+	}
+	if _, err := A.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(4, 4)}); !errors.Is(err, app.ErrDisputed) {
+		t.Fatalf("update while challenging: %v, want ErrDisputed", err)
+	}
+	if _, err := A.w.ChallengeChannel(e.ctx, id); !errors.Is(err, app.ErrDisputed) {
+		t.Fatalf("second challenge: %v, want ErrDisputed", err)
+	}
+}

@@ -220,5 +220,9 @@ func ResultOf(c core.Channel) ChannelResult {
 	}
 	r.Allocations = fromOutcome(st.Outcome)
 	r.AppData = append(hexutil.Bytes{}, st.AppData...)
+	if d := c.Dispute; d != nil && d.FinalizesAt > 0 {
+		t := d.FinalizesAt
+		r.ChallengeExpirationTime = &t
+	}
 	return r
 }

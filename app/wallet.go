@@ -277,6 +277,7 @@ func (w *Wallet) UpdateChannel(ctx context.Context, p UpdateChannelParams) (Resu
 		{core.ErrNotYourTurn, CodeNotYourTurnUpdate},
 		{core.ErrSigningInProgress, CodeNotYourTurnUpdate}, // my turn is taken by my pending state
 		{core.ErrChannelClosed, CodeChannelClosedUpdate},
+		{core.ErrDisputed, CodeChannelClosedUpdate}, // closed to updates while a challenge runs
 		{core.ErrInvalidTransition, CodeInvalidTransition},
 		{core.ErrNotRunning, CodeInvalidTransition},
 		{ErrInvalidParams, CodeInvalidTransition},
