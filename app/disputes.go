@@ -92,3 +92,21 @@ func (w *Wallet) challengerSignature(ctx context.Context, p core.SupportProof) (
 	}
 	return sig, nil
 }
+
+// chainTime reads the chain's head block time for a Tick, 0 when the
+// chain has no dispute calls or cannot answer now (the Tick's own time is
+// used then).
+func (w *Wallet) chainTime(ctx context.Context) uint64 {
+	d := w.disputes()
+	if d == nil {
+		return 0
+	}
+	dctx, cancel := w.effectContext(ctx)
+	defer cancel()
+	t, err := d.BlockTime(dctx)
+	if err != nil {
+		w.log.Warn("tick: read the chain's time failed", "err", err)
+		return 0
+	}
+	return t
+}

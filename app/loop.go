@@ -437,6 +437,9 @@ func (w *Wallet) tick(ctx context.Context, wait bool) error {
 		TxRetryDelay:        ceilSeconds(w.cfg.TxRetryDelay),
 		BackupConcludeDelay: ceilSeconds(w.cfg.BackupConcludeDelay),
 	}
+	if len(ids) > 0 {
+		tick.ChainTime = w.chainTime(ctx) // challenges finalize on it
+	}
 	w.eachChannel(ids, func(id nitro.Bytes32) { w.applyAsync(ctx, []job{{id: id, in: tick}}) })
 	w.expireProposals(ctx)
 	if err := w.resume(ctx, wait); err != nil {

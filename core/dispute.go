@@ -62,6 +62,9 @@ type Dispute struct {
 	// pushOutcomeAndTransferAll once the challenge finalized.
 	Checkpoint TxStatus
 	Push       TxStatus
+	// ChainTime is the latest block time a Tick reported (Tick.ChainTime),
+	// the clock finalizesAt is read on; 0 until one does (Tick.Now then).
+	ChainTime uint64
 }
 
 // SubmitChallenge asks the app to sign the challenge hash of the proof's
@@ -161,7 +164,16 @@ func (c *Channel) me() nitro.Address { return c.Participants[c.MyIndex].SigningA
 // latest Tick's time.
 func (c *Channel) finalized() bool {
 	d := c.Dispute
-	return d != nil && d.FinalizesAt > 0 && c.Now >= int64(d.FinalizesAt)
+	return d != nil && d.FinalizesAt > 0 && c.disputeNow() >= int64(d.FinalizesAt)
+}
+
+// disputeNow is the time a dispute is judged on: the chain's block time
+// when a Tick reported one, else the Tick's time.
+func (c *Channel) disputeNow() int64 {
+	if c.Dispute != nil && c.Dispute.ChainTime > 0 {
+		return int64(c.Dispute.ChainTime)
+	}
+	return c.Now
 }
 
 // disputePaid reports whether a finalized challenge's outcome was paid out
@@ -219,7 +231,7 @@ func (s *stepper) defend() bool {
 		return false
 	}
 	if c.finalized() {
-		if d.Push == TxNone && !c.disputePaid() && (d.Challenger == c.me() || s.backupDue || c.Now-int64(d.FinalizesAt) >= BackupConcludeDelay) {
+		if d.Push == TxNone && !c.disputePaid() && (d.Challenger == c.me() || c.disputeNow()-int64(d.FinalizesAt) >= BackupConcludeDelay) {
 			s.setDispute(func(d *Dispute) { d.Push = TxRequested })
 			s.emit(PushOutcome{ChannelID: c.ID, Challenged: d.Challenged.Clone(), TurnNumRecord: d.TurnNumRecord, FinalizesAt: d.FinalizesAt, Challenger: d.Challenger})
 		}
@@ -260,10 +272,14 @@ func (s *stepper) disputeTxFailed(in TxFailed, st TxStatus) {
 	}
 }
 
-// disputeTick retries failed dispute transactions: my challenge at once
-// (it was asked for), a checkpoint or push through the crank.
-func (s *stepper) disputeTick() {
+// disputeTick records the chain's time and retries failed dispute
+// transactions: my challenge at once (it was asked for), a checkpoint or
+// push through the crank.
+func (s *stepper) disputeTick(chainTime uint64) {
 	c := &s.c
+	if d := c.Dispute; d != nil && chainTime > d.ChainTime {
+		s.setDispute(func(d *Dispute) { d.ChainTime = chainTime })
+	}
 	if c.Challenge == TxRetry {
 		c.Challenge = TxNone
 		if c.Dispute == nil {

@@ -160,6 +160,9 @@ func TestChallengeTimeoutPaysOut(t *testing.T) {
 	}
 	w.step(0, core.Tick{Now: 999})
 	w.step(1, core.Tick{Now: 999})
+	// The chain's time rules once a Tick reports it: a wall clock past
+	// finalizesAt does not finalize a challenge the chain has not.
+	w.step(1, core.Tick{Now: 5000, ChainTime: 999})
 	if len(w.disputes) != 0 {
 		t.Fatalf("pushed before finalizesAt: %+v", w.disputes)
 	}
@@ -167,7 +170,7 @@ func TestChallengeTimeoutPaysOut(t *testing.T) {
 	if len(w.disputes) != 0 {
 		t.Fatal("A pushed at once; only the challenger does")
 	}
-	w.step(1, core.Tick{Now: 1000})
+	w.step(1, core.Tick{Now: 1000, ChainTime: 1000})
 	push := takeDispute[core.PushOutcome](t, w, 1)
 	if push.TurnNumRecord != 4 || push.FinalizesAt != 1000 || push.Challenger != w.addr(1) || !push.Challenged.Outcome.Equal(w.outcome(4, 4)) {
 		t.Fatalf("push %+v", push)

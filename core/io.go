@@ -91,7 +91,10 @@ type TxFailed struct {
 // tick's decisions, so a deployment can fit them to its chain: time only
 // moves on ticks, so they are the only steps that act on it.
 type Tick struct {
-	Now                 int64
+	Now int64
+	// ChainTime is the chain's head block time, when the app read it: a
+	// challenge finalizes on it (dispute.go). 0 means unknown.
+	ChainTime           uint64
 	TxRetryDelay        int64
 	BackupConcludeDelay int64
 }

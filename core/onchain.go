@@ -42,7 +42,7 @@ func (s *stepper) tick(in Tick) {
 	if s.c.Conclude == TxRetry {
 		s.c.Conclude = TxNone
 	}
-	s.disputeTick()
+	s.disputeTick(in.ChainTime)
 	retry := in.TxRetryDelay
 	if retry <= 0 {
 		retry = TxRetryDelay

@@ -90,6 +90,7 @@ func appendChannel(b []byte, c *core.Channel) []byte {
 			e.state(&d.Challenged, nil)
 			e.byte(byte(d.Checkpoint))
 			e.byte(byte(d.Push))
+			e.uvarint(d.ChainTime)
 		}
 	}
 	return e.b
@@ -138,6 +139,7 @@ func decodeChannel(data []byte) (core.Channel, error) {
 		if d.bool() {
 			c.Dispute = &core.Dispute{TurnNumRecord: d.uvarint(), FinalizesAt: d.uvarint(), Challenger: d.addr(), Challenged: d.state(nil)}
 			c.Dispute.Checkpoint, c.Dispute.Push = core.TxStatus(d.byte()), core.TxStatus(d.byte())
+			c.Dispute.ChainTime = d.uvarint()
 		}
 	}
 	if err := d.finish(); err != nil {

@@ -90,7 +90,7 @@ func TestCodecDispute(t *testing.T) {
 	plain := appendChannel(nil, &c)
 	l, _ := c.Latest()
 	proof := core.SupportProof{States: []nitro.State{l.State}, Signatures: l.Sigs, WhoSignedWhat: make([]uint8, len(l.Sigs))}
-	for _, d := range []*core.Dispute{nil, {TurnNumRecord: 1<<48 - 1, FinalizesAt: 1 << 40, Challenger: nitro.Address{7}, Challenged: l.State.Clone(), Checkpoint: core.TxRetry, Push: core.TxDone}} {
+	for _, d := range []*core.Dispute{nil, {TurnNumRecord: 1<<48 - 1, FinalizesAt: 1 << 40, Challenger: nitro.Address{7}, Challenged: l.State.Clone(), Checkpoint: core.TxRetry, Push: core.TxDone, ChainTime: 1 << 35}} {
 		c.Challenge, c.Dispute = core.TxRequested, d
 		data := appendChannel(nil, &c)
 		if !slices.Equal(data[:len(plain)], plain) || len(data) == len(plain) {
@@ -161,7 +161,7 @@ func TestCodecKnowsEveryField(t *testing.T) {
 		fields []string
 	}{
 		{core.Channel{}, []string{"ID", "Participants", "MyIndex", "FundingStrategy", "Setup", "Joined", "Creator", "States", "Held", "MyLastTurn", "Pending", "Funding", "Conclude", "Concluded", "CloseInitiator", "Now", "ClosedAt", "TxWaitSince", "Challenge", "Dispute"}},
-		{core.Dispute{}, []string{"TurnNumRecord", "FinalizesAt", "Challenger", "Challenged", "Checkpoint", "Push"}},
+		{core.Dispute{}, []string{"TurnNumRecord", "FinalizesAt", "Challenger", "Challenged", "Checkpoint", "Push", "ChainTime"}},
 		{core.SupportProof{}, []string{"States", "Signatures", "WhoSignedWhat"}},
 		{core.SubmitChallenge{}, []string{"ChannelID", "Proof"}},
 		{core.SubmitCheckpoint{}, []string{"ChannelID", "Proof"}},
