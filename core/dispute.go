@@ -5,7 +5,7 @@
 // Input: Challenge (challenge), ChallengeChannel in the client API. Guards,
 // in order: joined; no final state signed by all (conclude instead); no
 // challenge of mine requested or running; a support proof of my supported
-// state (supportProof). Then SubmitChallenge: the app signs the challenge
+// state (SupportProof). Then SubmitChallenge: the app signs the challenge
 // hash and calls challenge.
 //
 // Chain inputs (onchain.go hands them here): ChallengeRegistered records
@@ -105,7 +105,7 @@ func (s *stepper) challenge() error {
 	if c.Dispute != nil || c.Challenge == TxRequested || c.Challenge == TxRetry {
 		return ErrDisputed
 	}
-	p, err := c.supportProof()
+	p, err := c.SupportProof()
 	if err != nil {
 		return err
 	}
@@ -114,11 +114,11 @@ func (s *stepper) challenge() error {
 	return nil
 }
 
-// supportProof returns the shortest support proof of my supported state
+// SupportProof returns the shortest support proof of my supported state
 // the adjudicator accepts: the fewest consecutive states ending at it in
 // which every participant signed one (whoSignedWhat names the latest each
 // signed).
-func (c *Channel) supportProof() (SupportProof, error) {
+func (c *Channel) SupportProof() (SupportProof, error) {
 	sup, ok := c.Supported()
 	if !ok {
 		return SupportProof{}, ErrNoSupport
@@ -244,7 +244,7 @@ func (s *stepper) defend() bool {
 	if !ok || sup.State.TurnNum <= d.TurnNumRecord || d.Checkpoint != TxNone {
 		return false
 	}
-	p, err := c.supportProof()
+	p, err := c.SupportProof()
 	if err != nil {
 		return false
 	}

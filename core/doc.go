@@ -114,7 +114,7 @@
 //	                                      (a crank guard); Supported
 //	dispute.go    disputes                Challenge; ChallengeRegistered/Cleared;
 //	                                      defend (push once finalized, checkpoint
-//	                                      a stale challenge); supportProof
+//	                                      a stale challenge); SupportProof
 //	rewind.go     chain rewinds           Rewound; holdings replaced (not below a
 //	                                      final state's), vanished payouts undone,
 //	                                      deposits no longer covered re-requested
