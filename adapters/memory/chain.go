@@ -16,6 +16,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/nitrowallet/nitrowallet/apprules"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/ports"
@@ -117,6 +118,9 @@ type Chain struct {
 	subs        map[*chainSub]struct{}
 	sealed      uint64 // blocks sealed, ever: salts block hashes (chain_rewind.go)
 	code        map[nitro.Address][]byte
+	// apps are the apps prepared for runs from code, by address
+	// (chain_dispute.go); SetCode drops an address's entry.
+	apps map[nitro.Address]*apprules.App
 }
 
 type chainBlock struct {
@@ -133,6 +137,11 @@ type chainTx struct {
 	from     nitro.Address
 	deposit  *ports.DepositRequest
 	conclude *ports.ConcludeRequest
+	// The dispute calls (chain_dispute.go).
+	challenge  *ports.ChallengeRequest
+	respond    *ports.RespondRequest
+	checkpoint *ports.CheckpointRequest
+	push       *ports.PushOutcomeRequest
 
 	mined bool
 	block uint64
