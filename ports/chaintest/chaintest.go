@@ -86,6 +86,7 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"CheckpointClearsStaleChallenge", testCheckpointClearsStaleChallenge},
 		{"RespondWithNextTurn", testRespondWithNextTurn},
 		{"ChallengeWithFinalState", testChallengeWithFinalState},
+		{"ChallengeWithTwoFinalStates", testChallengeWithTwoFinalStates},
 		{"ChallengeTimeoutPaysOut", testChallengeTimeoutPaysOut},
 		{"ChallengeReverts", testChallengeReverts},
 		{"DisputeWithoutChallenge", testDisputeWithoutChallenge},

@@ -142,6 +142,22 @@ func testChallengeWithFinalState(s *suite) {
 	s.wantAmount("holdings", s.holdings(a.chain, eth, d.id), new(big.Int))
 }
 
+// testChallengeWithTwoFinalStates: a proof of two final states (turns 8
+// and 9, each signed by its mover) registers, and the event's proof comes
+// back with both states final although the event only says the last one
+// is (ports.RegisteredProof).
+func testChallengeWithTwoFinalStates(s *suite) {
+	a := s.funded()
+	d := s.dispute(17, "alice", "bob")
+	outcome := nitro.Outcome{alloc(s.env.ETHAssetHolder(), fresh("two-final-A"), milli(1))}
+	f8, f9 := d.state(8, outcome), d.state(9, outcome)
+	f8.IsFinal, f9.IsFinal = true, true
+	p := s.proof(d, []nitro.State{f8, f9}, 0, 1)
+	tx := s.challenge(a, p, d.signers[0])
+	evs := s.events(a.chain, 0, 1)
+	s.wantRegistered(evs[0], d.id, d.signers[0].addr, tx, p)
+}
+
 // testChallengeTimeoutPaysOut: a running state with ETH and tokens is
 // challenged; pushing before the timeout, or with a wrong fingerprint, is
 // refused; after it a third party's push pays both assets exactly, and a
