@@ -5,8 +5,9 @@ package memory
 // ports.Chain view is in chain_account.go and chain_dispute_port.go, event
 // streams in chain_events.go, the contracts in chain_exec.go,
 // chain_assetholder.go, chain_adjudicator.go and chain_dispute.go (the
-// dispute functions, apps run by package apprules), reorgs in chain_reorg.go and chain_rewind.go, and
-// the helpers that set up and inspect the world in chain_world.go.
+// dispute functions, apps run by package apprules), reorgs in
+// chain_reorg.go and chain_rewind.go, and the helpers that set up and
+// inspect the world in chain_world.go.
 
 import (
 	"context"
