@@ -32,8 +32,10 @@ type ConcludeRequest struct {
 type TxHash = nitro.Bytes32
 
 // Chain is what the wallet needs from a chain carrying the Nitro 0.17.0
-// contracts, bound to the wallet's own account.
+// contracts, bound to the wallet's own account: funding, concluding and
+// events, and the dispute calls (Disputes).
 type Chain interface {
+	Disputes
 	// ChainID is the chain id states must carry.
 	ChainID() *big.Int
 	// AssetHolders lists the asset holders Deposit can deposit to: a

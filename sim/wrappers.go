@@ -334,6 +334,31 @@ func (p *port) ConcludeAndTransferAll(ctx context.Context, req ports.ConcludeReq
 	return h, err
 }
 
+// The dispute calls go straight to the memory chain (the wallet does not
+// dispute yet, so the world neither logs nor counts them).
+
+func (p *port) Challenge(ctx context.Context, req ports.ChallengeRequest) (ports.TxHash, error) {
+	return p.acct.Challenge(ctx, req)
+}
+
+func (p *port) Respond(ctx context.Context, req ports.RespondRequest) (ports.TxHash, error) {
+	return p.acct.Respond(ctx, req)
+}
+
+func (p *port) Checkpoint(ctx context.Context, req ports.CheckpointRequest) (ports.TxHash, error) {
+	return p.acct.Checkpoint(ctx, req)
+}
+
+func (p *port) PushOutcomeAndTransferAll(ctx context.Context, req ports.PushOutcomeRequest) (ports.TxHash, error) {
+	return p.acct.PushOutcomeAndTransferAll(ctx, req)
+}
+
+func (p *port) Record(ctx context.Context, id nitro.Bytes32) (ports.ChannelRecord, error) {
+	return p.acct.Record(ctx, id)
+}
+
+func (p *port) BlockTime(ctx context.Context) (uint64, error) { return p.acct.BlockTime(ctx) }
+
 func (p *port) Code(ctx context.Context, addr nitro.Address) ([]byte, error) {
 	return p.acct.Code(ctx, addr)
 }

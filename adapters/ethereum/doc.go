@@ -12,7 +12,9 @@
 //
 // # Transactions
 //
-// Deposit and ConcludeAndTransferAll estimate gas (plus GasMarginPercent),
+// Deposit, ConcludeAndTransferAll and the dispute calls (Challenge,
+// Respond, Checkpoint, PushOutcomeAndTransferAll; dispute.go) estimate gas
+// (plus GasMarginPercent),
 // take a nonce from the account's nonce manager, send an EIP-1559
 // transaction and return once it is mined (one block; confirmation depth
 // applies to events only). The nonce manager assigns nonces locally and
@@ -71,6 +73,16 @@
 // which the core handles as idempotent. A node gets DefaultConfirmations
 // unless the config sets a depth, and only a dev chain (Config.Dev, set by
 // DevChain.NewChain) defaults to 0.
+//
+// ChallengeRegistered carries the challenger and the registered support
+// proof, rebuilt from the event's fixed part, variable parts, turn number
+// record, isFinal, signatures and whoSignedWhat by ports.RegisteredProof
+// (the memory chain reports it through the same function). The event's
+// isFinal only says the last state is final; how many are is recovered
+// from the signatures (see RegisteredProof). A proof whose outcome bytes do
+// not decode leaves Challenge nil; the event is still delivered. Record
+// reads statusOf and BlockTime the head header; on the simulated chain,
+// DevChain.AdjustTime moves the clock.
 //
 // # Reorgs and rollbacks
 //

@@ -211,12 +211,11 @@ func (c *Chain) decode(l types.Log) (ev core.ChainEvent, ok bool, err error) {
 		ev.Kind = core.EventConcluded
 		ev.FinalizesAt = vals[0].(*big.Int).Uint64()
 	case fromAdjudicator && l.Topics[0] == adjudicatorABI.Events["ChallengeRegistered"].ID:
-		vals, err := unpack("ChallengeRegistered", false)
-		if err != nil {
-			return ev, false, err
-		}
 		ev.Kind = core.EventChallengeRegistered
-		ev.TurnNumRecord, ev.FinalizesAt = vals[0].(*big.Int).Uint64(), vals[1].(*big.Int).Uint64()
+		ev.TurnNumRecord, ev.FinalizesAt, ev.Challenger, ev.Challenge, err = decodeChallenge(l.Data)
+		if err != nil {
+			return ev, false, fmt.Errorf("ethereum: decode ChallengeRegistered in tx %s: %w", l.TxHash, err)
+		}
 	case fromAdjudicator && l.Topics[0] == adjudicatorABI.Events["ChallengeCleared"].ID:
 		vals, err := unpack("ChallengeCleared", false)
 		if err != nil {

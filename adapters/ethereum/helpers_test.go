@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -117,4 +118,20 @@ func (e *devEnv) DeployApp(ctx context.Context) (nitro.Address, []byte, error) {
 		err = fmt.Errorf("runtime code of %d bytes is not part of TrivialApp's creation code", len(code))
 	}
 	return addr, code, err
+}
+
+// AdjustTime moves the dev chain's clock (chaintest.DisputeEnv).
+func (e *devEnv) AdjustTime(_ context.Context, seconds uint64) error {
+	_, err := e.d.AdjustTime(time.Duration(seconds) * time.Second)
+	return err
+}
+
+// DeployCountingApp deploys the npm package's CountingApp
+// (chaintest.DisputeEnv).
+func (e *devEnv) DeployCountingApp(ctx context.Context) (nitro.Address, error) {
+	apps, err := ethereum.LoadAppArtifacts("")
+	if err != nil {
+		return nitro.Address{}, err
+	}
+	return e.d.DeployApp(ctx, apps.CountingApp)
 }

@@ -2,10 +2,12 @@ package memory
 
 // The in-memory chain: its options, its state (blocks, transactions,
 // receipts) and how a submission is checked, queued and mined. The
-// ports.Chain view is in chain_account.go, event streams in chain_events.go,
-// the contracts in chain_exec.go, chain_assetholder.go and
-// chain_adjudicator.go, reorgs in chain_reorg.go and chain_rewind.go, and
-// the helpers that set up and inspect the world in chain_world.go.
+// ports.Chain view is in chain_account.go and chain_dispute_port.go, event
+// streams in chain_events.go, the contracts in chain_exec.go,
+// chain_assetholder.go, chain_adjudicator.go and chain_dispute.go (the
+// dispute functions, apps run by package apprules), reorgs in
+// chain_reorg.go and chain_rewind.go, and the helpers that set up and
+// inspect the world in chain_world.go.
 
 import (
 	"context"
@@ -16,6 +18,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/nitrowallet/nitrowallet/apprules"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/ports"
@@ -68,7 +71,9 @@ func WithConfirmations(n uint64) ChainOption {
 
 // Chain is an in-memory chain carrying the Nitro 0.17.0 contracts: a
 // NitroAdjudicator, an ETHAssetHolder and any number of ERC20AssetHolders,
-// each with the contracts' exact checks, revert reasons, payouts and events.
+// each with the contracts' exact checks, revert reasons, payouts and events,
+// the adjudicator's dispute functions included (running transitions are
+// judged by the app's code set with SetCode).
 // It is meant for fast tests, demos and property tests; the real-EVM adapter
 // must pass the same tests.
 //
@@ -117,6 +122,9 @@ type Chain struct {
 	subs        map[*chainSub]struct{}
 	sealed      uint64 // blocks sealed, ever: salts block hashes (chain_rewind.go)
 	code        map[nitro.Address][]byte
+	// apps are the apps prepared for runs from code, by address
+	// (chain_dispute.go); SetCode drops an address's entry.
+	apps map[nitro.Address]*apprules.App
 }
 
 type chainBlock struct {
@@ -133,6 +141,11 @@ type chainTx struct {
 	from     nitro.Address
 	deposit  *ports.DepositRequest
 	conclude *ports.ConcludeRequest
+	// The dispute calls (chain_dispute.go).
+	challenge  *ports.ChallengeRequest
+	respond    *ports.RespondRequest
+	checkpoint *ports.CheckpointRequest
+	push       *ports.PushOutcomeRequest
 
 	mined bool
 	block uint64
@@ -263,8 +276,8 @@ func (c *Chain) Receipt(tx ports.TxHash) (ChainReceipt, bool) {
 	return r, true
 }
 
-// FailNext makes the next n submissions (Deposit, ConcludeAndTransferAll)
-// from any account fail with an error wrapping err, without reaching the
+// FailNext makes the next n submissions (Deposit, ConcludeAndTransferAll
+// and the dispute calls) from any account fail with an error wrapping err, without reaching the
 // chain. A nil err means ports.ErrUnavailable. Submissions refused because
 // the chain is down (SetDown) do not count.
 func (c *Chain) FailNext(n int, err error) {

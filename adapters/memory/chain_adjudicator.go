@@ -11,11 +11,15 @@ import (
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
-// chainChannelStatus is the adjudicator's status of a channel (the parts of
-// ChannelData the model needs). finalizesAt 0 means Open.
+// chainChannelStatus is the adjudicator's status of a channel: its
+// ChannelData, whose fingerprint the contract stores. finalizesAt 0 means
+// Open. A channel never written has no entry: its stored word is zero,
+// which no ChannelData matches (the fingerprint of zeros is not zero).
 type chainChannelStatus struct {
 	turnNumRecord uint64
 	finalizesAt   uint64
+	stateHash     nitro.Bytes32
+	challenger    nitro.Address
 	outcomeHash   nitro.Bytes32
 }
 

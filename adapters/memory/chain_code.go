@@ -15,6 +15,7 @@ import (
 func (c *Chain) SetCode(addr nitro.Address, code []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	delete(c.apps, addr)
 	if len(code) == 0 {
 		delete(c.code, addr)
 		return

@@ -2,12 +2,18 @@ package memory_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/big"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/nitrowallet/nitrowallet/adapters/ethereum"
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/ports"
@@ -63,3 +69,42 @@ func (e *memoryEnv) DeployApp(context.Context) (nitro.Address, []byte, error) {
 	e.c.SetCode(addr, code)
 	return addr, code, nil
 }
+
+// AdjustTime seals a block seconds after the head (chaintest.DisputeEnv).
+func (e *memoryEnv) AdjustTime(_ context.Context, seconds uint64) error {
+	e.c.AdjustTime(seconds)
+	return nil
+}
+
+// DeployCountingApp puts the npm CountingApp's runtime code (the
+// artifact's deployedBytecode) at a fixed address (chaintest.DisputeEnv):
+// the model runs it with package apprules where the adjudicator calls it.
+func (e *memoryEnv) DeployCountingApp(context.Context) (nitro.Address, error) {
+	code, err := countingAppCode()
+	if err != nil {
+		return nitro.Address{}, err
+	}
+	addr := nitro.Address{0xc0, 0x01}
+	e.c.SetCode(addr, code)
+	return addr, nil
+}
+
+// countingAppCode reads CountingApp's runtime code from the npm artifact,
+// once per test binary.
+var countingAppCode = sync.OnceValues(func() ([]byte, error) {
+	dir, err := ethereum.FindArtifacts()
+	if err != nil {
+		return nil, err
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "contracts", "CountingApp.sol", "CountingApp.json"))
+	if err != nil {
+		return nil, err
+	}
+	var art struct {
+		DeployedBytecode string `json:"deployedBytecode"`
+	}
+	if err := json.Unmarshal(raw, &art); err != nil {
+		return nil, err
+	}
+	return hexutil.Decode(art.DeployedBytecode)
+})

@@ -146,5 +146,9 @@ func chainCloneEvent(ev core.ChainEvent) core.ChainEvent {
 			*p = new(big.Int).Set(*p)
 		}
 	}
+	if ev.Challenge != nil {
+		p := cloneProof(*ev.Challenge)
+		ev.Challenge = &p
+	}
 	return ev
 }

@@ -46,8 +46,17 @@ type chainExec struct {
 }
 
 func (x *chainExec) run(tx *chainTx) error {
-	if tx.deposit != nil {
+	switch {
+	case tx.deposit != nil:
 		return x.deposit(*tx.deposit)
+	case tx.challenge != nil:
+		return x.challenge(*tx.challenge)
+	case tx.respond != nil:
+		return x.respond(*tx.respond)
+	case tx.checkpoint != nil:
+		return x.checkpoint(*tx.checkpoint)
+	case tx.push != nil:
+		return x.pushOutcome(*tx.push)
 	}
 	return x.conclude(*tx.conclude)
 }

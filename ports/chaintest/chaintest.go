@@ -10,8 +10,9 @@
 package chaintest
 
 // The suite's entry point, Run, and the Env an adapter provides. The tests
-// are grouped by topic: deposits.go, conclude.go, erc20.go, events.go and
-// rewind.go; helpers.go holds what they share.
+// are grouped by topic: deposits.go, conclude.go, erc20.go, events.go,
+// rewind.go, disputes.go and dispute_reverts.go; helpers.go and
+// dispute_helpers.go hold what they share.
 
 import (
 	"context"
@@ -80,6 +81,17 @@ func Run(t *testing.T, newEnv func(t *testing.T) Env) {
 		{"HoldingsOfUnknownChannel", testHoldingsUnknown},
 		{"RollbackBelowDeliveredEvents", testRollbackBelowDeliveredEvents},
 		{"Code", testCode},
+		{"ChallengeTwoParties", testChallengeTwoParties},
+		{"ChallengeThreeParties", testChallengeThreeParties},
+		{"CheckpointClearsStaleChallenge", testCheckpointClearsStaleChallenge},
+		{"RespondWithNextTurn", testRespondWithNextTurn},
+		{"ChallengeWithFinalState", testChallengeWithFinalState},
+		{"ChallengeWithTwoFinalStates", testChallengeWithTwoFinalStates},
+		{"ChallengeTimeoutPaysOut", testChallengeTimeoutPaysOut},
+		{"ChallengeReverts", testChallengeReverts},
+		{"DisputeWithoutChallenge", testDisputeWithoutChallenge},
+		{"AppLessRunningTransitionReverts", testAppLessRunningTransitionReverts},
+		{"BadProofNotSent", testBadProofNotSent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
