@@ -28,27 +28,17 @@ func (w *Wallet) ChallengeChannel(ctx context.Context, id nitro.Bytes32) (Result
 	return res, apiError(err, codeRule{core.ErrChannelNotFound, CodeChannelNotFoundChallenge})
 }
 
-// disputes is the chain's dispute half, or nil when the chain adapter
-// has none.
-func (w *Wallet) disputes() ports.Disputes {
-	d, _ := w.cfg.Chain.(ports.Disputes)
-	return d
-}
-
 // dispute carries out a dispute transaction and returns the TxFailed to
 // step in when it fails (nil on success: the chain's events tell the
 // rest).
 func (w *Wallet) dispute(ctx context.Context, eff core.Effect) core.Input {
-	d := w.disputes()
+	d := w.cfg.Chain
 	var kind core.TxKind
 	var id nitro.Bytes32
 	var err error
 	switch eff := eff.(type) {
 	case core.SubmitChallenge:
 		kind, id = core.TxChallenge, eff.ChannelID
-		if d == nil {
-			break
-		}
 		var sig nitro.Signature
 		sig, err = w.challengerSignature(ctx, eff.Proof)
 		if err == nil {
@@ -56,18 +46,11 @@ func (w *Wallet) dispute(ctx context.Context, eff core.Effect) core.Input {
 		}
 	case core.SubmitCheckpoint:
 		kind, id = core.TxCheckpoint, eff.ChannelID
-		if d != nil {
-			_, err = d.Checkpoint(ctx, ports.CheckpointRequest{Proof: eff.Proof})
-		}
+		_, err = d.Checkpoint(ctx, ports.CheckpointRequest{Proof: eff.Proof})
 	case core.PushOutcome:
 		kind, id = core.TxPushOutcome, eff.ChannelID
-		if d != nil {
-			_, err = d.PushOutcomeAndTransferAll(ctx, ports.PushOutcomeRequest{
-				Challenged: eff.Challenged, TurnNumRecord: eff.TurnNumRecord, FinalizesAt: eff.FinalizesAt, Challenger: eff.Challenger})
-		}
-	}
-	if d == nil {
-		err = fmt.Errorf("%w: the chain adapter has no dispute calls", ports.ErrUnavailable)
+		_, err = d.PushOutcomeAndTransferAll(ctx, ports.PushOutcomeRequest{
+			Challenged: eff.Challenged, TurnNumRecord: eff.TurnNumRecord, FinalizesAt: eff.FinalizesAt, Challenger: eff.Challenger})
 	}
 	if err == nil {
 		return nil
@@ -94,13 +77,9 @@ func (w *Wallet) challengerSignature(ctx context.Context, p core.SupportProof) (
 }
 
 // chainTime reads the chain's head block time for a Tick, 0 when the
-// chain has no dispute calls or cannot answer now (the Tick's own time is
-// used then).
+// chain cannot answer now (the Tick's own time is used then).
 func (w *Wallet) chainTime(ctx context.Context) uint64 {
-	d := w.disputes()
-	if d == nil {
-		return 0
-	}
+	d := w.cfg.Chain
 	dctx, cancel := w.effectContext(ctx)
 	defer cancel()
 	t, err := d.BlockTime(dctx)
