@@ -581,27 +581,6 @@ func (w *World) CrashDuring(i, k int) {
 	w.mu.Unlock()
 }
 
-func (w *World) txSubmitted(wal *Wallet, what string, id nitro.Bytes32, err error) {
-	if strings.HasPrefix(what, "deposit") {
-		w.stats.Deposits++
-	} else {
-		w.stats.Concludes++
-	}
-	if err != nil {
-		w.stats.TxErrors++
-		w.line("Wallet%s-xChain: %s %s failed", wal.Name, what, w.label(id))
-		return
-	}
-	w.line("Wallet%s->>Chain: %s %s", wal.Name, what, w.label(id))
-}
-
-func (w *World) assetName(a nitro.Address) string {
-	if a == w.Token {
-		return "token"
-	}
-	return "wei"
-}
-
 // deployment is what the wallet's app passes the core: its chain's id and
 // asset holders, and the world's challenge-duration floor (see start).
 func (wal *Wallet) deployment() core.Deployment {
