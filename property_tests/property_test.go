@@ -106,6 +106,7 @@ func TestRandomCommandSequences(t *testing.T) {
 				{&totals.Rejected, &counter.stats.Rejected}, {&totals.Forged, &counter.stats.Forged}, {&totals.Syncs, &counter.stats.Syncs},
 				{&totals.Blocks, &counter.stats.Blocks}, {&totals.Reorgs, &counter.stats.Reorgs}, {&totals.Crashes, &counter.stats.Crashes},
 				{&totals.Concludes, &counter.stats.Concludes}, {&totals.StepChecks, &counter.stats.StepChecks},
+				{&totals.InvalidProposals, &counter.stats.InvalidProposals}, {&totals.InvalidRefused, &counter.stats.InvalidRefused},
 			} {
 				*f.sum += *f.add
 			}
@@ -146,6 +147,13 @@ func TestRandomCommandSequences(t *testing.T) {
 	t.Logf("%d sequences passed, %d commands run (with shrinking), in %v", ran, cmdsRun, time.Since(start).Round(time.Millisecond))
 	t.Logf("with the stabilize phases: %d messages delivered, %d dropped, %d duplicated, %d rejected (%d forged); %d syncs; %d blocks, %d reorgs, %d concludes; %d crashes; %d Step checks",
 		totals.Delivered, totals.Dropped, totals.Duplicated, totals.Rejected, totals.Forged, totals.Syncs, totals.Blocks, totals.Reorgs, totals.Concludes, totals.Crashes, totals.StepChecks)
+	t.Logf("app-invalid proposals: %d made, %d refusals by honest wallets", totals.InvalidProposals, totals.InvalidRefused)
+	// The new property is only as good as its reach: a default run must
+	// have made hostile peers propose app-invalid states and honest
+	// wallets refuse them.
+	if ran >= 200 && !skippedOps()["invalid"] && (totals.InvalidProposals == 0 || totals.InvalidRefused == 0) {
+		t.Errorf("%d sequences made %d app-invalid proposals, %d refused: the property was never exercised", ran, totals.InvalidProposals, totals.InvalidRefused)
+	}
 }
 
 // countingCommands counts the commands the sequences run and what their
@@ -168,6 +176,7 @@ func (c *countingCommands) DestroySystemUnderTest(sut commands.SystemUnderTest) 
 			{&c.stats.Rejected, &st.Rejected}, {&c.stats.Forged, &st.Forged}, {&c.stats.Syncs, &st.Syncs},
 			{&c.stats.Blocks, &st.Blocks}, {&c.stats.Reorgs, &st.Reorgs}, {&c.stats.Crashes, &st.Crashes},
 			{&c.stats.Concludes, &st.Concludes}, {&c.stats.StepChecks, &st.StepChecks},
+			{&c.stats.InvalidProposals, &st.InvalidProposals}, {&c.stats.InvalidRefused, &st.InvalidRefused},
 		} {
 			*f.sum += *f.add
 		}

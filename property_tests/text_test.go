@@ -18,6 +18,7 @@ import (
 //	dropreorged            (optional)
 //	open 6                 (optional: start with every channel open, 6 updates made)
 //	channel 0,2 eth 5,3 token 1,0
+//	channel 1,2 eth 4,4 app  (app: SingleAssetPayments, sim.AppAddress)
 //	expect fail            (optional: the checks must find a violation)
 //	create 0
 //	deliver 3
@@ -54,6 +55,9 @@ func formatCase(f failure, comments ...string) string {
 		fmt.Fprintf(&sb, "channel %s eth %s", ints(ch.Participants), ints64(ch.ETH))
 		if ch.Token != nil {
 			fmt.Fprintf(&sb, " token %s", ints64(ch.Token))
+		}
+		if ch.App {
+			sb.WriteString(" app")
 		}
 		sb.WriteByte('\n')
 	}
@@ -133,10 +137,13 @@ func parseCase(text string) (caseFile, error) {
 			}
 			c.expectFail = f[1] == "fail"
 		case "channel":
-			if len(f) != 4 && len(f) != 6 || f[2] != "eth" || (len(f) == 6 && f[4] != "token") {
-				return bad(fmt.Errorf("channel P,P eth N,N [token N,N]"))
-			}
 			var spec sim.ChannelSpec
+			if f[len(f)-1] == "app" {
+				spec.App, f = true, f[:len(f)-1]
+			}
+			if len(f) != 4 && len(f) != 6 || f[2] != "eth" || (len(f) == 6 && f[4] != "token") {
+				return bad(fmt.Errorf("channel P,P eth N,N [token N,N] [app]"))
+			}
 			ps, err := parseInts(f[1])
 			if err != nil {
 				return bad(err)

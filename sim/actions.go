@@ -116,7 +116,11 @@ func (w *World) params(slot int) app.CreateChannelParams {
 	if spec.Token != nil {
 		al = append(al, w.allocation(w.Token, ps, spec.Token))
 	}
-	return app.CreateChannelParams{Participants: ps, Allocations: al, ChallengeDuration: 100}
+	p := app.CreateChannelParams{Participants: ps, Allocations: al, ChallengeDuration: 100}
+	if spec.App {
+		p.AppDefinition = AppAddress
+	}
+	return p
 }
 
 func (w *World) allocation(asset nitro.Address, ps []app.Participant, amounts []int64) app.Allocation {
@@ -135,7 +139,11 @@ func (w *World) CreateChannel(slot int) {
 	}
 	creator := w.members(slot)[0]
 	p := w.params(slot)
-	res, err := w.call(creator, fmt.Sprintf("createChannel(ch%d)", slot+1), nitro.Bytes32{}, true, nil, func(a *app.Wallet) (app.Result, error) {
+	what := fmt.Sprintf("createChannel(ch%d)", slot+1)
+	if p.AppDefinition != (nitro.Address{}) {
+		what = fmt.Sprintf("createChannel(ch%d, %s)", slot+1, AppName)
+	}
+	res, err := w.call(creator, what, nitro.Bytes32{}, true, nil, func(a *app.Wallet) (app.Result, error) {
 		return a.CreateChannel(w.ctx, p)
 	})
 	if err == nil && len(res.ChannelResults) == 1 {
@@ -158,7 +166,7 @@ func (w *World) adopt(slot int, creator *Wallet) {
 	slices.SortFunc(ids, func(a, b nitro.Bytes32) int { return strings.Compare(a.Hex(), b.Hex()) })
 	for _, id := range ids {
 		c := creator.view[id]
-		if slices.Contains(w.ids, id) || !c.Creator || len(c.Participants) != len(p.Participants) {
+		if slices.Contains(w.ids, id) || !c.Creator || len(c.Participants) != len(p.Participants) || c.Setup.AppDefinition != p.AppDefinition {
 			continue
 		}
 		same := true
@@ -571,27 +579,6 @@ func (w *World) CrashDuring(i, k int) {
 	w.mu.Lock()
 	wal.store.countdown = 1 + mod(k-1, 8)
 	w.mu.Unlock()
-}
-
-func (w *World) txSubmitted(wal *Wallet, what string, id nitro.Bytes32, err error) {
-	if strings.HasPrefix(what, "deposit") {
-		w.stats.Deposits++
-	} else {
-		w.stats.Concludes++
-	}
-	if err != nil {
-		w.stats.TxErrors++
-		w.line("Wallet%s-xChain: %s %s failed", wal.Name, what, w.label(id))
-		return
-	}
-	w.line("Wallet%s->>Chain: %s %s", wal.Name, what, w.label(id))
-}
-
-func (w *World) assetName(a nitro.Address) string {
-	if a == w.Token {
-		return "token"
-	}
-	return "wei"
 }
 
 // deployment is what the wallet's app passes the core: its chain's id and

@@ -39,13 +39,19 @@
 // Byzantine actors (hostile.go) add a stranger, a key no wallet holds, that
 // proposes channels on another chain or at an asset holder the chain does
 // not know and floods wallets with GetChannel requests, and hostile peers
-// that sign two states for one turn; the world also gives wallets messages
+// that sign two states for one turn or, on their turn, a state the
+// channel's app refuses (invalid.go); the world also gives wallets messages
 // addressed to others and calls them after Close. Their properties: a
 // rejected input changes nothing durable (the store is snapshot before and
 // after), no honest wallet deposits into a channel that can never pay out,
 // a channel's states go only to its participants, a misaddressed message is
-// refused, a second state for a held turn is refused as conflicting, and
-// every call after Close returns app.ErrClosed.
+// refused, a second state for a held turn is refused as conflicting, an
+// app-invalid state is refused as an invalid transition, and every call
+// after Close returns app.ErrClosed.
+//
+// Channels may run SingleAssetPayments (ChannelSpec.App, apps.go): every
+// wallet registers it, and the world steps their inputs with the same rule
+// the wallets apply.
 //
 // Stabilize then checks liveness: once faults stop and everything is
 // delivered, synced, mined and ticked, every channel is agreed, and every

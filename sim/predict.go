@@ -38,7 +38,7 @@ type prediction struct {
 }
 
 // predict steps each job on a copy of the wallet's channel, as the app
-// will.
+// will: with the channel's transition rule (apps.go).
 func (w *World) predict(wal *Wallet, ins []job) prediction {
 	var p prediction
 	for _, j := range ins {
@@ -60,7 +60,7 @@ func (w *World) predict(wal *Wallet, ins []job) prediction {
 		if purity {
 			before = Canonical(c)
 		}
-		next, effs, err := core.Step(c, j.in)
+		next, effs, err := w.step(c, j.in)
 		if purity && Canonical(c) != before {
 			w.violate("Step changed its argument (%s, %T)", w.label(j.id), j.in)
 		}

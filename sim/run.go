@@ -21,7 +21,14 @@ type RunOptions struct {
 	// delivered is lost, that it is duplicated, and that a wallet crashes
 	// at a step (half the time in the middle of its next operation).
 	Drop, Dup, Crash float64
-	Seed             int64
+	// Apps is the share of channels whose app is SingleAssetPayments
+	// (AppAddress); the others have none.
+	Apps float64
+	// Invalid is the probability, at each step, that the participant
+	// whose turn it is in some channel proposes a state the channel's app
+	// refuses (ProposeInvalid), which honest wallets must refuse.
+	Invalid float64
+	Seed    int64
 	// Trace records the Mermaid diagram.
 	Trace bool
 	// MaxSteps bounds the run (default 20000 + 2000 per channel).
@@ -74,6 +81,8 @@ func Run(opt RunOptions) (Report, error) {
 		for i := 0; i < k; i++ {
 			spec.ETH = append(spec.ETH, int64(1+r.Intn(9)))
 		}
+		// Drawn only for a share above 0: runs without apps stay as they were.
+		spec.App = opt.Apps > 0 && r.Float64() < opt.Apps
 		cfg.Channels = append(cfg.Channels, spec)
 	}
 	w, err := New(cfg)
@@ -90,6 +99,9 @@ func Run(opt RunOptions) (Report, error) {
 			} else {
 				w.CrashDuring(i, 1+r.Intn(4))
 			}
+		}
+		if opt.Invalid > 0 && r.Float64() < opt.Invalid {
+			w.ProposeInvalid(r.Intn(opt.Channels), 0, r.Intn(6))
 		}
 		api := w.scriptMoves(opt.Updates)
 		var choices []func()

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/app"
+	"github.com/nitrowallet/nitrowallet/apprules"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
@@ -72,6 +73,10 @@ type ChannelSpec struct {
 	// Token, when set, adds a second asset (an ERC20 asset holder) with
 	// each participant's deposit in tokens.
 	Token []int64
+	// App makes the channel's appDefinition AppAddress, where the world's
+	// chain holds SingleAssetPayments (see apps.go); the app allows one
+	// asset only, so App excludes Token.
+	App bool
 }
 
 func (c Config) withDefaults() Config {
@@ -102,6 +107,9 @@ func (c Config) Validate() error {
 		}
 		if len(s.ETH) != len(s.Participants) || (s.Token != nil && len(s.Token) != len(s.Participants)) {
 			return fmt.Errorf("sim: channel %d: one amount per participant", i)
+		}
+		if s.App && s.Token != nil {
+			return fmt.Errorf("sim: channel %d: %s allows one asset, no token", i, AppName)
 		}
 		for _, a := range append(slices.Clone(s.ETH), s.Token...) {
 			if a < 0 || a > InitialFunds/1000 {
@@ -137,6 +145,10 @@ type Stats struct {
 	Rejections                          map[string]int
 	StepChecks                          int
 	Commits, Signatures                 int
+	// InvalidProposals counts the app-invalid states hostile peers made
+	// (ProposeInvalid), InvalidRefused the refusals of them by honest
+	// wallets.
+	InvalidProposals, InvalidRefused int
 }
 
 // Wallet is one wallet of the world.
@@ -219,6 +231,9 @@ type World struct {
 
 	// byz is the Byzantine actors' state (see hostile.go).
 	byz byzantine
+	// app is SingleAssetPayments prepared for the world's predictions, nil
+	// if no channel uses it (see apps.go).
+	app *apprules.App
 
 	// logs caches the chain's canonical events by chain version.
 	chainVersion int
@@ -251,6 +266,10 @@ func New(cfg Config) (*World, error) {
 	w.initByzantine()
 	w.ETH = w.Chain.ETHAssetHolder()
 	w.Token = w.Chain.AddERC20AssetHolder("SIM")
+	if err := w.installApp(); err != nil {
+		cancel()
+		return nil, err
+	}
 	for i := 0; i < cfg.Wallets; i++ {
 		name := string(rune('A' + i))
 		key, err := crypto.ToECDSA(crypto.Keccak256([]byte("nitrowallet-sim-" + name)))
@@ -277,6 +296,10 @@ func New(cfg Config) (*World, error) {
 	}
 	for _, wal := range w.Wallets {
 		if err := w.start(wal); err != nil {
+			w.Close()
+			return nil, err
+		}
+		if err := w.registerApp(wal); err != nil {
 			w.Close()
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"strings"
 	"sync"
 	"time"
 
@@ -281,6 +282,27 @@ func (w *World) checkFundingFinalLocked(wal *Wallet, in intent) {
 				wal.Name, in.state.TurnNum, w.label(in.id), got, a.Total(), final, head)
 		}
 	}
+}
+
+func (w *World) txSubmitted(wal *Wallet, what string, id nitro.Bytes32, err error) {
+	if strings.HasPrefix(what, "deposit") {
+		w.stats.Deposits++
+	} else {
+		w.stats.Concludes++
+	}
+	if err != nil {
+		w.stats.TxErrors++
+		w.line("Wallet%s-xChain: %s %s failed", wal.Name, what, w.label(id))
+		return
+	}
+	w.line("Wallet%s->>Chain: %s %s", wal.Name, what, w.label(id))
+}
+
+func (w *World) assetName(a nitro.Address) string {
+	if a == w.Token {
+		return "token"
+	}
+	return "wei"
 }
 
 // depositedUpTo sums what Deposited events credited a channel at an asset.

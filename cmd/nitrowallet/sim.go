@@ -27,13 +27,18 @@ func simCommand(_ context.Context, args []string, out io.Writer) error {
 	fs.Float64Var(&o.Drop, "drop", 0, "probability that a message is lost")
 	fs.Float64Var(&o.Dup, "dup", 0, "probability that a message is duplicated")
 	fs.Float64Var(&o.Crash, "crash", 0, "probability, at each step, that a wallet crashes and restarts from its store")
+	fs.Float64Var(&o.Apps, "apps", 0, "share of channels whose app is SingleAssetPayments (run in a local EVM); the others have none")
+	fs.Float64Var(&o.Invalid, "invalid", 0, "probability, at each step, that a peer proposes a state its channel's app refuses")
 	fs.Int64Var(&o.Seed, "seed", 1, "random seed: the same flags give the same run")
 	mermaid := fs.String("mermaid", "nitrowallet-sim.mmd", `file for the run's Mermaid sequence diagram ("-" for standard output, "" for none)`)
 	maxLines := fs.Int("mermaid-max", 600, "write the diagram only if it has at most this many lines")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for _, p := range []float64{o.Drop, o.Dup, o.Crash} {
+	if o.Apps < 0 || o.Apps > 1 {
+		return fmt.Errorf("sim: the share of app channels must be in [0, 1]")
+	}
+	for _, p := range []float64{o.Drop, o.Dup, o.Crash, o.Invalid} {
 		if p < 0 || p >= 1 {
 			return fmt.Errorf("sim: probabilities must be in [0, 1)")
 		}
@@ -44,6 +49,9 @@ func simCommand(_ context.Context, args []string, out io.Writer) error {
 	o.Trace = *mermaid != ""
 	fmt.Fprintf(out, "nitrowallet sim: %d wallets, %d channels, %d updates each, drop %g, dup %g, crash %g, seed %d\n",
 		o.Wallets, o.Channels, o.Updates, o.Drop, o.Dup, o.Crash, o.Seed)
+	if o.Apps > 0 || o.Invalid > 0 {
+		fmt.Fprintf(out, "apps: %g of the channels run %s; invalid proposals %g\n", o.Apps, sim.AppName, o.Invalid)
+	}
 	rep, runErr := sim.Run(o)
 	printReport(out, rep)
 	if *mermaid != "" {
@@ -75,6 +83,9 @@ func printReport(out io.Writer, r sim.Report) {
 	fmt.Fprintf(out, "retries: %d stalls broken by syncing, %d syncs in all; crashes: %d\n", r.Retries, s.Syncs, s.Crashes)
 	fmt.Fprintf(out, "calls: %d (%d failed); chain: %d blocks, %d deposits, %d concludes, %d events delivered\n",
 		s.Calls, s.CallErrors, s.Blocks, s.Deposits, s.Concludes, s.ChainEvents)
+	if s.InvalidProposals > 0 {
+		fmt.Fprintf(out, "app-invalid proposals: %d made, %d refused by honest wallets\n", s.InvalidProposals, s.InvalidRefused)
+	}
 	names := make([]string, 0, len(r.Payouts))
 	for n := range r.Payouts {
 		names = append(names, n)
