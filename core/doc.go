@@ -49,7 +49,6 @@
 //     sender is the participantId of a participant other than me (the
 //     answer goes to it). How much a peer may ask for over time is bounded
 //     by the app, which has the clock.
-//
 //   - dispute (dispute.go): Challenge submits a challenge with the shortest
 //     support proof of my supported state; a ChallengeRegistered on an
 //     older turn than my supported state is answered with a checkpoint;
