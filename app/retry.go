@@ -23,17 +23,20 @@ func updateIntent(o nitro.Outcome, appData []byte) intent {
 // closeIntent matches the final state this wallet made with CloseChannel.
 func closeIntent(c *core.Channel, st nitro.State) bool { return st.IsFinal && c.CloseInitiator }
 
-// finishOther completes a signature the channel waits for that is not the
-// one the call asks for (a countersignature, a setup state), whose effect
-// a failure left pending: the call can then be applied again. It reports
-// whether it completed one.
+// finishOther completes a countersignature the channel waits for (a
+// state another participant moved, which this wallet signs on receipt),
+// whose effect a failure left pending: the call can then be applied
+// again. A pending state of my own move stays as it is: the call that
+// asked for it, retried, completes it (retried). It reports whether it
+// completed one.
 func (w *Wallet) finishOther(ctx context.Context, id nitro.Bytes32, want intent) bool {
 	m := w.locks.lockOne(id)
 	defer w.locks.unlockOne(id, m)
 	b := newBatch(w)
 	defer b.release()
 	c, found, err := b.load(ctx, id)
-	if err != nil || !found || c.Pending == nil || want(&c, c.Pending.State) {
+	if err != nil || !found || c.Pending == nil || want(&c, c.Pending.State) || c.N() == 0 ||
+		int(c.Pending.State.TurnNum%uint64(c.N())) == c.MyIndex {
 		return false
 	}
 	res, err := w.drivePending(ctx, b, id)
