@@ -138,6 +138,9 @@ func TestRunsReuseTheirEVM(t *testing.T) {
 			t.Fatalf("turn %d: %v", i, err)
 		}
 	}
+	if raceEnabled {
+		return
+	}
 	allocs := testing.AllocsPerRun(200, func() {
 		if err := app.ValidTransition(VariablePart{}, VariablePart{}, 4, 2); err != nil {
 			t.Fatal(err)
