@@ -2,6 +2,7 @@ package apprules
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -40,9 +41,14 @@ func tupleSize(v VariablePart) int { return 4*32 + words(len(v.Outcome)) + words
 // encodeCall returns the calldata the adjudicator sends the app:
 // validTransition(a, b, turnNumB, nParticipants), ABI-encoded as solc does.
 func encodeCall(a, b VariablePart, turnNumB, n uint64) []byte {
+	return appendCall(nil, a, b, turnNumB, n)
+}
+
+// appendCall appends encodeCall's calldata to buf.
+func appendCall(buf []byte, a, b VariablePart, turnNumB, n uint64) []byte {
 	sa := tupleSize(a)
-	buf := make([]byte, 4, 4+4*32+sa+tupleSize(b))
-	copy(buf, validTransitionSelector[:])
+	buf = slices.Grow(buf, 4+4*32+sa+tupleSize(b))
+	buf = append(buf, validTransitionSelector[:]...)
 	buf = putWord(buf, 4*32)
 	buf = putWord(buf, uint64(4*32+sa))
 	buf = putWord(buf, turnNumB)

@@ -1,6 +1,7 @@
 package apprules_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"errors"
@@ -23,11 +24,12 @@ import (
 // package's four apps deployed, and each app's runtime code (read back
 // with eth_getCode, as the wallet will) prepared for local runs.
 type testChain struct {
-	d     *ethereum.DevChain
-	art   *ethereum.Artifacts
-	key   *ecdsa.PrivateKey
-	apps  map[string]common.Address
-	local map[common.Address]*apprules.App
+	d      *ethereum.DevChain
+	art    *ethereum.Artifacts
+	appArt *ethereum.AppArtifacts
+	key    *ecdsa.PrivateKey
+	apps   map[string]common.Address
+	local  map[common.Address]*apprules.App
 }
 
 var appNames = []string{"TrivialApp", "CountingApp", "SingleAssetPayments", "HashLockedSwap"}
@@ -53,7 +55,7 @@ func newTestChain(t testing.TB) *testChain {
 		t.Fatal(err)
 	}
 	t.Cleanup(d.Close)
-	c := &testChain{d: d, art: art, key: key, apps: map[string]common.Address{}, local: map[common.Address]*apprules.App{}}
+	c := &testChain{d: d, art: art, appArt: appArt, key: key, apps: map[string]common.Address{}, local: map[common.Address]*apprules.App{}}
 	for i, a := range []ethereum.Artifact{appArt.TrivialApp, appArt.CountingApp, appArt.SingleAssetPayments, appArt.HashLockedSwap} {
 		c.apps[appNames[i]] = c.deploy(t, a.Bytecode)
 	}
@@ -164,4 +166,21 @@ func (c *testChain) checker(addr common.Address) apprules.Checker {
 		return app
 	}
 	return nil
+}
+
+// TestArtifactRuntimeIsDeployedCode: each npm app's deployedBytecode
+// (ethereum.Artifact.Runtime, which the benchmarks register without a
+// chain) is byte for byte the code its deployment leaves, as the wallet
+// reads it with eth_getCode.
+func TestArtifactRuntimeIsDeployedCode(t *testing.T) {
+	c := newTestChain(t)
+	for i, a := range []ethereum.Artifact{c.appArt.TrivialApp, c.appArt.CountingApp, c.appArt.SingleAssetPayments, c.appArt.HashLockedSwap} {
+		code, err := c.d.Backend.Client().CodeAt(context.Background(), c.apps[appNames[i]], nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a.Runtime) == 0 || !bytes.Equal(a.Runtime, code) {
+			t.Errorf("%s: deployedBytecode (%d bytes) is not the deployed code (%d bytes)", appNames[i], len(a.Runtime), len(code))
+		}
+	}
 }

@@ -60,8 +60,11 @@
 // the code, decides whether the code can reach a refused opcode at all
 // (the solc-compiled npm apps cannot: they run on the interpreter's
 // untraced fast path; others run under an opcode guard), and keeps the
-// JUMPDEST analysis after the first run for every later one. An App is
-// safe for concurrent use.
+// JUMPDEST analysis after the first run for every later one. Runs reuse
+// the EVMs of earlier ones (with their sandbox, block context and calldata
+// buffer), one run at a time each, so a run builds only its calldata and
+// the interpreter's per-call frame: 7 allocations for TrivialApp instead of
+// 19 (BenchmarkValidTransition). An App is safe for concurrent use.
 //
 // # How the core will receive the verdict (proposal, not wired yet)
 //

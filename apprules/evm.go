@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"sync"
 
 	"github.com/ethereum/go-ethereum/accounts/abi"
 	"github.com/ethereum/go-ethereum/common"
@@ -52,16 +53,47 @@ func MaxMemory(gasCap uint64) uint64 {
 
 // App is one app's runtime bytecode (what eth_getCode returns at its
 // appDefinition), ready to run its validTransition. What can be computed
-// once is: the code hash, whether it needs the opcode guard, and the
-// JUMPDEST analysis (after the first run). It is safe for concurrent use.
+// once is: the code hash, whether it needs the opcode guard, the block
+// context, the JUMPDEST analysis (after the first run) and the EVMs
+// themselves, kept for the next run (runners). It is safe for concurrent
+// use.
 type App struct {
 	addr     common.Address
 	code     []byte
 	codeHash common.Hash
 	gasCap   uint64
 	guarded  bool
+	block    vm.BlockContext
 	dests    *jumpDests
-	hook     func() // tests only: called on each sandbox read of code
+	runners  sync.Pool // *runner
+	hook     func()    // tests only: called on each sandbox read of code
+}
+
+// runner is an EVM set up to run one app, with its sandbox and a calldata
+// buffer: what a run needs besides its calldata. Runs take one from the
+// App's pool and put it back when they end normally, so a run costs no
+// EVM, sandbox, block context or jump table set-up (about half the
+// allocations of a short run, see BenchmarkValidTransition). A run that
+// panics drops its runner.
+type runner struct {
+	evm   *vm.EVM
+	box   *sandbox
+	tx    vm.TxContext
+	input []byte
+}
+
+// maxKeptInput bounds the calldata buffer a runner keeps between runs.
+const maxKeptInput = 64 << 10
+
+func (a *App) newRunner() *runner {
+	cfg := vm.Config{}
+	if a.guarded {
+		cfg.Tracer = guard
+	}
+	box := &sandbox{app: a, precompiles: precompiles}
+	evm := vm.NewEVM(a.block, box, chainConfig, cfg)
+	evm.SetJumpDestCache(a.dests)
+	return &runner{evm: evm, box: box, tx: vm.TxContext{Origin: caller, GasPrice: new(uint256.Int)}}
 }
 
 // NewApp prepares the runtime code found at addr. Empty code is ErrNoApp.
@@ -79,7 +111,7 @@ func NewApp(addr common.Address, code []byte, opts Options) (*App, error) {
 	h := crypto.Keccak256Hash(code)
 	return &App{
 		addr: addr, code: code, codeHash: h, gasCap: opts.GasCap,
-		guarded: needsGuard(code), dests: &jumpDests{hash: h},
+		guarded: needsGuard(code), block: blockContext(opts.GasCap), dests: &jumpDests{hash: h},
 	}, nil
 }
 
@@ -108,6 +140,7 @@ var (
 	caller = common.Address{}
 )
 
+// blockContext is the block an app's runs see; its values are only read.
 func blockContext(gasCap uint64) vm.BlockContext {
 	return vm.BlockContext{
 		CanTransfer: func(_ vm.StateDB, _ common.Address, v *uint256.Int) bool { return v.IsZero() },
@@ -138,21 +171,23 @@ func (a *App) ValidTransition(x, y VariablePart, turnNumB, nParticipants uint64)
 	if turnNumB > nitro.MaxUint48 {
 		return &Error{Kind: ErrBadArguments, Detail: "turnNumB exceeds uint48"}
 	}
-	input := encodeCall(x, y, turnNumB, nParticipants)
-	cfg := vm.Config{}
-	if a.guarded {
-		cfg.Tracer = guard
+	r, _ := a.runners.Get().(*runner)
+	if r == nil {
+		r = a.newRunner()
 	}
-	evm := vm.NewEVM(blockContext(a.gasCap), &sandbox{app: a, precompiles: precompiles}, chainConfig, cfg)
-	evm.SetTxContext(vm.TxContext{Origin: caller, GasPrice: new(uint256.Int)})
-	evm.SetJumpDestCache(a.dests)
+	r.input = appendCall(r.input[:0], x, y, turnNumB, nParticipants)
+	r.box.frames = 0
+	r.evm.SetTxContext(r.tx) // also forgets the last run's local JUMPDEST layer
 	defer func() {
-		if r := recover(); r != nil {
-			err = recovered(r)
+		if rec := recover(); rec != nil {
+			err = recovered(rec) // r is dropped: the run stopped midway
 		}
 	}()
-	ret, _, vmErr := evm.StaticCall(caller, a.addr, input, vm.NewGasBudget(a.gasCap, 0))
-	evm.Release()
+	ret, _, vmErr := r.evm.StaticCall(caller, a.addr, r.input, vm.NewGasBudget(a.gasCap, 0))
+	if cap(r.input) > maxKeptInput {
+		r.input = nil
+	}
+	a.runners.Put(r)
 	return verdict(ret, vmErr)
 }
 

@@ -24,6 +24,7 @@ func TestCallEncodingIsTheABIs(t *testing.T) {
 	}
 	type part struct{ Outcome, AppData []byte }
 	sizes := []int{0, 1, 31, 32, 33, 64, 100}
+	var prev []byte // a runner's buffer, dirty from the last call
 	for _, i := range sizes {
 		for _, j := range sizes {
 			a := VariablePart{Outcome: bytes.Repeat([]byte{1}, i), AppData: bytes.Repeat([]byte{2}, j)}
@@ -34,6 +35,9 @@ func TestCallEncodingIsTheABIs(t *testing.T) {
 			}
 			if got := encodeCall(a, b, 7, 3); !bytes.Equal(got, want) {
 				t.Fatalf("sizes %d, %d:\n got %x\nwant %x", i, j, got, want)
+			}
+			if prev = appendCall(prev[:0], a, b, 7, 3); !bytes.Equal(prev, want) {
+				t.Fatalf("sizes %d, %d, into a used buffer:\n got %x\nwant %x", i, j, prev, want)
 			}
 		}
 	}
@@ -111,5 +115,38 @@ func TestConcurrentRuns(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatalf("wrong verdict: %v", err)
+	}
+}
+
+// TestRunsReuseTheirEVM: an App keeps its EVMs for the next runs, so a
+// run of a short app allocates little (19 allocations a run when each run
+// built its own EVM, sandbox and block context); and a run refused midway
+// (the opcode guard's panic) does not disturb the runs after it.
+func TestRunsReuseTheirEVM(t *testing.T) {
+	// turnNumB odd: TIMESTAMP (refused); even: return true.
+	code := "604435600116" + "601357" + "600160005260206000f3" + "5b" + "4200"
+	app, err := NewApp(common.Address{3}, hexutil.MustDecode("0x"+code), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !app.Guarded() {
+		t.Fatal("the app reaches TIMESTAMP: it must run guarded")
+	}
+	for i := uint64(0); i < 50; i++ {
+		err := app.ValidTransition(VariablePart{}, VariablePart{}, i, 2)
+		if i%2 == 0 && err != nil || i%2 == 1 && !errors.Is(err, ErrAppForbidden) {
+			t.Fatalf("turn %d: %v", i, err)
+		}
+	}
+	if raceEnabled {
+		return
+	}
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := app.ValidTransition(VariablePart{}, VariablePart{}, 4, 2); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 8 {
+		t.Errorf("%.1f allocations a run, want at most 8", allocs)
 	}
 }

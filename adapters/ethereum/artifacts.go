@@ -24,12 +24,18 @@ const ArtifactsHint = "the Nitro 0.17.0 contract artifacts are missing: run `mak
 // relative to the module root.
 var oracleArtifacts = filepath.Join("tools", "oracle", "node_modules", "@statechannels", "nitro-protocol", "lib", "artifacts")
 
-// Artifact is one compiled contract from the npm package: its ABI and its
-// creation bytecode. It is read at run time and never committed.
+// Artifact is one compiled contract from the npm package: its ABI, its
+// creation bytecode and its runtime bytecode. It is read at run time and
+// never committed.
 type Artifact struct {
 	Name     string
 	ABI      abi.ABI
 	Bytecode []byte
+	// Runtime is the artifact's deployedBytecode: the code a deployment
+	// leaves at its address, for a contract that is neither a library nor
+	// has immutables (whose deployed code differs from it; none of the
+	// npm apps is or has either). Empty if the artifact does not carry it.
+	Runtime []byte
 }
 
 // Artifacts are the contracts the wallet deploys: the Nitro 0.17.0
@@ -121,6 +127,7 @@ func readArtifact(path string) (Artifact, error) {
 		ContractName string          `json:"contractName"`
 		ABI          json.RawMessage `json:"abi"`
 		Bytecode     string          `json:"bytecode"`
+		Deployed     string          `json:"deployedBytecode"`
 	}
 	if err := json.Unmarshal(raw, &j); err != nil {
 		return Artifact{}, fmt.Errorf("artifact %s: %w", path, err)
@@ -133,7 +140,13 @@ func readArtifact(path string) (Artifact, error) {
 	if err != nil || len(code) == 0 {
 		return Artifact{}, fmt.Errorf("artifact %s: bytecode: %v", path, err)
 	}
-	return Artifact{Name: j.ContractName, ABI: parsed, Bytecode: code}, nil
+	var runtime []byte
+	if j.Deployed != "" {
+		if runtime, err = hexutil.Decode(j.Deployed); err != nil {
+			return Artifact{}, fmt.Errorf("artifact %s: deployedBytecode: %w", path, err)
+		}
+	}
+	return Artifact{Name: j.ContractName, ABI: parsed, Bytecode: code, Runtime: runtime}, nil
 }
 
 // AppArtifacts are the ForceMove apps the npm package ships: TrivialApp

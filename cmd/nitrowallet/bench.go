@@ -49,9 +49,10 @@ func benchCommand(ctx context.Context, args []string, out io.Writer) error {
 
 Prints one Markdown table: off-chain updates between two wallets on the
 memory and PostgreSQL stores (one channel ping-pong; many channels in
-parallel) with updates/s, p50 and p99 latency, allocations and CPU per
-update, each against the sign + recover ceiling measured alongside it in
-the same run; channel lifecycles on go-ethereum's simulated chain; and the
+parallel; on the memory store also with SingleAssetPayments as the
+channels' app) with updates/s, p50 and p99 latency, allocations and CPU
+per update, each against the sign + recover ceiling measured alongside it
+in the same run; channel lifecycles on go-ethereum's simulated chain; and the
 heap a store takes per idle channel. See docs/benchmarks.md.
 
 `)
@@ -68,7 +69,7 @@ heap a store takes per idle channel. See docs/benchmarks.md.
 	fs.BoolVar(&o.evm, "evm", true, "run the rows on go-ethereum's in-process simulated chain")
 	fs.IntVar(&o.evmChans, "evm-channels", 100, "channels of the open→running→closed row on the simulated chain")
 	idle := fs.String("idle", "10000,100000", "channel counts for heap per idle channel (comma-separated; empty skips)")
-	only := fs.String("only", "", "comma-separated row groups to run: ceiling, memory, postgres, evm, heap (default all)")
+	only := fs.String("only", "", "comma-separated row groups to run: ceiling, memory, app, postgres, evm, heap (default all)")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -347,12 +348,26 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 				ceil = ceilings[procs]
 				what = fmt.Sprintf("%d channels in parallel", n)
 			}
-			ss, cs, err := benchUpdates(ctx, o, st.url, n, ceil)
+			ss, cs, err := benchUpdates(ctx, o, st.url, n, nil, ceil)
 			if err != nil {
 				return fmt.Errorf("bench %s, %d channels: %w", st.name, n, err)
 			}
 			progress(benchSummarize(fmt.Sprintf("%s: %s", st.name, what), "updates/s", ss, cs))
 		}
+	}
+	if o.want("app") {
+		// The parallel memory row again, with channels whose app is
+		// SingleAssetPayments: each update is also judged by the app's
+		// validTransition in the local EVM, and needs no countersignature.
+		a, err := benchSingleAssetPayments()
+		if err != nil {
+			return fmt.Errorf("bench app: %w", err)
+		}
+		ss, cs, err := benchUpdates(ctx, o, "memory", o.channels, &a, ceilings[procs])
+		if err != nil {
+			return fmt.Errorf("bench memory, %d channels, %s: %w", o.channels, a.name, err)
+		}
+		progress(benchSummarize(fmt.Sprintf("memory: %d channels in parallel, %s", o.channels, a.name), "updates/s", ss, cs))
 	}
 	if o.want("evm") && o.evm {
 		rs, err := benchEVM(ctx, o)

@@ -68,7 +68,8 @@ type benchPair struct {
 	waiters int
 	err     error
 
-	turns sync.Map // nitro.Bytes32 → *atomic.Int64: updates made per channel
+	turns  sync.Map      // nitro.Bytes32 → *atomic.Int64: updates made per channel
+	appDef nitro.Address // appDefinition of the channels created (zero: no app; see useApp)
 }
 
 // newBenchPair starts wallets A and B on chain with the named store
@@ -249,7 +250,8 @@ func (p *benchPair) allocation(a, b int64) []app.Allocation {
 // messages; the channel then funds and opens on its own.
 func (p *benchPair) create() (nitro.Bytes32, error) {
 	A, B := p.parties[0], p.parties[1]
-	r, err := A.w.CreateChannel(p.ctx, app.CreateChannelParams{Participants: []app.Participant{A.me, B.me}, Allocations: p.allocation(5, 3)})
+	r, err := A.w.CreateChannel(p.ctx, app.CreateChannelParams{Participants: []app.Participant{A.me, B.me},
+		Allocations: p.allocation(5, 3), AppDefinition: p.appDef})
 	if err != nil {
 		return nitro.Bytes32{}, err
 	}
@@ -359,14 +361,20 @@ func (p *benchPair) failure() error {
 
 // benchUpdates measures off-chain updates on n channels in parallel
 // between two wallets on the memory chain with the named store, each
-// repetition paired with a run of the ceiling workload.
-func benchUpdates(ctx context.Context, o benchOptions, store string, n int, ceiling benchWorkload) (rows, ceils []benchSample, err error) {
+// repetition paired with a run of the ceiling workload. With an app
+// (non-nil), the channels name it as their appDefinition.
+func benchUpdates(ctx context.Context, o benchOptions, store string, n int, a *benchApp, ceiling benchWorkload) (rows, ceils []benchSample, err error) {
 	chain := newBenchMemoryChain()
 	p, err := newBenchPair(ctx, chain, store)
 	if err != nil {
 		return nil, nil, err
 	}
 	defer p.close()
+	if a != nil {
+		if err := p.useApp(ctx, *a); err != nil {
+			return nil, nil, err
+		}
+	}
 	ids, err := p.open(n)
 	if err != nil {
 		return nil, nil, err

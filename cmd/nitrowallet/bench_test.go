@@ -18,14 +18,20 @@ import (
 // PushMessage) or one channel's whole life on the simulated chain.
 
 // benchUpdatesN runs b.N updates spread over the channels, each channel in
-// its own goroutine, and reports updates/s and latency quantiles.
-func benchUpdatesN(b *testing.B, store string, channels int) {
+// its own goroutine, and reports updates/s and latency quantiles. With an
+// app (non-nil), the channels name it as their appDefinition.
+func benchUpdatesN(b *testing.B, store string, channels int, a *benchApp) {
 	ctx := context.Background()
 	p, err := newBenchPair(ctx, newBenchMemoryChain(), store)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer p.close()
+	if a != nil {
+		if err := p.useApp(ctx, *a); err != nil {
+			b.Fatal(err)
+		}
+	}
 	ids, err := p.open(channels)
 	if err != nil {
 		b.Fatal(err)
@@ -73,7 +79,8 @@ func reportLatency(b *testing.B, el time.Duration, lat []time.Duration, unit str
 
 // BenchmarkUpdates: off-chain updates between two wallets on the memory
 // chain, on one channel (ping-pong) and on 64 channels in parallel, with
-// memory stores and with PostgreSQL stores (synchronous commit on).
+// memory stores and with PostgreSQL stores (synchronous commit on); and on
+// 64 channels whose app is SingleAssetPayments, with memory stores.
 func BenchmarkUpdates(b *testing.B) {
 	for _, st := range []string{"memory", "postgres"} {
 		for _, n := range []int{1, 64} {
@@ -83,10 +90,17 @@ func BenchmarkUpdates(b *testing.B) {
 					pgtest.Open(b)
 					url = pgtest.URL()
 				}
-				benchUpdatesN(b, url, n)
+				benchUpdatesN(b, url, n, nil)
 			})
 		}
 	}
+	b.Run("store=memory/channels=64/app=SingleAssetPayments", func(b *testing.B) {
+		a, err := benchSingleAssetPayments()
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchUpdatesN(b, "memory", 64, &a)
+	})
 }
 
 // BenchmarkLifecycleEVM: channels opened, updated once, closed and paid out
