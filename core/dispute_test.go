@@ -194,3 +194,57 @@ func TestChallengeTimeoutPaysOut(t *testing.T) {
 		t.Fatal("Clone shares the dispute's state")
 	}
 }
+
+// TestChallengeOnFinalStateConcluded: a challenge registered while I hold
+// a final state signed by all is answered by close's conclude, not by a
+// checkpoint; an older challenge's event replayed after a newer one
+// changes nothing.
+func TestChallengeOnFinalStateConcluded(t *testing.T) {
+	w := newWorld(t, 2)
+	open(w, 5, 3)
+	w.step(0, core.Close{})
+	w.deliverAll() // B countersigns; A concludes at once
+	w.concl = nil
+	id := w.nodes[1].ID
+	final, _ := w.nodes[1].Final()
+	ev := core.ChainEvent{Kind: core.EventChallengeRegistered, ChannelID: id, TurnNumRecord: 4, FinalizesAt: 900,
+		Challenger: w.addr(0), Challenge: &core.SupportProof{States: []nitro.State{final.State}}}
+	w.step(1, ev)
+	if len(w.disputes) != 0 {
+		t.Fatalf("dispute effects %+v: a final state signed by all needs no checkpoint", w.disputes)
+	}
+	if got := w.status(1); got != core.StatusClosed {
+		t.Fatalf("B's status %s holding the final state", got)
+	}
+	before := w.nodes[1]
+	older := ev
+	older.TurnNumRecord, older.FinalizesAt = 3, 800
+	w.step(1, older)
+	if !reflect.DeepEqual(w.nodes[1].Dispute, before.Dispute) {
+		t.Fatalf("an older challenge's event replaced the record: %+v", w.nodes[1].Dispute)
+	}
+}
+
+// TestChallengeDuringFunding: a peer that vanished after my deposit is
+// challenged with the setup states; the payout of the partly funded
+// channel goes in allocation order, refunding my deposit.
+func TestChallengeDuringFunding(t *testing.T) {
+	w := newWorld(t, 2)
+	w.step(0, w.createInput(5, 3))
+	w.deliverAll()
+	w.step(1, core.Join{Deployment: w.deployment()})
+	w.deliverAll()
+	w.mineDeposit() // A's 5; B never deposits
+	w.deposits = nil
+	w.step(0, core.Challenge{})
+	p := takeDispute[core.SubmitChallenge](t, w, 0).Proof
+	checkProof(t, w, p, 1, 2) // the prefund states 0 (A) and 1 (B)
+	w.step(0, core.ChainEvent{Kind: core.EventChallengeRegistered, ChannelID: w.nodes[0].ID, TurnNumRecord: 1, FinalizesAt: 100, Challenger: w.addr(0), Challenge: &p})
+	w.step(0, core.Tick{Now: 100, ChainTime: 100})
+	takeDispute[core.PushOutcome](t, w, 0)
+	w.step(0, core.ChainEvent{Kind: core.EventAllocationUpdated, ChannelID: w.nodes[0].ID, Asset: w.asset, InitialHoldings: big.NewInt(5)})
+	c := w.nodes[0]
+	if got := c.Funding[0].Payouts; got[0].Int64() != 5 || got[1].Int64() != 0 || c.Status() != core.StatusClosed {
+		t.Fatalf("payouts %v, status %s: A's 5 must come back, B gets nothing of what it never paid", got, c.Status())
+	}
+}
