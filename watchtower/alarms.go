@@ -49,9 +49,9 @@ func (w *Watcher) checkAlarm(ctx context.Context, a Alarm, now uint64) {
 		w.log.Warn("read adjudicator record failed", "channel", a.ChannelID, "err", err)
 		return
 	}
-	switch decide(p, held, rec, now) {
+	switch decide(a, p, held, rec, now) {
 	case drop:
-		if rec.FinalizesAt != 0 && rec.TurnNumRecord < p.Turn() {
+		if rec.FinalizesAt != 0 && rec.FinalizesAt == a.FinalizesAt && rec.TurnNumRecord < p.Turn() {
 			w.log.Error("a stale challenge finalized before the watcher could clear it", "channel", a.ChannelID, "turn", rec.TurnNumRecord, "proof_turn", p.Turn())
 		}
 		if err := w.cfg.Store.ClearAlarm(ctx, a.ChannelID); err != nil {

@@ -11,9 +11,9 @@
 // The watcher never acts on a channel it holds no newer proof for. A
 // challenge it must answer is stored as an Alarm before the cursor moves
 // past its event, and every alarm is checked against the adjudicator's
-// record (ports.Disputes.Record) until the record is at the proof's turn,
-// the challenge is gone, or it finalized: so a checkpoint lost to an RPC
-// failure, a reorg or a restart is submitted again.
+// record (ports.Disputes.Record) until the challenge's finalizesAt has
+// passed (decide.go): so a checkpoint lost to an RPC failure, a reorg or a
+// restart is submitted again.
 //
 // The HTTP format is in docs/watchtower.md; `nitrowallet watch` runs a
 // watcher on PostgreSQL (adapters/postgres.WatchStore).
