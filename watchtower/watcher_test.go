@@ -136,14 +136,19 @@ func TestWatchNeverActsWithoutNewerProof(t *testing.T) {
 	x.waitCleared(p3.ChannelID, 4)
 }
 
-// TestWatchRetriesRPCFailures: the chain refuses the first three
-// submissions; the watcher's checkpoint gets through on a later check.
+// TestWatchRetriesRPCFailures: the node goes away (ending the watcher's
+// event stream) and comes back; then the chain refuses the first three
+// submissions; the watcher resubscribes, and its checkpoint gets through
+// on a later check.
 func TestWatchRetriesRPCFailures(t *testing.T) {
 	x := newWorld(t)
 	p5 := x.proof(1, 5)
 	if err := x.w.Watch(x.ctx, p5); err != nil {
 		t.Fatal(err)
 	}
+	x.chain.SetDown(true)
+	time.Sleep(50 * time.Millisecond) // the watcher's resubscriptions fail
+	x.chain.SetDown(false)
 	x.challenge(x.proof(1, 3))
 	x.chain.FailNext(3, nil)
 	x.waitCleared(p5.ChannelID, 5)

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -155,6 +156,7 @@ func watchCommand(ctx context.Context, args []string, out io.Writer) error {
 // serveWatch runs a watcher on chain and store, and its HTTP endpoint on ln
 // (if not nil), until ctx ends; then it returns nil.
 func serveWatch(ctx context.Context, chain ports.Chain, store watchtower.Store, ln net.Listener, token string, check time.Duration, out io.Writer) error {
+	out = &lockedWriter{w: out} // the log and this function write from several goroutines
 	w, err := watchtower.New(watchtower.Config{Store: store, Chain: chain, CheckInterval: check,
 		Logger: slog.New(slog.NewTextHandler(out, nil))})
 	if err != nil {
@@ -183,4 +185,16 @@ func serveWatch(ctx context.Context, chain ports.Chain, store watchtower.Store, 
 		return nil
 	}
 	return err
+}
+
+// lockedWriter serializes writes to w.
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
