@@ -17,7 +17,10 @@ func (w *Watcher) checkAlarms(ctx context.Context) {
 		w.log.Warn("read alarms failed", "err", err)
 		return
 	}
-	if len(alarms) == 0 {
+	w.mu.Lock()
+	early := len(w.early)
+	w.mu.Unlock()
+	if len(alarms) == 0 && early == 0 {
 		return
 	}
 	cctx, cancel := context.WithTimeout(ctx, defaultCheckCallLimit)
@@ -27,6 +30,7 @@ func (w *Watcher) checkAlarms(ctx context.Context) {
 		w.log.Warn("read the chain's time failed", "err", err)
 		return
 	}
+	w.pruneEarly(now)
 	for _, a := range alarms {
 		if ctx.Err() != nil {
 			return
@@ -88,4 +92,15 @@ func (w *Watcher) forget(a Alarm) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.next, a.ChannelID)
+}
+
+// pruneEarly forgets the challenges without a proof that finalized by now.
+func (w *Watcher) pruneEarly(now uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for id, a := range w.early {
+		if a.FinalizesAt <= now {
+			delete(w.early, id)
+		}
+	}
 }

@@ -9,8 +9,9 @@
 // needs no participant's key, only gas.
 //
 // The watcher never acts on a channel it holds no newer proof for. A
-// challenge it must answer is stored as an Alarm before the cursor moves
-// past its event, and every alarm is checked against the adjudicator's
+// challenge on a channel it holds a proof for is stored as an Alarm before
+// the cursor moves past its event (one on a channel without a proof yet
+// is remembered in memory and becomes an alarm if a proof comes in), and every alarm is checked against the adjudicator's
 // record (ports.Disputes.Record) until the challenge's finalizesAt has
 // passed (decide.go): so a checkpoint lost to an RPC failure, a reorg or a
 // restart is submitted again.

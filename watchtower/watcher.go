@@ -20,6 +20,7 @@ const (
 	DefaultResubmitDelay  = 15 * time.Second
 	followMinBackoff      = 10 * time.Millisecond
 	followMaxBackoff      = 2 * time.Second
+	maxEarly              = 10000
 	defaultCheckCallLimit = 30 * time.Second
 )
 
@@ -70,6 +71,11 @@ type Watcher struct {
 
 	mu   sync.Mutex
 	next map[nitro.Bytes32]time.Time // earliest resubmission per channel
+	// early holds challenges seen on channels the watcher held no proof
+	// for (a wallet's hand-off may still be on its way): a proof that
+	// comes in for one turns it into an alarm. In memory, at most
+	// maxEarly, pruned once they finalize.
+	early map[nitro.Bytes32]Alarm
 
 	proofs, refused, alarms, checkpoints, failed atomic.Uint64
 }
@@ -92,7 +98,7 @@ func New(cfg Config) (*Watcher, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Watcher{cfg: cfg, log: log.With("component", "watchtower"), poke: make(chan struct{}, 1), next: map[nitro.Bytes32]time.Time{}}, nil
+	return &Watcher{cfg: cfg, log: log.With("component", "watchtower"), poke: make(chan struct{}, 1), next: map[nitro.Bytes32]time.Time{}, early: map[nitro.Bytes32]Alarm{}}, nil
 }
 
 // Stats returns the watcher's counters.
@@ -117,6 +123,18 @@ func (w *Watcher) Watch(ctx context.Context, p ports.WatchProof) error {
 	}
 	if stored {
 		w.proofs.Add(1)
+		w.mu.Lock()
+		a, ok := w.early[p.ChannelID]
+		w.mu.Unlock()
+		if ok {
+			if err := w.cfg.Store.SetAlarm(ctx, a); err != nil {
+				return fmt.Errorf("watchtower: store alarm: %w", err)
+			}
+			w.mu.Lock()
+			delete(w.early, p.ChannelID)
+			w.mu.Unlock()
+			w.alarms.Add(1)
+		}
 		w.wake() // an alarm may now be answerable
 	}
 	return nil
@@ -200,16 +218,23 @@ func (w *Watcher) handle(ctx context.Context, ev core.ChainEvent) error {
 	if ev.Kind != core.EventChallengeRegistered {
 		return nil
 	}
+	a := Alarm{ChannelID: ev.ChannelID, TurnNumRecord: ev.TurnNumRecord, FinalizesAt: ev.FinalizesAt}
 	p, err := w.cfg.Store.Get(ctx, ev.ChannelID)
 	if errors.Is(err, ErrNotFound) {
-		return nil // not a channel we watch
+		// Not a channel we watch, or its first proof is on its way.
+		w.mu.Lock()
+		if len(w.early) < maxEarly {
+			w.early[ev.ChannelID] = a
+		}
+		w.mu.Unlock()
+		return nil
 	}
 	if err != nil {
 		return err
 	}
 	w.log.Info("challenge registered", "channel", ev.ChannelID, "turn", ev.TurnNumRecord, "proof_turn", p.Turn(), "finalizes_at", ev.FinalizesAt)
 	w.alarms.Add(1)
-	return w.cfg.Store.SetAlarm(ctx, Alarm{ChannelID: ev.ChannelID, TurnNumRecord: ev.TurnNumRecord, FinalizesAt: ev.FinalizesAt})
+	return w.cfg.Store.SetAlarm(ctx, a)
 }
 
 // retry runs f until it succeeds, with backoff; false once ctx ends first.

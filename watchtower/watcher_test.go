@@ -111,7 +111,8 @@ func TestWatchClearsStaleChallenge(t *testing.T) {
 
 // TestWatchNeverActsWithoutNewerProof: a challenge on the turn the watcher
 // holds, and one on a channel it holds nothing for, are left alone; a
-// newer proof handed in while the challenge runs is then used.
+// newer proof handed in while the challenge runs is then used, also for
+// the channel whose first proof came after its challenge.
 func TestWatchNeverActsWithoutNewerProof(t *testing.T) {
 	x := newWorld(t)
 	p3 := x.proof(1, 3)
@@ -134,6 +135,10 @@ func TestWatchNeverActsWithoutNewerProof(t *testing.T) {
 		t.Fatal(err)
 	}
 	x.waitCleared(p3.ChannelID, 4)
+	if err := x.w.Watch(x.ctx, x.proof(2, 3)); err != nil {
+		t.Fatal(err)
+	}
+	x.waitCleared(unknown.ChannelID, 3)
 }
 
 // TestWatchRetriesRPCFailures: the node goes away (ending the watcher's
