@@ -225,6 +225,7 @@ func (b *batch) commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 		}
 		b.w.cache.put(ch.Channel)
 		b.w.ticks.note(&ch.Channel)
+		b.w.tower.note(&ch.Channel) // a newer supported state goes to the watchtower
 	}
 	if err != nil {
 		return nil, storeErr("commit", err)

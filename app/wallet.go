@@ -93,6 +93,11 @@ type Config struct {
 	// one at a time, in order, without workers, and makes New resume
 	// pending effects before it returns: for deterministic simulations.
 	Parallelism int
+	// Watchtower, if set, is handed the support proof of each channel's
+	// supported state whenever it changes, in the background, so that it
+	// can clear a stale challenge while this wallet is offline (package
+	// watchtower). Nil: no watchtower.
+	Watchtower ports.Watchtower
 }
 
 // Wallet is a Nitro state-channel wallet. Create one with New; it is safe for
@@ -119,6 +124,7 @@ type Wallet struct {
 	life    lifecycle
 
 	effects *effectWorkers // carries out background work's effects, by channel
+	tower   *towerHand     // hands proofs to Config.Watchtower; nil without one
 }
 
 // New returns a wallet and starts its background work: following chain
@@ -161,6 +167,9 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 		cache: newChannelCache(), ticks: newTickSet(), effects: newEffectWorkers(cfg.Parallelism),
 		subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel, bg: bg,
 	}
+	if cfg.Watchtower != nil {
+		w.tower = newTowerHand(cfg.Watchtower, cfg.Logger)
+	}
 	if _, err := cfg.Store.ChainCursor(ctx); err != nil {
 		cancel()
 		return nil, storeErr("read chain cursor", err)
@@ -179,6 +188,10 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	if err := w.startResume(ctx); err != nil {
 		cancel()
 		return nil, err
+	}
+	if w.tower != nil {
+		w.wg.Add(1)
+		go w.tower.run(bg, &w.wg)
 	}
 	w.wg.Add(1)
 	go w.followChain(bg)

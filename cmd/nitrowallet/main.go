@@ -9,6 +9,8 @@
 //	    the benchmark table of docs/benchmarks.md
 //	nitrowallet address [-keystore FILE] [-passphrase-env V] [-key-env V]
 //	    the signing address of a key loaded as a deployment would load it
+//	nitrowallet watch -db URL -rpc URL -adjudicator A -eth-asset-holder A [flags]
+//	    a keyless watchtower that clears stale challenges (docs/watchtower.md)
 package main
 
 import (
@@ -31,12 +33,13 @@ func main() {
 }
 
 // usage is what nitrowallet -h prints.
-const usage = `usage: nitrowallet demo|sim|bench|address [flags]
+const usage = `usage: nitrowallet demo|sim|bench|address|watch [flags]
 
   demo     the founding document's happy path between two wallets
   sim      a seeded simulation of several wallets over a faulty network
   bench    the benchmark table of docs/benchmarks.md
   address  the signing address of a key
+  watch    a keyless watchtower that clears stale challenges
 
 nitrowallet COMMAND -h lists a command's flags.
 `
@@ -67,8 +70,10 @@ func run1(ctx context.Context, args []string, out io.Writer) error {
 		return simCommand(ctx, args[1:], out)
 	case "address":
 		return addressCommand(args[1:], out)
+	case "watch":
+		return watchCommand(ctx, args[1:], out)
 	default:
-		return fmt.Errorf("unknown command %q (try: demo, sim, bench, address, or -h)", args[0])
+		return fmt.Errorf("unknown command %q (try: demo, sim, bench, address, watch, or -h)", args[0])
 	}
 }
 
