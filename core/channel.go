@@ -344,7 +344,9 @@ func (c *Channel) waitingOnTx() bool {
 // Status returns the channel's status by the rule in the package doc.
 func (c *Channel) Status() Status {
 	if f, ok := c.Final(); ok {
-		if f.SignedByAll() {
+		// Concluded on chain: someone proved the final state signed by
+		// all, even if a countersignature never reached me.
+		if f.SignedByAll() || c.Concluded {
 			return StatusClosed
 		}
 		return StatusClosing

@@ -10,8 +10,9 @@
 //
 // Chain inputs (onchain.go hands them here): ChallengeRegistered records
 // the dispute (turn number record, finalizesAt, challenger, the challenged
-// state); ChallengeCleared ends it; AllocationUpdated after a finalized
-// dispute pays the challenged state's outcome.
+// state); ChallengeCleared ends it, and so does Concluded (a conclude
+// finalizes the channel with the final state I hold); AllocationUpdated
+// after a finalized dispute pays the challenged state's outcome.
 //
 // Guards of the crank while a dispute is recorded (defend), in protocol
 // order:
@@ -219,6 +220,17 @@ func (s *stepper) challengeEvent(ev ChainEvent) {
 			c.Dispute = nil
 			c.Challenge = TxNone
 		}
+	}
+}
+
+// concludedDispute ends the dispute when the channel is concluded: the
+// conclude finalized it on chain with the final state's outcome (which I
+// hold: it bears my signature), whatever challenge was running. The
+// adjudicator emits no ChallengeCleared then.
+func (s *stepper) concludedDispute() {
+	if _, ok := s.c.Final(); ok && (s.c.Dispute != nil || s.c.Challenge != TxNone) {
+		s.c.Dispute = nil
+		s.c.Challenge = TxNone
 	}
 }
 

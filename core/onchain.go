@@ -115,6 +115,7 @@ func (s *stepper) chainEvent(ev ChainEvent) {
 		if s.c.Conclude != TxDone {
 			s.c.Conclude = TxDone
 		}
+		s.concludedDispute() // dispute.go
 	case EventChallengeRegistered, EventChallengeCleared:
 		s.challengeEvent(ev) // dispute.go
 	case EventAllocationUpdated:

@@ -21,10 +21,12 @@ type router struct {
 	views   map[string]map[nitro.Bytes32]app.ChannelResult
 	changed chan struct{}
 	wg      sync.WaitGroup
+	// muted parties get no messages (mute).
+	muted map[string]bool
 }
 
 func newRouter(w *world) *router {
-	r := &router{w: w, views: map[string]map[nitro.Bytes32]app.ChannelResult{}, changed: make(chan struct{})}
+	r := &router{w: w, views: map[string]map[nitro.Bytes32]app.ChannelResult{}, changed: make(chan struct{}), muted: map[string]bool{}}
 	for _, p := range w.parties {
 		r.follow(p)
 	}
@@ -69,8 +71,23 @@ func (r *router) record(p *party, c app.ChannelResult) {
 	r.changed = make(chan struct{})
 }
 
-// deliver pushes m and, recursively, the recipient's answers.
+// mute drops every message to p from now on (a peer gone silent, or one
+// whose messages the test delivers itself); wait then ignores p's view.
+func (r *router) mute(p *party) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.muted[p.name] = true
+}
+
+// deliver pushes m and, recursively, the recipient's answers, unless the
+// recipient is muted.
 func (r *router) deliver(m app.Message) {
+	r.mu.Lock()
+	muted := r.muted[m.Recipient]
+	r.mu.Unlock()
+	if muted {
+		return
+	}
 	if err := wireschema.Validate(m.Data); err != nil {
 		r.w.t.Errorf("message to %s fails the wire-format schema: %v", m.Recipient, err)
 		return
@@ -102,7 +119,7 @@ func (r *router) wait(id nitro.Bytes32, what string, pred func(app.ChannelResult
 		ok := true
 		for _, p := range r.w.parties {
 			c, seen := r.views[p.name][id]
-			ok = ok && seen && pred(c)
+			ok = ok && (r.muted[p.name] || seen && pred(c))
 		}
 		changed := r.changed
 		r.mu.Unlock()
