@@ -25,6 +25,14 @@
 //     answers then);
 //  3. otherwise the challenge runs to its end: it is a force-close on a
 //     state I hold no newer support for.
+//
+// No respond: whenever I hold turn t+1 of a challenge on turn t, I can
+// prove it, so checkpoint answers. On a channel with an app my latest state
+// is supported (its last n states, each signed by its mover, as accept
+// requires); without an app respond cannot run (the adjudicator would call
+// validTransition at address zero), and a state signed by all is what
+// checkpoint takes. A respond would only add a new move of mine, which the
+// app's user, not the wallet, decides.
 
 package core
 

@@ -57,6 +57,11 @@
 //     BackupConcludeDelay; the payout follows the challenged state. A
 //     challenge with a final state signed by all held concludes at once,
 //     mover or not; the Concluded event ends the dispute.
+//   - liveness (liveness.go): with a Tick's AutoChallengeAfter, a wallet
+//     that has awaited a peer that long (a deposit, a postfund signature,
+//     an app channel's next move after mine, a countersignature of my
+//     final state) challenges on its own; a peer's progress restarts the
+//     wait.
 //     Updates wait while a dispute runs (ErrDisputed).
 //
 // Status rule (reported as ChannelResult.status), first match wins:
@@ -118,6 +123,7 @@
 //	dispute.go    disputes                Challenge; ChallengeRegistered/Cleared;
 //	                                      defend (push once finalized, checkpoint
 //	                                      a stale challenge); SupportProof
+//	liveness.go   liveness exit           Tick's AutoChallengeAfter; AwaitingPeer
 //	rewind.go     chain rewinds           Rewound; holdings replaced (not below a
 //	                                      final state's), vanished payouts undone,
 //	                                      deposits no longer covered re-requested
