@@ -99,15 +99,20 @@ type world struct {
 	ctx     context.Context
 	b       backend
 	parties []*party
+	// with, when set, changes each wallet's config before it starts.
+	with func(*app.Config)
 }
 
 // newWorld starts n wallets, each sending from its own funded account
 // (its signing key), with ticks driven by the test.
-func newWorld(t testing.TB, b backend, n int) *world {
+func newWorld(t testing.TB, b backend, n int) *world { return newWorldWith(t, b, n, nil) }
+
+// newWorldWith is newWorld with each wallet's config changed by with.
+func newWorldWith(t testing.TB, b backend, n int, with func(*app.Config)) *world {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
-	w := &world{t: t, ctx: ctx, b: b}
+	w := &world{t: t, ctx: ctx, b: b, with: with}
 	for i := 0; i < n; i++ {
 		key := newKey(t)
 		p := &party{name: string(rune('A' + i)), key: key, signer: memory.NewSigner(key), store: memory.NewStore()}
@@ -122,7 +127,11 @@ func newWorld(t testing.TB, b backend, n int) *world {
 // start runs p's wallet on p's store and chain.
 func (w *world) start(p *party) {
 	w.t.Helper()
-	wal, err := app.New(w.ctx, app.Config{Signer: p.signer, Store: p.store, Chain: p.chain, TickInterval: -1})
+	cfg := app.Config{Signer: p.signer, Store: p.store, Chain: p.chain, TickInterval: -1}
+	if w.with != nil {
+		w.with(&cfg)
+	}
+	wal, err := app.New(w.ctx, cfg)
 	if err != nil {
 		w.t.Fatal(err)
 	}
