@@ -4,9 +4,11 @@
 // The wallet awaits a peer (AwaitingPeer) when the protocol cannot go on
 // without a peer's signature or deposit and the wallet holds a supported
 // state to challenge with; the phases in protocol order:
-//  1. funding: the prefund states are all signed, the channel is not fully
+//  1. funding: the prefund states are all signed, the channel holds
+//     something (else there is nothing to get back) but is not fully
 //     funded, and no deposit of mine is due (the queue waits on a peer's);
-//  2. postfund: funded, my postfund state signed, a peer's missing;
+//  2. postfund: funded and a peer's postfund state missing (mine is
+//     signed, or waits for one before it);
 //  3. running, on a channel with an app: I moved the latest state, so the
 //     next turn is a peer's (an app-less channel's running states call for
 //     no reply to their mover: receivers countersign to the others, and a
@@ -39,14 +41,19 @@ func (c *Channel) AwaitingPeer() bool {
 		return !f.SignedByAll() && f.SignedBy(c.MyIndex)
 	}
 	if !c.Funded() {
-		mine := false
+		held, mine := false, false
+		for _, f := range c.Funding {
+			held = held || f.Holdings.Sign() > 0
+		}
 		c.dueDeposits(func(int, int, *big.Int, *big.Int) { mine = true })
-		return !mine
+		return held && !mine
+	}
+	if !c.PostfundComplete() {
+		// Funded, no signature pending: the crank has signed mine or
+		// waits for a predecessor's.
+		return true
 	}
 	n := uint64(c.N())
-	if !c.PostfundComplete() {
-		return c.signedAt(n+uint64(c.MyIndex), c.MyIndex)
-	}
 	l, ok := c.Latest()
 	return ok && !c.appless() && l.State.TurnNum >= 2*n && c.mover(l.State.TurnNum) == c.MyIndex
 }
@@ -63,7 +70,9 @@ func (s *stepper) liveness(after int64) {
 		c.ReplyWaitSince = c.Now
 	case c.Now-c.ReplyWaitSince >= after:
 		c.ReplyWaitSince = 0
-		_ = s.challenge() // it cannot fail: AwaitingPeer checked its guards
+		// AwaitingPeer checked challenge's guards but the proof's: without
+		// one (ErrNoSupport) the wallet waits another period.
+		_ = s.challenge()
 	}
 }
 

@@ -16,6 +16,9 @@ func fundHalf(t *testing.T) *world {
 	w.deliverAll()
 	w.step(1, core.Join{Deployment: w.deployment()})
 	w.deliverAll()
+	if w.nodes[0].AwaitingPeer() || w.nodes[1].AwaitingPeer() {
+		t.Fatal("awaiting a peer with nothing deposited yet")
+	}
 	w.mineDeposit() // A's
 	if !w.nodes[0].AwaitingPeer() {
 		t.Fatal("A does not await B's deposit")
@@ -57,9 +60,13 @@ func TestAutoChallengeAfterSilence(t *testing.T) {
 func TestAutoChallengeWaitRestartsOnProgress(t *testing.T) {
 	w := fundHalf(t)
 	w.step(0, core.Tick{Now: 1000, AutoChallengeAfter: 100})
-	w.mineDeposit() // B's: A signs its postfund
+	w.mineDeposit() // B's: A signs its postfund, which never reaches B
+	w.net = nil
 	if w.nodes[0].ReplyWaitSince != 0 || !w.nodes[0].AwaitingPeer() {
 		t.Fatalf("after B's deposit: since %d, awaiting %v", w.nodes[0].ReplyWaitSince, w.nodes[0].AwaitingPeer())
+	}
+	if !w.nodes[1].AwaitingPeer() {
+		t.Fatal("B, funded, does not await A's postfund")
 	}
 	w.step(0, core.Tick{Now: 1100, AutoChallengeAfter: 100})
 	if len(w.disputes) != 0 {
