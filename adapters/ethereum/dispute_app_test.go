@@ -331,7 +331,10 @@ func TestFinalStateChallengeConcludes(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, p := range w.parties {
-				w.waitFor(p, id, "closed and defunded", defunded)
+				c := w.waitFor(p, id, "closed and defunded", defunded)
+				if c.ChallengeExpirationTime != nil {
+					t.Fatalf("%s: the conclude left its challenge expiring at %d", p.name, *c.ChallengeExpirationTime)
+				}
 			}
 			w.wantPaid(allocs, b.token())
 			w.wantDrained(id, allocs)
