@@ -93,9 +93,10 @@ type tickSet struct {
 
 func newTickSet(auto bool) *tickSet { return &tickSet{ids: map[nitro.Bytes32]struct{}{}, auto: auto} }
 
-// needs reports whether c waits on time (Tick).
+// needs reports whether c waits on time (Tick): with the liveness exit
+// on, also while it awaits a peer or keeps a wait a Tick must clear.
 func (t *tickSet) needs(c *core.Channel) bool {
-	return c.NeedsTick() || t.auto && c.AwaitingPeer()
+	return c.NeedsTick() || t.auto && (c.AwaitingPeer() || c.ReplyWaitSince != 0)
 }
 
 // note records a committed channel.
