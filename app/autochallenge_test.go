@@ -14,8 +14,8 @@ import (
 // B never answers (B's messages are lost from then on). A challenges on
 // its own on the first Tick 30 s after it began to wait, the challenge
 // finalizes on the chain's clock, A pushes the outcome, and both
-// destinations get what the latest supported state gives them. B's
-// wallet, without the option, never challenges.
+// destinations get what the latest supported state gives them. An idle
+// app-less running channel is never challenged.
 func TestAutoChallengeSilentPeer(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
 		clk := newManualClock()
