@@ -86,13 +86,22 @@ type tickSet struct {
 	gen      uint64 // counts the changes noted
 	size     atomic.Int64
 	sure     atomic.Bool // complete, readable without the lock
+	// auto: Config.AutoChallengeAfter is on, so a channel awaiting a peer
+	// waits on time too.
+	auto bool
 }
 
-func newTickSet() *tickSet { return &tickSet{ids: map[nitro.Bytes32]struct{}{}} }
+func newTickSet(auto bool) *tickSet { return &tickSet{ids: map[nitro.Bytes32]struct{}{}, auto: auto} }
+
+// needs reports whether c waits on time (Tick): with the liveness exit
+// on, also while it awaits a peer or keeps a wait a Tick must clear.
+func (t *tickSet) needs(c *core.Channel) bool {
+	return c.NeedsTick() || t.auto && (c.AwaitingPeer() || c.ReplyWaitSince != 0)
+}
 
 // note records a committed channel.
 func (t *tickSet) note(c *core.Channel) {
-	need := c.NeedsTick()
+	need := t.needs(c)
 	if !need && t.sure.Load() && t.size.Load() == 0 {
 		return
 	}

@@ -424,7 +424,7 @@ func (w *Wallet) tick(ctx context.Context, wait bool) error {
 		}
 		ids = ids[:0]
 		for _, c := range cs {
-			if c.NeedsTick() {
+			if w.ticks.needs(&c) {
 				ids = append(ids, c.ID)
 			}
 		}
@@ -437,6 +437,7 @@ func (w *Wallet) tick(ctx context.Context, wait bool) error {
 		Now:                 w.cfg.Clock.Now().Unix(),
 		TxRetryDelay:        ceilSeconds(w.cfg.TxRetryDelay),
 		BackupConcludeDelay: ceilSeconds(w.cfg.BackupConcludeDelay),
+		AutoChallengeAfter:  ceilSeconds(w.cfg.AutoChallengeAfter),
 	}
 	if len(ids) > 0 {
 		tick.ChainTime = w.chainTime(ctx) // challenges finalize on it

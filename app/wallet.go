@@ -51,6 +51,16 @@ type Config struct {
 	// ErrChallengeDuration.
 	MinChallengeDuration time.Duration
 	MaxChallengeDuration time.Duration
+	// AutoChallengeAfter is a liveness exit: when positive, a channel that
+	// has awaited a peer this long (whole seconds of Tick time) is
+	// challenged on its own, as by ChallengeChannel. A channel awaits a
+	// peer when it cannot go on without a peer's deposit (funding),
+	// postfund signature, next move (running, on a channel with an app,
+	// after this wallet's move) or countersignature of a final state this
+	// wallet signed; app-less running channels never await a reply (see
+	// core/liveness.go). Any progress from a peer restarts the wait. Zero,
+	// the default, turns it off; negative is ErrInvalidParams.
+	AutoChallengeAfter time.Duration
 	// Limits bound incoming messages; zero means wire.DefaultLimits().
 	Limits wire.Limits
 	// ProposalPolicy decides what happens to each channel a peer proposes
@@ -139,8 +149,8 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	if cfg.TickInterval == 0 {
 		cfg.TickInterval = time.Second
 	}
-	if cfg.TxRetryDelay < 0 || cfg.BackupConcludeDelay < 0 {
-		return nil, fmt.Errorf("%w: negative TxRetryDelay or BackupConcludeDelay", ErrInvalidParams)
+	if cfg.TxRetryDelay < 0 || cfg.BackupConcludeDelay < 0 || cfg.AutoChallengeAfter < 0 {
+		return nil, fmt.Errorf("%w: negative TxRetryDelay, BackupConcludeDelay or AutoChallengeAfter", ErrInvalidParams)
 	}
 	if err := checkChallengeBounds(cfg); err != nil {
 		return nil, err
@@ -164,7 +174,7 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &Wallet{
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
-		cache: newChannelCache(), ticks: newTickSet(), effects: newEffectWorkers(cfg.Parallelism),
+		cache: newChannelCache(), ticks: newTickSet(cfg.AutoChallengeAfter > 0), effects: newEffectWorkers(cfg.Parallelism),
 		subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel, bg: bg,
 	}
 	if cfg.Watchtower != nil {

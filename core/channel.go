@@ -137,6 +137,10 @@ type Channel struct {
 	// TxWaitSince is the first Tick time seen while a transaction of mine
 	// waits for its effect on chain (see TxRetryDelay); 0 when none waits.
 	TxWaitSince int64
+	// ReplyWaitSince is the first Tick time seen while the wallet awaits a
+	// peer (AwaitingPeer, liveness.go), kept only when the Tick asks for
+	// AutoChallengeAfter; 0 otherwise.
+	ReplyWaitSince int64
 	// Challenge tracks my challenge transaction (ChallengeChannel).
 	Challenge TxStatus
 	// Dispute is the challenge registered on chain, if any (dispute.go).
@@ -344,7 +348,9 @@ func (c *Channel) waitingOnTx() bool {
 // Status returns the channel's status by the rule in the package doc.
 func (c *Channel) Status() Status {
 	if f, ok := c.Final(); ok {
-		if f.SignedByAll() {
+		// Concluded on chain: someone proved the final state signed by
+		// all, even if a countersignature never reached me.
+		if f.SignedByAll() || c.Concluded {
 			return StatusClosed
 		}
 		return StatusClosing

@@ -8,7 +8,9 @@
 //  1. countersign: a final state I have not signed, once;
 //  2. conclude: a final state signed by all and not concluded, at once by
 //     its mover, by the others only once the backup delay has passed (a
-//     Tick decides it: onchain.go).
+//     Tick decides it: onchain.go), or at once while a challenge is
+//     registered (a challenge with a final state concludes: waiting could
+//     let it finalize on an older state).
 // The Concluded and AllocationUpdated events (payout) are chain inputs
 // (onchain.go).
 
@@ -45,12 +47,13 @@ func (s *stepper) countersign(final StoredState) bool {
 }
 
 // conclude submits the final state, signed by all, unless it is concluded
-// or submitted: the final state's mover at once, the others as a backup.
+// or submitted: the final state's mover at once, the others as a backup,
+// or at once under a challenge.
 func (s *stepper) conclude(final StoredState) {
 	c := &s.c
 	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone && !c.depositUnseen() {
 		mover := c.mover(final.State.TurnNum) == c.MyIndex
-		if mover || s.backupDue {
+		if mover || s.backupDue || c.Dispute != nil {
 			c.Conclude = TxRequested
 			s.emit(Conclude{ChannelID: c.ID, State: final.State.Clone(), Signatures: slices.Clone(final.Sigs)})
 		}

@@ -10,8 +10,9 @@
 //
 // Chain inputs (onchain.go hands them here): ChallengeRegistered records
 // the dispute (turn number record, finalizesAt, challenger, the challenged
-// state); ChallengeCleared ends it; AllocationUpdated after a finalized
-// dispute pays the challenged state's outcome.
+// state); ChallengeCleared ends it, and so does Concluded (a conclude
+// finalizes the channel with the final state I hold); AllocationUpdated
+// after a finalized dispute pays the challenged state's outcome.
 //
 // Guards of the crank while a dispute is recorded (defend), in protocol
 // order:
@@ -24,6 +25,14 @@
 //     answers then);
 //  3. otherwise the challenge runs to its end: it is a force-close on a
 //     state I hold no newer support for.
+//
+// No respond: whenever I hold turn t+1 of a challenge on turn t, I can
+// prove it, so checkpoint answers. On a channel with an app my latest state
+// is supported (its last n states, each signed by its mover, as accept
+// requires); without an app respond cannot run (the adjudicator would call
+// validTransition at address zero), and a state signed by all is what
+// checkpoint takes. A respond would only add a new move of mine, which the
+// app's user, not the wallet, decides.
 
 package core
 
@@ -219,6 +228,17 @@ func (s *stepper) challengeEvent(ev ChainEvent) {
 			c.Dispute = nil
 			c.Challenge = TxNone
 		}
+	}
+}
+
+// concludedDispute ends the dispute when the channel is concluded: the
+// conclude finalized it on chain with the final state's outcome (which I
+// hold: it bears my signature), whatever challenge was running. The
+// adjudicator emits no ChallengeCleared then.
+func (s *stepper) concludedDispute() {
+	if _, ok := s.c.Final(); ok && (s.c.Dispute != nil || s.c.Challenge != TxNone) {
+		s.c.Dispute = nil
+		s.c.Challenge = TxNone
 	}
 }
 

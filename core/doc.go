@@ -54,12 +54,21 @@
 //     older turn than my supported state is answered with a checkpoint;
 //     once a Tick reaches finalizesAt the challenger's wallet pushes the
 //     outcome (pushOutcomeAndTransferAll), the others after
-//     BackupConcludeDelay; the payout follows the challenged state.
+//     BackupConcludeDelay; the payout follows the challenged state. A
+//     challenge with a final state signed by all held concludes at once,
+//     mover or not; the Concluded event ends the dispute.
+//   - liveness (liveness.go): with a Tick's AutoChallengeAfter, a wallet
+//     that has awaited a peer that long (a deposit, a postfund signature,
+//     an app channel's next move after mine, a countersignature of my
+//     final state) challenges on its own; a peer's progress restarts the
+//     wait.
 //     Updates wait while a dispute runs (ErrDisputed).
 //
 // Status rule (reported as ChannelResult.status), first match wins:
 //
-//	closed    a final state is signed by every participant, or a finalized
+//	closed    a final state is signed by every participant, or one is
+//	          held and the channel was concluded on chain (a
+//	          countersignature that never reached me), or a finalized
 //	          challenge's outcome was paid out in every asset
 //	closing   a final state exists that is not signed by everyone yet
 //	challenging  a challenge is registered and this wallet is its
@@ -114,6 +123,7 @@
 //	dispute.go    disputes                Challenge; ChallengeRegistered/Cleared;
 //	                                      defend (push once finalized, checkpoint
 //	                                      a stale challenge); SupportProof
+//	liveness.go   liveness exit           Tick's AutoChallengeAfter; AwaitingPeer
 //	rewind.go     chain rewinds           Rewound; holdings replaced (not below a
 //	                                      final state's), vanished payouts undone,
 //	                                      deposits no longer covered re-requested

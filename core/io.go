@@ -97,6 +97,9 @@ type Tick struct {
 	ChainTime           uint64
 	TxRetryDelay        int64
 	BackupConcludeDelay int64
+	// AutoChallengeAfter, when positive, is how long (Tick seconds) the
+	// wallet awaits a peer before it challenges on its own (liveness.go).
+	AutoChallengeAfter int64
 }
 
 // Sync resends this wallet's latest states to every peer and asks them for theirs.

@@ -43,6 +43,7 @@ func (s *stepper) tick(in Tick) {
 		s.c.Conclude = TxNone
 	}
 	s.disputeTick(in.ChainTime)
+	s.liveness(in.AutoChallengeAfter) // liveness.go
 	retry := in.TxRetryDelay
 	if retry <= 0 {
 		retry = TxRetryDelay
@@ -115,16 +116,20 @@ func (s *stepper) chainEvent(ev ChainEvent) {
 		if s.c.Conclude != TxDone {
 			s.c.Conclude = TxDone
 		}
+		s.concludedDispute() // dispute.go
 	case EventChallengeRegistered, EventChallengeCleared:
 		s.challengeEvent(ev) // dispute.go
 	case EventAllocationUpdated:
 		s.c.Concluded = true
 		s.c.Conclude = TxDone
+		// A finalized challenge pays the challenged state, even when I
+		// hold a final state not signed by all (a close cut short).
 		var outcome nitro.Outcome
-		if final, ok := s.c.Final(); ok {
-			outcome = final.State.Outcome
-		} else if o, ok := s.c.disputeOutcome(); ok {
+		final, ok := s.c.Final()
+		if o, disputed := s.c.disputeOutcome(); disputed && !(ok && final.SignedByAll()) {
 			outcome = o
+		} else if ok {
+			outcome = final.State.Outcome
 		}
 		if outcome == nil || ev.InitialHoldings == nil {
 			return

@@ -62,6 +62,9 @@ func step(c Channel, in Input, rule TransitionRule) (Channel, []Effect, error) {
 	if err != nil {
 		return c, nil, err
 	}
+	if s.c.ReplyWaitSince != 0 && isPeerInput(in) && progressed(&c, &s.c) {
+		s.c.ReplyWaitSince = 0 // a reply (liveness.go)
+	}
 	s.crank()
 	return s.c, s.out, nil
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/internal/testwallets"
-	"github.com/nitrowallet/nitrowallet/internal/wireschema"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
@@ -100,15 +99,20 @@ type world struct {
 	ctx     context.Context
 	b       backend
 	parties []*party
+	// with, when set, changes each wallet's config before it starts.
+	with func(*app.Config)
 }
 
 // newWorld starts n wallets, each sending from its own funded account
 // (its signing key), with ticks driven by the test.
-func newWorld(t testing.TB, b backend, n int) *world {
+func newWorld(t testing.TB, b backend, n int) *world { return newWorldWith(t, b, n, nil) }
+
+// newWorldWith is newWorld with each wallet's config changed by with.
+func newWorldWith(t testing.TB, b backend, n int, with func(*app.Config)) *world {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
-	w := &world{t: t, ctx: ctx, b: b}
+	w := &world{t: t, ctx: ctx, b: b, with: with}
 	for i := 0; i < n; i++ {
 		key := newKey(t)
 		p := &party{name: string(rune('A' + i)), key: key, signer: memory.NewSigner(key), store: memory.NewStore()}
@@ -123,7 +127,11 @@ func newWorld(t testing.TB, b backend, n int) *world {
 // start runs p's wallet on p's store and chain.
 func (w *world) start(p *party) {
 	w.t.Helper()
-	wal, err := app.New(w.ctx, app.Config{Signer: p.signer, Store: p.store, Chain: p.chain, TickInterval: -1})
+	cfg := app.Config{Signer: p.signer, Store: p.store, Chain: p.chain, TickInterval: -1}
+	if w.with != nil {
+		w.with(&cfg)
+	}
+	wal, err := app.New(w.ctx, cfg)
 	if err != nil {
 		w.t.Fatal(err)
 	}
@@ -311,171 +319,6 @@ func TestSeedPathSimulated(t *testing.T) {
 			seedPath(t, &devBackend{d: newDevChain(t, ethereum.DevOptions{})}, m)
 		})
 	}
-}
-
-// router drives wallets without a script: it delivers every message (call
-// outboxes and MessageQueued), joins every proposed channel, and tracks
-// each party's view of each channel.
-type router struct {
-	w  *world
-	mu sync.Mutex
-	// views[party][channel] is the latest result a party reported.
-	views   map[string]map[nitro.Bytes32]app.ChannelResult
-	changed chan struct{}
-	wg      sync.WaitGroup
-}
-
-func newRouter(w *world) *router {
-	r := &router{w: w, views: map[string]map[nitro.Bytes32]app.ChannelResult{}, changed: make(chan struct{})}
-	for _, p := range w.parties {
-		r.follow(p)
-	}
-	return r
-}
-
-// follow routes p's notifications until its stream ends.
-func (r *router) follow(p *party) {
-	r.mu.Lock()
-	if r.views[p.name] == nil {
-		r.views[p.name] = map[nitro.Bytes32]app.ChannelResult{}
-	}
-	r.mu.Unlock()
-	notes := p.notes
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		for n := range notes {
-			switch n.Type {
-			case app.MessageQueued:
-				r.deliver(n.Message)
-			case app.ChannelProposed:
-				r.record(p, n.Channel)
-				res, err := p.w.JoinChannel(r.w.ctx, n.Channel.ChannelID)
-				if err != nil {
-					r.w.t.Errorf("%s: join: %v", p.name, err)
-					continue
-				}
-				r.deliverAll(res)
-			default:
-				r.record(p, n.Channel)
-			}
-		}
-	}()
-}
-
-func (r *router) record(p *party, c app.ChannelResult) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.views[p.name][c.ChannelID] = c
-	close(r.changed)
-	r.changed = make(chan struct{})
-}
-
-// deliver pushes m and, recursively, the recipient's answers.
-func (r *router) deliver(m app.Message) {
-	if err := wireschema.Validate(m.Data); err != nil {
-		r.w.t.Errorf("message to %s fails the wire-format schema: %v", m.Recipient, err)
-		return
-	}
-	var to *party
-	for _, p := range r.w.parties {
-		if p.name == m.Recipient {
-			to = p
-		}
-	}
-	res, err := to.w.PushMessage(r.w.ctx, m.Data)
-	if err != nil {
-		r.w.t.Errorf("push to %s: %v", m.Recipient, err)
-		return
-	}
-	r.deliverAll(res)
-}
-
-func (r *router) deliverAll(res app.Result) {
-	for _, m := range res.Outbox {
-		r.deliver(m)
-	}
-}
-
-// wait blocks until every party's view of id satisfies pred.
-func (r *router) wait(id nitro.Bytes32, what string, pred func(app.ChannelResult) bool) error {
-	for {
-		r.mu.Lock()
-		ok := true
-		for _, p := range r.w.parties {
-			c, seen := r.views[p.name][id]
-			ok = ok && seen && pred(c)
-		}
-		changed := r.changed
-		r.mu.Unlock()
-		if ok {
-			return nil
-		}
-		select {
-		case <-changed:
-		case <-r.w.ctx.Done():
-			r.mu.Lock()
-			defer r.mu.Unlock()
-			var views []string
-			for _, p := range r.w.parties {
-				c := r.views[p.name][id]
-				views = append(views, fmt.Sprintf("%s: %s turn %d funding %s", p.name, c.Status, c.TurnNum, c.FundingStatus))
-			}
-			return fmt.Errorf("channel %s: gave up waiting for %s; views %v", id, what, views)
-		}
-	}
-}
-
-func running(c app.ChannelResult) bool { return c.Status == core.StatusRunning }
-func defunded(c app.ChannelResult) bool {
-	return c.Status == core.StatusClosed && c.FundingStatus == core.FundingDefunded
-}
-
-// lifecycle opens a channel from parties[0] with allocs and waits until it
-// runs; then every party in turn signs one update, moving part of the last
-// item of the first asset to its own item; then the next mover closes it,
-// and lifecycle waits until every party sees it closed and paid out. It
-// returns the channel and its final allocations. It is safe to run
-// several at once.
-func (r *router) lifecycle(allocs []app.Allocation) (nitro.Bytes32, []app.Allocation, error) {
-	w := r.w
-	res, err := w.parties[0].w.CreateChannel(w.ctx, app.CreateChannelParams{Participants: w.participants(), Allocations: allocs})
-	if err != nil {
-		return nitro.Bytes32{}, nil, err
-	}
-	id := res.ChannelResults[0].ChannelID
-	r.deliverAll(res)
-	if err := r.wait(id, "running", running); err != nil {
-		return id, nil, err
-	}
-	n := len(w.parties)
-	turn := uint64(2*n - 1)
-	for range w.parties {
-		turn++
-		mover := int(turn % uint64(n))
-		// The mover pays the next participant (a channel without an app
-		// lets only the mover's items go down).
-		items := allocs[0].AllocationItems
-		next := (mover + 1) % n
-		moved := new(big.Int).Div(items[mover].Amount, big.NewInt(int64(2*n)))
-		items[mover].Amount = new(big.Int).Sub(items[mover].Amount, moved)
-		items[next].Amount = new(big.Int).Add(items[next].Amount, moved)
-		p := w.parties[mover]
-		res, err := p.w.UpdateChannel(w.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: allocs})
-		if err != nil {
-			return id, nil, fmt.Errorf("%s: update to turn %d: %w", p.name, turn, err)
-		}
-		r.deliverAll(res)
-		if err := r.wait(id, fmt.Sprintf("turn %d", turn), func(c app.ChannelResult) bool { return c.TurnNum >= turn }); err != nil {
-			return id, nil, err
-		}
-	}
-	closer := w.parties[int((turn+1)%uint64(n))]
-	if res, err = closer.w.CloseChannel(w.ctx, id); err != nil {
-		return id, nil, fmt.Errorf("%s: close: %w", closer.name, err)
-	}
-	r.deliverAll(res)
-	return id, allocs, r.wait(id, "closed and defunded", defunded)
 }
 
 // wantPaid checks each party's destination received exactly its items.

@@ -80,7 +80,7 @@ func appendChannel(b []byte, c *core.Channel) []byte {
 	// An optional trailing section, absent from channels that never had a
 	// dispute: their encoding, and what earlier binaries wrote, stay as
 	// they were.
-	if c.Challenge != core.TxNone || c.Dispute != nil {
+	if c.Challenge != core.TxNone || c.Dispute != nil || c.ReplyWaitSince != 0 {
 		e.byte(byte(c.Challenge))
 		e.bool(c.Dispute != nil)
 		if d := c.Dispute; d != nil {
@@ -91,6 +91,11 @@ func appendChannel(b []byte, c *core.Channel) []byte {
 			e.byte(byte(d.Checkpoint))
 			e.byte(byte(d.Push))
 			e.uvarint(d.ChainTime)
+		}
+		// Last and only when set (a soft timer: a row cut right before
+		// it loses only the wait, which restarts on the next Tick).
+		if c.ReplyWaitSince != 0 {
+			e.varint(c.ReplyWaitSince)
 		}
 	}
 	return e.b
@@ -140,6 +145,9 @@ func decodeChannel(data []byte) (core.Channel, error) {
 			c.Dispute = &core.Dispute{TurnNumRecord: d.uvarint(), FinalizesAt: d.uvarint(), Challenger: d.addr(), Challenged: d.state(nil)}
 			c.Dispute.Checkpoint, c.Dispute.Push = core.TxStatus(d.byte()), core.TxStatus(d.byte())
 			c.Dispute.ChainTime = d.uvarint()
+		}
+		if len(d.b) > 0 {
+			c.ReplyWaitSince = d.varint()
 		}
 	}
 	if err := d.finish(); err != nil {

@@ -109,6 +109,18 @@ func TestCodecDispute(t *testing.T) {
 			}
 		}
 	}
+	// The liveness timer (core/liveness.go) ends the section when set,
+	// with or without a dispute.
+	for _, d := range []*core.Dispute{nil, {TurnNumRecord: 3, Challenged: l.State.Clone()}} {
+		c.Challenge, c.Dispute, c.ReplyWaitSince = core.TxNone, d, 1_700_000_123
+		got, err := decodeChannel(appendChannel(nil, &c))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := exactDiff(reflect.ValueOf(c), reflect.ValueOf(got)); diff != "" {
+			t.Fatalf("channel awaiting a peer differs: %s", diff)
+		}
+	}
 	for _, e := range []core.Effect{
 		core.SubmitChallenge{ChannelID: c.ID, Proof: proof},
 		core.SubmitCheckpoint{ChannelID: c.ID, Proof: proof},
@@ -160,7 +172,7 @@ func TestCodecKnowsEveryField(t *testing.T) {
 		v      any
 		fields []string
 	}{
-		{core.Channel{}, []string{"ID", "Participants", "MyIndex", "FundingStrategy", "Setup", "Joined", "Creator", "States", "Held", "MyLastTurn", "Pending", "Funding", "Conclude", "Concluded", "CloseInitiator", "Now", "ClosedAt", "TxWaitSince", "Challenge", "Dispute"}},
+		{core.Channel{}, []string{"ID", "Participants", "MyIndex", "FundingStrategy", "Setup", "Joined", "Creator", "States", "Held", "MyLastTurn", "Pending", "Funding", "Conclude", "Concluded", "CloseInitiator", "Now", "ClosedAt", "TxWaitSince", "ReplyWaitSince", "Challenge", "Dispute"}},
 		{core.Dispute{}, []string{"TurnNumRecord", "FinalizesAt", "Challenger", "Challenged", "Checkpoint", "Push", "ChainTime"}},
 		{core.SupportProof{}, []string{"States", "Signatures", "WhoSignedWhat"}},
 		{core.SubmitChallenge{}, []string{"ChannelID", "Proof"}},
