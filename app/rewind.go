@@ -123,6 +123,16 @@ func (w *Wallet) rewindChannel(ctx context.Context, c core.Channel) (core.Channe
 			}
 			in.Holdings[f.Asset] = h
 		}
+		if err == nil && c.Dispute != nil {
+			var rec ports.ChannelRecord
+			rec, err = w.cfg.Chain.Record(ctx, c.ID)
+			if errors.Is(err, ports.ErrNoContract) {
+				rec, err = ports.ChannelRecord{}, nil // the deployment is gone, and the challenge with it
+			}
+			if err == nil {
+				in.Record = &core.Record{TurnNumRecord: rec.TurnNumRecord, FinalizesAt: rec.FinalizesAt}
+			}
+		}
 		if err == nil {
 			err = w.stepRewound(ctx, c.ID, in)
 		}

@@ -338,3 +338,23 @@ func cloneDispute(d *Dispute) *Dispute {
 	out.Challenged = d.Challenged.Clone()
 	return &out
 }
+
+// rewoundDispute drops a recorded challenge the chain no longer shows
+// after a rewind (its ChallengeRegistered left the chain): the record
+// holds no challenge, or one on an older turn. My own challenge is then
+// submitted again on the next Tick; a challenge still on chain comes back
+// with its events, which the rewind delivers again.
+func (s *stepper) rewoundDispute(r *Record) {
+	c := &s.c
+	if r == nil || c.Dispute == nil {
+		return
+	}
+	if r.FinalizesAt != 0 && r.TurnNumRecord >= c.Dispute.TurnNumRecord {
+		return
+	}
+	mine := c.Dispute.Challenger == c.me()
+	c.Dispute = nil
+	if mine && c.Challenge == TxDone {
+		c.Challenge = TxRetry
+	}
+}

@@ -248,3 +248,26 @@ func TestChallengeDuringFunding(t *testing.T) {
 		t.Fatalf("payouts %v, status %s: A's 5 must come back, B gets nothing of what it never paid", got, c.Status())
 	}
 }
+
+// TestRewindDropsVanishedChallenge: after a rewind, a challenge the
+// adjudicator's record no longer shows is dropped; mine is submitted again
+// on the next Tick. One the record still shows is kept.
+func TestRewindDropsVanishedChallenge(t *testing.T) {
+	w := newWorld(t, 2)
+	open(w, 5, 3)
+	w.step(0, core.Challenge{})
+	p := takeDispute[core.SubmitChallenge](t, w, 0).Proof
+	id := w.nodes[0].ID
+	w.step(0, core.ChainEvent{Kind: core.EventChallengeRegistered, ChannelID: id, TurnNumRecord: 3, FinalizesAt: 500, Challenger: w.addr(0), Challenge: &p})
+	holdings := map[nitro.Address]*big.Int{w.asset: big.NewInt(8)}
+	w.step(0, core.Rewound{Holdings: holdings, Record: &core.Record{TurnNumRecord: 3, FinalizesAt: 500}})
+	if w.nodes[0].Dispute == nil {
+		t.Fatal("a challenge the record still shows was dropped")
+	}
+	w.step(0, core.Rewound{Holdings: holdings, Record: &core.Record{}})
+	if w.nodes[0].Dispute != nil || w.status(0) != core.StatusChallenging {
+		t.Fatalf("vanished challenge: dispute %+v, status %s", w.nodes[0].Dispute, w.status(0))
+	}
+	w.step(0, core.Tick{Now: 10})
+	checkProof(t, w, takeDispute[core.SubmitChallenge](t, w, 0).Proof, 3, 2)
+}

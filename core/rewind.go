@@ -15,6 +15,16 @@ import (
 // common ancestor come again afterwards, and are applied as usual.
 type Rewound struct {
 	Holdings map[nitro.Address]*big.Int
+	// Record is the adjudicator's record of the channel read after the
+	// rewind, when the channel has a dispute (nil: not read).
+	Record *Record
+}
+
+// Record is what the adjudicator records for a channel: its turn number
+// record and, while a challenge runs or once it finalized, finalizesAt.
+type Record struct {
+	TurnNumRecord uint64
+	FinalizesAt   uint64
 }
 
 func (Rewound) isInput() {}
@@ -33,7 +43,9 @@ func (Rewound) isInput() {}
 //  3. my deposits that the holdings no longer cover go back to TxNone, so
 //     crank deposits them again when their turn comes (expectedHeld makes a
 //     late original or a repeat harmless);
-//  4. the wait for unseen transactions starts again.
+//  4. the wait for unseen transactions starts again;
+//  5. a recorded challenge the adjudicator no longer shows is dropped (see
+//     rewoundDispute).
 //
 // A running channel whose holdings fell below the funding total is
 // re-funded: see depositsOpen. A channel closed after its funding vanished
@@ -77,6 +89,7 @@ func (s *stepper) rewound(in Rewound) error {
 		}
 	}
 	c.TxWaitSince = 0
+	s.rewoundDispute(in.Record) // dispute.go
 	return nil
 }
 
