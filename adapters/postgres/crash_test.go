@@ -13,10 +13,11 @@ package postgres_test
 // database until it finishes. Every run must end with both channels closed
 // and paid out exactly, nothing pending, and no key having signed two
 // different states for one channel and turn — checked from both stores and
-// from a journal of every signature the child's key ever made.
+// from a journal of every signature the child's key ever made. Channel 2
+// ends by A's challenge (crash_dispute_test.go), so crash points fall in
+// every dispute phase too.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -63,7 +64,8 @@ const (
 // The scenario: A opens two channels with B (5/3 and 7/2 wei), both fund
 // them, A and B each update once (A's amounts differ on every restart, so a
 // state signed before a crash and re-signed differently after it would
-// show), A closes and concludes.
+// show), A closes and concludes channel 1 and challenges on channel 2,
+// whose challenge finalizes and is pushed (crash_dispute_test.go).
 const (
 	crashUpdates  = 1
 	crashLastTurn = 3 + 2*crashUpdates // B's last update; A closes after it
@@ -226,7 +228,7 @@ func TestCrashRecovery(t *testing.T) {
 	for _, k := range all {
 		phases[k.phase]++
 	}
-	for _, p := range []string{"open", "funding", "running", "closing"} {
+	for _, p := range append([]string{"open", "funding", "running", "closing"}, crashDisputePhases...) {
 		if phases[p] == 0 {
 			t.Errorf("no kill during %s", p)
 		}
@@ -238,7 +240,11 @@ func countPhases(ks []kill) string {
 	for _, k := range ks {
 		n[k.phase]++
 	}
-	return fmt.Sprintf("open %d, funding %d, running %d, closing %d", n["open"], n["funding"], n["running"], n["closing"])
+	var out []string
+	for _, p := range crashPhases {
+		out = append(out, fmt.Sprintf("%s %d", p, n[p]))
+	}
+	return strings.Join(out, ", ")
 }
 
 // crashScenario runs the whole scenario once, the child killed at point
@@ -253,6 +259,10 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 	sa, sb := crashSigner("A"), crashSigner("B")
 	chain.Fund(sa.Address(), big.NewInt(crashFunds))
 	chain.Fund(sb.Address(), big.NewInt(crashFunds))
+	ref, err := startReferee(ctx, chain, sa.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
 	url, schemaA := pgtest.Schema(t, "nwcrash_a")
 	_, schemaB := pgtest.Schema(t, "nwcrash_b")
 	dir := t.TempDir()
@@ -336,18 +346,20 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 		t.Fatal(err)
 	}
 	defer storeA.Close()
-	checkOutcome(t, ctx, chain, storeA, storeB)
+	checkOutcome(t, ctx, chain, ref, storeA, storeB)
 	checkJournal(t, journal)
 	res.dur = time.Since(start)
 	return res
 }
 
-// checkOutcome: both channels closed and paid out exactly, nothing pending
-// on either side, every account moved exactly once, and no key signed two
-// different states (or one state two ways) for a channel and turn.
-func checkOutcome(t *testing.T, ctx context.Context, chain *memory.Chain, stores ...*postgres.Store) {
+// checkOutcome: both channels closed and paid out exactly (channel 2 the
+// finalized challenge's state), nothing pending on either side, every
+// account moved exactly once, and no key signed two different states (or
+// one state two ways) for a channel and turn.
+func checkOutcome(t *testing.T, ctx context.Context, chain *memory.Chain, ref *referee, stores ...*postgres.Store) {
 	t.Helper()
 	var ids []nitro.Bytes32
+	var chansA []core.Channel
 	for i, s := range stores {
 		cs, err := s.List(ctx)
 		if err != nil {
@@ -362,17 +374,14 @@ func checkOutcome(t *testing.T, ctx context.Context, chain *memory.Chain, stores
 			}
 			if i == 0 {
 				ids = append(ids, c.ID)
+				chansA = append(chansA, c)
 			}
 		}
 		if p, err := s.Pending(ctx); err != nil || len(p) != 0 {
 			t.Fatalf("store %d: %d outbox entries still pending (%v)", i, len(p), err)
 		}
 	}
-	var wantA, wantB int64
-	for _, a := range crashAllocs {
-		wantA += a[0]
-		wantB += a[1]
-	}
+	wantA, wantB, wantSigs := expectedPayouts(t, ref, chansA)
 	eth := chain.ETHAssetHolder()
 	checks := []struct {
 		what      string
@@ -418,58 +427,9 @@ func checkOutcome(t *testing.T, ctx context.Context, chain *memory.Chain, stores
 	}
 	// Per channel: turns 0..crashLastTurn by their movers, the running
 	// turns 4..crashLastTurn countersigned too (no app), the final turn by
-	// both.
-	if want := 2 * (crashLastTurn + 1 + (crashLastTurn - 3) + 2); len(hashes) != want {
+	// both on the closed channel (expectedPayouts).
+	if want := wantSigs; len(hashes) != want {
 		t.Errorf("stores recorded signatures for %d (channel, turn, signer), want %d", len(hashes), want)
-	}
-}
-
-// checkJournal: every signature the child's key made was for a state
-// committed first (persist before sign), and per channel and turn the key
-// signed one state, always with the same signature.
-func checkJournal(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	type ct struct {
-		ch   string
-		turn string
-	}
-	intent := map[string]ct{}
-	signed := map[ct]map[string]bool{}
-	sigOf := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		w := strings.Fields(sc.Text())
-		switch {
-		case len(w) == 4 && w[0] == "intent":
-			intent[w[3]] = ct{w[1], w[2]}
-		case len(w) == 3 && w[0] == "signed":
-			c, ok := intent[w[1]]
-			if !ok {
-				t.Errorf("signed %s before committing the intent to sign it", w[1])
-				continue
-			}
-			if signed[c] == nil {
-				signed[c] = map[string]bool{}
-			}
-			signed[c][w[1]] = true
-			if prev, ok := sigOf[w[1]]; ok && prev != w[2] {
-				t.Errorf("hash %s signed two ways", w[1])
-			}
-			sigOf[w[1]] = w[2]
-		}
-	}
-	for c, hs := range signed {
-		if len(hs) != 1 {
-			t.Errorf("A's key signed %d different states for channel %s turn %s", len(hs), c.ch, c.turn)
-		}
-	}
-	if len(signed) == 0 {
-		t.Error("journal records no signature")
 	}
 }
 
@@ -578,20 +538,6 @@ type crasher struct {
 	hashes map[nitro.Bytes32]nitro.Bytes32 // state hash -> channel
 }
 
-func phaseOf(c core.Channel) string {
-	switch c.Status() {
-	case core.StatusProposed, core.StatusOpening:
-		return "open"
-	case core.StatusFunding:
-		return "funding"
-	case core.StatusRunning:
-		return "running"
-	}
-	return "closing"
-}
-
-var phaseRank = map[string]int{"open": 0, "funding": 1, "running": 2, "closing": 3}
-
 // phase is the phase of the channel a point concerns, or of the least
 // advanced channel when the point concerns none in particular.
 func (c *crasher) phase(ch nitro.Bytes32) string {
@@ -601,7 +547,7 @@ func (c *crasher) phase(ch nitro.Bytes32) string {
 	if len(c.phases) < 2 {
 		return "open"
 	}
-	least := "closing"
+	least := crashPhases[len(crashPhases)-1]
 	for _, p := range c.phases {
 		if phaseRank[p] < phaseRank[least] {
 			least = p
@@ -671,8 +617,11 @@ func (s *crashStore) Commit(ctx context.Context, changes []ports.Change) ([]port
 	return entries, err
 }
 
-// intent journals a committed SignState effect.
+// intent journals a committed SignState or SubmitChallenge effect.
 func (c *crasher) intent(j *journal, e core.Effect) {
+	if sc, ok := e.(core.SubmitChallenge); ok {
+		c.challengeIntent(j, sc)
+	}
 	if ss, ok := e.(core.SignState); ok {
 		j.log("intent %s %d %s", ss.ChannelID.Hex(), ss.State.TurnNum, ss.Hash.Hex())
 		c.mu.Lock()
@@ -864,6 +813,8 @@ func runCrashChild() error {
 				done++
 			case ch.Status == core.StatusRunning && ch.TurnNum%2 == 1 && ch.TurnNum < crashLastTurn:
 				sendAll(w.UpdateChannel(ctx, app.UpdateChannelParams{ChannelID: ch.ChannelID, Allocations: crashAllocation(asset, alloc[0]-1-seed, alloc[1]+1+seed)}))
+			case ch.Status == core.StatusRunning && ch.TurnNum == crashLastTurn && tot == crashDisputed:
+				sendAll(w.ChallengeChannel(ctx, ch.ChannelID))
 			case ch.Status == core.StatusRunning && ch.TurnNum == crashLastTurn:
 				sendAll(w.CloseChannel(ctx, ch.ChannelID))
 			}
