@@ -7,21 +7,23 @@ package postgres_test
 // silent on it after its last update; A challenges with its supported
 // state; the referee (in the parent) moves the memory chain's clock to
 // the challenge's finalizesAt once it is registered; A's ticks push the
-// outcome, which pays the challenged state's split. Crash points then fall
-// in every dispute phase: the challenge's commit and submission, the
-// registered event, a checkpoint (when A challenged before countersigning
-// B's last state, it clears its own stale challenge and challenges again),
-// the push and the payout events.
+// outcome, which pays the challenged state's split. Before that, B makes
+// a stale challenge with its postfund state once A's update is in (staleB)
+// and A's wallet clears it with a checkpoint. Crash points then fall in
+// every dispute phase: the challenge's commit and submission, the
+// registered event, the checkpoint, the push and the payout events.
 
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
+	"github.com/nitrowallet/nitrowallet/app"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/ports"
@@ -35,9 +37,52 @@ const crashDisputed = 9
 var crashPhases = []string{"open", "funding", "running", "challenge", "checkpoint", "challenged", "push", "payout", "closing"}
 
 // crashDisputePhases must each see a kill in TestCrashRecovery's runs.
-var crashDisputePhases = []string{"challenge", "challenged", "push"}
+var crashDisputePhases = []string{"challenge", "checkpoint", "challenged", "push"}
 
 var phaseRank = map[string]int{"open": 0, "funding": 1, "running": 2, "challenge": 3, "checkpoint": 3, "challenged": 4, "push": 5, "payout": 6, "closing": 6}
+
+// crashTarget is where a run's first kill falls: the at-th crash point,
+// or the at-th point of phase when phase is set (the dispute phases come
+// late in a run, where a point's number varies with the interleaving).
+type crashTarget struct {
+	phase string
+	at    int
+}
+
+func (c crashTarget) String() string {
+	if c.phase != "" {
+		return fmt.Sprintf("%s=%d", c.phase, c.at)
+	}
+	return fmt.Sprintf("point=%d", c.at)
+}
+
+// crashPoints chooses the kills: two in each dispute phase (its first
+// point and one in its middle, by the dry run's count), the rest spread
+// over the first 95% of a run's points (the count varies a little from
+// run to run with the interleaving).
+func crashPoints(dry []kill, runs int) []crashTarget {
+	var targets []crashTarget
+	for _, p := range crashDisputePhases {
+		n := 0
+		for _, k := range dry {
+			if k.phase == p {
+				n++
+			}
+		}
+		if n > 0 && len(targets)+2 <= runs/2 {
+			targets = append(targets, crashTarget{p, 1})
+			if n > 1 {
+				targets = append(targets, crashTarget{p, 1 + n/2})
+			}
+		}
+	}
+	span := len(dry) * 95 / 100
+	spread := min(runs-len(targets), span)
+	for i := 0; i < spread; i++ {
+		targets = append(targets, crashTarget{at: 1 + i*span/spread})
+	}
+	return targets
+}
 
 // phaseOf names where a channel is: its status, with a dispute split into
 // my challenge asked for and not yet registered (challenge), a stale one I
@@ -317,4 +362,104 @@ func checkJournal(t *testing.T, path string) {
 	if len(signed) == 0 || len(challenged) == 0 {
 		t.Errorf("journal records %d signed turns and %d signed challenges, want both", len(signed), len(challenged))
 	}
+}
+
+// staleB plays B's stale challenge on channel 2: B's store keeps the
+// support proof of its postfund (turn 3); once A's update (turn 4) is in,
+// B challenges with that proof through its own chain account, and holds
+// its own update until the challenge is cleared. B's wallet does not
+// defend (its checkpoints are dropped, see silentChain), so A's wallet
+// must clear it with a checkpoint of turn 4.
+type staleB struct {
+	mu     sync.Mutex
+	proof  *ports.SupportProof
+	issued bool
+	chain  ports.Chain
+	signer ports.Signer
+	ref    *referee
+}
+
+// staleStore keeps B's channel-2 proof of turn 3 as commits go by.
+type staleStore struct {
+	ports.Store
+	s *staleB
+}
+
+func (st *staleStore) Commit(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
+	entries, err := st.Store.Commit(ctx, changes)
+	if err != nil {
+		return entries, err
+	}
+	for _, ch := range changes {
+		c := ch.Channel
+		l, ok := c.Latest()
+		if !ok {
+			continue
+		}
+		if a, b := split(l.State); a+b != crashDisputed {
+			continue
+		}
+		if sup, ok := c.Supported(); ok && sup.State.TurnNum == 3 {
+			if p, err := c.SupportProof(); err == nil {
+				st.s.mu.Lock()
+				if st.s.proof == nil {
+					st.s.proof = &p
+				}
+				st.s.mu.Unlock()
+			}
+		}
+	}
+	return entries, nil
+}
+
+// silentChain is B's chain without checkpoints: B's wallet would clear its
+// own stale challenge otherwise. The dropped transaction never reaches
+// the chain, as if B's node lost it.
+type silentChain struct{ ports.Chain }
+
+// Checkpoint implements ports.Disputes: dropped.
+func (silentChain) Checkpoint(context.Context, ports.CheckpointRequest) (ports.TxHash, error) {
+	return ports.TxHash{}, nil
+}
+
+// hold reports whether B must leave channel c alone this round: B
+// challenges channel 2 at turn 4 with its stale proof, then waits until the
+// challenge is cleared before its own update.
+func (s *staleB) hold(ctx context.Context, c app.ChannelResult) bool {
+	if total(c) != crashDisputed || c.Status != core.StatusRunning && c.Status != core.StatusChallenging {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.issued {
+		s.ref.mu.Lock()
+		defer s.ref.mu.Unlock()
+		return s.ref.cleared == 0
+	}
+	if c.TurnNum != 4 || c.Status != core.StatusRunning || s.proof == nil {
+		return false
+	}
+	last := s.proof.States[len(s.proof.States)-1]
+	h, err := last.Hash()
+	if err != nil {
+		return false
+	}
+	sig, err := s.signer.SignState(ctx, nitro.ChallengeHash(h))
+	if err != nil {
+		return false
+	}
+	if _, err := s.chain.Challenge(ctx, ports.ChallengeRequest{Proof: *s.proof, ChallengerSignature: sig}); err != nil {
+		return false
+	}
+	s.issued = true
+	return true
+}
+
+// staleDone reports whether B's stale challenge was made and cleared.
+func (s *staleB) staleDone() (issued bool, cleared int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ref.mu.Lock()
+	defer s.ref.mu.Unlock()
+	return s.issued, s.ref.cleared
 }

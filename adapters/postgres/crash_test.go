@@ -50,13 +50,15 @@ import (
 
 // Environment of the child process.
 const (
-	envChild   = "NITROWALLET_CRASH_CHILD"
-	envURL     = "NITROWALLET_CRASH_URL"
-	envSchema  = "NITROWALLET_CRASH_SCHEMA"
-	envServer  = "NITROWALLET_CRASH_SERVER"
-	envKillAt  = "NITROWALLET_CRASH_KILL_AT"
-	envTrace   = "NITROWALLET_CRASH_TRACE"
-	envJournal = "NITROWALLET_CRASH_JOURNAL"
+	envChild  = "NITROWALLET_CRASH_CHILD"
+	envURL    = "NITROWALLET_CRASH_URL"
+	envSchema = "NITROWALLET_CRASH_SCHEMA"
+	envServer = "NITROWALLET_CRASH_SERVER"
+	envKillAt = "NITROWALLET_CRASH_KILL_AT"
+	// envKillPhase, when set, makes KILL_AT count the points of that phase only.
+	envKillPhase = "NITROWALLET_CRASH_KILL_PHASE"
+	envTrace     = "NITROWALLET_CRASH_TRACE"
+	envJournal   = "NITROWALLET_CRASH_JOURNAL"
 	// envRuns overrides how many kill points TestCrashRecovery tries.
 	envRuns = "NITROWALLET_CRASH_RUNS"
 )
@@ -149,21 +151,15 @@ func TestCrashRecovery(t *testing.T) {
 		runs = v
 	}
 	start := time.Now()
-	dry := crashScenario(t, 0, 0)
+	dry := crashScenario(t, crashTarget{}, 0)
 	total := len(dry.points)
 	t.Logf("dry run: %d crash points in %v; by phase: %s", total, dry.dur.Round(time.Millisecond), countPhases(dry.points))
 	if total < 50 {
 		t.Fatalf("only %d crash points in a run: the decorators miss something", total)
 	}
-	// Spread the kills over the first 95% of a run's points (the count
-	// varies a little from run to run with the interleaving).
-	span := total * 95 / 100
-	points := make([]int, 0, runs)
-	for i := 0; i < runs && i < span; i++ {
-		points = append(points, 1+i*span/min(runs, span))
-	}
+	points := crashPoints(dry.points, runs)
 	var mu sync.Mutex
-	results := map[int]runResult{}
+	results := map[crashTarget]runResult{}
 	sem := make(chan struct{}, 4)
 	t.Run("kills", func(t *testing.T) {
 		for i, at := range points {
@@ -172,16 +168,19 @@ func TestCrashRecovery(t *testing.T) {
 			if i%5 == 4 {
 				second = 2 + (i*7)%30
 			}
-			t.Run(fmt.Sprintf("point=%d", at), func(t *testing.T) {
+			t.Run(at.String(), func(t *testing.T) {
 				t.Parallel()
 				sem <- struct{}{}
 				defer func() { <-sem }()
 				r := crashScenario(t, at, second)
-				if len(r.kills) == 0 && len(r.points) > 0 {
+				if len(r.kills) == 0 && len(r.points) > 0 && at.phase == "" {
 					// This run was shorter than the dry run and ended
 					// before the point: kill at the same place relative
 					// to its length instead.
-					r = crashScenario(t, 1+(at-1)*len(r.points)/total, second)
+					r = crashScenario(t, crashTarget{at: 1 + (at.at-1)*len(r.points)/total}, second)
+				} else if len(r.kills) == 0 && at.at > 1 {
+					// This run's phase had fewer points: its first.
+					r = crashScenario(t, crashTarget{phase: at.phase, at: 1}, second)
 				}
 				mu.Lock()
 				results[at] = r
@@ -211,7 +210,7 @@ func TestCrashRecovery(t *testing.T) {
 		if len(ks) == 0 {
 			ks = []string{"run finished before this point"}
 		}
-		lines = append(lines, fmt.Sprintf("point %3d: killed at %s; %d restart(s), %v: ok", at, strings.Join(ks, ", then "), r.restarts, r.dur.Round(time.Millisecond)))
+		lines = append(lines, fmt.Sprintf("%-14s killed at %s; %d restart(s), %v: ok", at.String()+":", strings.Join(ks, ", then "), r.restarts, r.dur.Round(time.Millisecond)))
 	}
 	var ls []string
 	for l, n := range labels {
@@ -247,9 +246,9 @@ func countPhases(ks []kill) string {
 	return strings.Join(out, ", ")
 }
 
-// crashScenario runs the whole scenario once, the child killed at point
-// killAt (0: never) and, after its first restart, at point second.
-func crashScenario(t *testing.T, killAt, second int) runResult {
+// crashScenario runs the whole scenario once, the child killed at target
+// (at 0: never) and, after its first restart, at point second.
+func crashScenario(t *testing.T, target crashTarget, second int) runResult {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -274,7 +273,8 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 	}
 	defer storeB.Close()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	wB, err := app.New(ctx, app.Config{Signer: sb, Store: storeB, Chain: chain.Account(sb.Address()), TickInterval: crashTick, Logger: quiet})
+	stale := &staleB{chain: chain.Account(sb.Address()), signer: sb, ref: ref}
+	wB, err := app.New(ctx, app.Config{Signer: sb, Store: &staleStore{Store: storeB, s: stale}, Chain: silentChain{stale.chain}, TickInterval: crashTick, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 	bDone := make(chan struct{})
 	go func() {
 		defer close(bDone)
-		driveB(bctx, wB, srv.Mailbox())
+		driveB(bctx, wB, srv.Mailbox(), stale.hold)
 	}()
 	defer func() {
 		stopB()
@@ -291,7 +291,7 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 	}()
 
 	var res runResult
-	at := killAt
+	at := target
 	for attempt := 0; ; attempt++ {
 		if attempt > 3 {
 			t.Fatalf("child still not done after %d restarts", attempt-1)
@@ -305,17 +305,17 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 		}
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL || len(points) == 0 {
-			t.Fatalf("child (kill at %d) failed: %v\n%s", at, err, tail(out))
+			t.Fatalf("child (kill at %s) failed: %v\n%s", at, err, tail(out))
 		}
 		k := points[len(points)-1]
-		if k.point != at {
-			t.Fatalf("child killed at point %d, asked for %d", k.point, at)
+		if at.phase == "" && k.point != at.at || at.phase != "" && k.phase != at.phase {
+			t.Fatalf("child killed at point %d (%s), asked for %s", k.point, k.phase, at)
 		}
 		res.kills = append(res.kills, k)
 		res.restarts++
-		at = 0
+		at = crashTarget{}
 		if attempt == 0 {
-			at = second
+			at = crashTarget{at: second}
 		}
 	}
 
@@ -347,6 +347,9 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 	}
 	defer storeA.Close()
 	checkOutcome(t, ctx, chain, ref, storeA, storeB)
+	if issued, cleared := stale.staleDone(); !issued || cleared == 0 {
+		t.Errorf("B's stale challenge made %v, challenges cleared %d: want it made and cleared", issued, cleared)
+	}
 	checkJournal(t, journal)
 	res.dur = time.Since(start)
 	return res
@@ -433,11 +436,11 @@ func checkOutcome(t *testing.T, ctx context.Context, chain *memory.Chain, ref *r
 	}
 }
 
-func runChild(ctx context.Context, url, schema, server string, killAt int, trace, journal string) ([]byte, error) {
+func runChild(ctx context.Context, url, schema, server string, kill crashTarget, trace, journal string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(),
 		envChild+"=1", envURL+"="+url, envSchema+"="+schema, envServer+"="+server,
-		envKillAt+"="+strconv.Itoa(killAt), envTrace+"="+trace, envJournal+"="+journal)
+		envKillAt+"="+strconv.Itoa(kill.at), envKillPhase+"="+kill.phase, envTrace+"="+trace, envJournal+"="+journal)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -475,7 +478,8 @@ func tail(b []byte) string {
 // driveB plays B: join what A proposes, answer every message, make B's
 // update (back to the channel's initial split) on B's turn, and resend
 // states when nothing happened for a while (A may have died holding them).
-func driveB(ctx context.Context, w *app.Wallet, mbox *loopback.Mailbox) {
+// B leaves a channel alone in a round when hold says so (staleB).
+func driveB(ctx context.Context, w *app.Wallet, mbox *loopback.Mailbox, hold func(context.Context, app.ChannelResult) bool) {
 	notes, stop := w.Subscribe()
 	defer stop()
 	go func() {
@@ -509,7 +513,7 @@ func driveB(ctx context.Context, w *app.Wallet, mbox *loopback.Mailbox) {
 		for _, c := range cs {
 			alloc, known := crashAllocs[total(c)]
 			switch {
-			case !known:
+			case !known || hold(ctx, c):
 			case c.Status == core.StatusProposed:
 				send(w.JoinChannel(ctx, c.ChannelID))
 			case c.Status == core.StatusRunning && c.TurnNum%2 == 0 && c.TurnNum >= 4 && c.TurnNum < crashLastTurn:
@@ -531,11 +535,14 @@ func driveB(ctx context.Context, w *app.Wallet, mbox *loopback.Mailbox) {
 // Every point is appended to the trace ("n label phase"), so the parent
 // learns where the kill fell and how many points a whole run has.
 type crasher struct {
-	mu     sync.Mutex
-	n, at  int
-	trace  *os.File
-	phases map[nitro.Bytes32]string
-	hashes map[nitro.Bytes32]nitro.Bytes32 // state hash -> channel
+	mu    sync.Mutex
+	n, at int
+	// atPhase: at counts the points of this phase only (inPhase of them).
+	atPhase string
+	inPhase int
+	trace   *os.File
+	phases  map[nitro.Bytes32]string
+	hashes  map[nitro.Bytes32]nitro.Bytes32 // state hash -> channel
 }
 
 // phase is the phase of the channel a point concerns, or of the least
@@ -560,8 +567,12 @@ func (c *crasher) point(label string, ch nitro.Bytes32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
-	fmt.Fprintf(c.trace, "%d %s %s\n", c.n, label, c.phase(ch))
-	if c.n == c.at {
+	p := c.phase(ch)
+	fmt.Fprintf(c.trace, "%d %s %s\n", c.n, label, p)
+	if p == c.atPhase {
+		c.inPhase++
+	}
+	if c.atPhase == "" && c.n == c.at || c.atPhase != "" && c.inPhase == c.at {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
 	}
@@ -708,7 +719,7 @@ func runCrashChild() error {
 	if err != nil {
 		return err
 	}
-	c := &crasher{at: killAt, trace: trace, phases: map[nitro.Bytes32]string{}, hashes: map[nitro.Bytes32]nitro.Bytes32{}}
+	c := &crasher{at: killAt, atPhase: os.Getenv(envKillPhase), trace: trace, phases: map[nitro.Bytes32]string{}, hashes: map[nitro.Bytes32]nitro.Bytes32{}}
 	j := &journal{f: jf}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	st, err := postgres.Open(ctx, os.Getenv(envURL), postgres.Options{
