@@ -3,9 +3,9 @@
 package postgres_test
 
 // The dispute half of the crash test (crash_test.go): channel 2 (the 7/2
-// one) ends by A's challenge instead of a cooperative close. B stays
-// silent on it after its last update; A challenges with its supported
-// state; the referee (in the parent) moves the memory chain's clock to
+// one) ends by A's challenge instead of a cooperative close. B goes
+// silent on it after its last update (and its wallet never defends it);
+// A challenges with its supported state; the referee (in the parent) moves the memory chain's clock to
 // the challenge's finalizesAt once it is registered; A's ticks push the
 // outcome, which pays the challenged state's split. Before that, B makes
 // a stale challenge with its postfund state once A's update is in (staleB)
@@ -32,12 +32,15 @@ import (
 // crashDisputed is the total of the channel that ends by A's challenge.
 const crashDisputed = 9
 
-// crashPhases are the phases a crash point is reported in, in the order a
-// channel goes through them (the dispute phases only on channel 2).
-var crashPhases = []string{"open", "funding", "running", "challenge", "checkpoint", "challenged", "push", "payout", "closing"}
+// crashPhases are the phases a crash point is reported in, in the order
+// channel 2 goes through them (phaseOf): B's stale challenge registered
+// (challenged) and cleared by A's checkpoint, A's challenge asked for
+// (challenge), registered (challenged again), pushed and paid; channel 1
+// goes from running to closing.
+var crashPhases = []string{"open", "funding", "running", "checkpoint", "challenge", "challenged", "push", "payout", "closing"}
 
 // crashDisputePhases must each see a kill in TestCrashRecovery's runs.
-var crashDisputePhases = []string{"challenge", "checkpoint", "challenged", "push"}
+var crashDisputePhases = []string{"checkpoint", "challenge", "challenged", "push"}
 
 var phaseRank = map[string]int{"open": 0, "funding": 1, "running": 2, "challenge": 3, "checkpoint": 3, "challenged": 4, "push": 5, "payout": 6, "closing": 6}
 
@@ -267,10 +270,7 @@ func split(s nitro.State) (a, b int64) {
 // initial one, B's last update), the disputed one the challenged state's;
 // want counts the (channel, turn, signer) signatures the stores hold (no
 // final state on the disputed channel).
-func expectedPayouts(t interface {
-	Helper()
-	Fatalf(string, ...any)
-}, ref *referee, chans []core.Channel) (wantA, wantB int64, sigs int) {
+func expectedPayouts(t *testing.T, ref *referee, chans []core.Channel) (wantA, wantB int64, sigs int) {
 	t.Helper()
 	for _, c := range chans {
 		var tot int64
@@ -303,7 +303,10 @@ func expectedPayouts(t interface {
 
 // checkJournal: every signature the child's key made was for a state
 // committed first (persist before sign), and per channel and turn the key
-// signed one state, always with the same signature.
+// signed one state, always with the same signature. Challenger signatures
+// are told apart: each is over the challenge hash of a committed
+// SubmitChallenge's state, and per channel and turn the key signed one
+// challenge. A run must have signed both kinds.
 func checkJournal(t *testing.T, path string) {
 	t.Helper()
 	f, err := os.Open(path)
