@@ -42,11 +42,16 @@ var crashPhases = []string{"open", "funding", "running", "checkpoint", "challeng
 // crashDisputePhases must each see a kill in TestCrashRecovery's runs.
 var crashDisputePhases = []string{"checkpoint", "challenge", "challenged", "push"}
 
+// crashDisputeSites are the dispute transactions' crash points, each the
+// target of one kill.
+var crashDisputeSites = []string{"chain.Checkpoint.before", "chain.Challenge.before", "chain.Challenge.after", "chain.Push.before", "chain.Push.after"}
+
 var phaseRank = map[string]int{"open": 0, "funding": 1, "running": 2, "challenge": 3, "checkpoint": 3, "challenged": 4, "push": 5, "payout": 6, "closing": 6}
 
 // crashTarget is where a run's first kill falls: the at-th crash point,
-// or the at-th point of phase when phase is set (the dispute phases come
-// late in a run, where a point's number varies with the interleaving).
+// or when phase is set the at-th point of that phase or with that label
+// (the dispute phases come late in a run, where a point's number varies
+// with the interleaving).
 type crashTarget struct {
 	phase string
 	at    int
@@ -60,7 +65,8 @@ func (c crashTarget) String() string {
 }
 
 // crashPoints chooses the kills: two in each dispute phase (its first
-// point and one in its middle, by the dry run's count), the rest spread
+// point and one in its middle, by the dry run's count) and one at each
+// dispute transaction's submission (crashDisputeSites), the rest spread
 // over the first 95% of a run's points (the count varies a little from
 // run to run with the interleaving).
 func crashPoints(dry []kill, runs int) []crashTarget {
@@ -77,6 +83,11 @@ func crashPoints(dry []kill, runs int) []crashTarget {
 			if n > 1 {
 				targets = append(targets, crashTarget{p, 1 + n/2})
 			}
+		}
+	}
+	for _, l := range crashDisputeSites {
+		if len(targets)+1 <= runs/2 {
+			targets = append(targets, crashTarget{l, 1})
 		}
 	}
 	span := len(dry) * 95 / 100

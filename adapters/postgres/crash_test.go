@@ -55,7 +55,8 @@ const (
 	envSchema = "NITROWALLET_CRASH_SCHEMA"
 	envServer = "NITROWALLET_CRASH_SERVER"
 	envKillAt = "NITROWALLET_CRASH_KILL_AT"
-	// envKillPhase, when set, makes KILL_AT count the points of that phase only.
+	// envKillPhase, when set, makes KILL_AT count only the points of that
+	// phase, or with that label (crashTarget).
 	envKillPhase = "NITROWALLET_CRASH_KILL_PHASE"
 	envTrace     = "NITROWALLET_CRASH_TRACE"
 	envJournal   = "NITROWALLET_CRASH_JOURNAL"
@@ -210,7 +211,7 @@ func TestCrashRecovery(t *testing.T) {
 		if len(ks) == 0 {
 			ks = []string{"run finished before this point"}
 		}
-		lines = append(lines, fmt.Sprintf("%-14s killed at %s; %d restart(s), %v: ok", at.String()+":", strings.Join(ks, ", then "), r.restarts, r.dur.Round(time.Millisecond)))
+		lines = append(lines, fmt.Sprintf("%-26s killed at %s; %d restart(s), %v: ok", at.String()+":", strings.Join(ks, ", then "), r.restarts, r.dur.Round(time.Millisecond)))
 	}
 	var ls []string
 	for l, n := range labels {
@@ -308,7 +309,7 @@ func crashScenario(t *testing.T, target crashTarget, second int) runResult {
 			t.Fatalf("child (kill at %s) failed: %v\n%s", at, err, tail(out))
 		}
 		k := points[len(points)-1]
-		if at.phase == "" && k.point != at.at || at.phase != "" && k.phase != at.phase {
+		if at.phase == "" && k.point != at.at || at.phase != "" && k.phase != at.phase && k.label != at.phase {
 			t.Fatalf("child killed at point %d (%s), asked for %s", k.point, k.phase, at)
 		}
 		res.kills = append(res.kills, k)
@@ -537,7 +538,8 @@ func driveB(ctx context.Context, w *app.Wallet, mbox *loopback.Mailbox, hold fun
 type crasher struct {
 	mu    sync.Mutex
 	n, at int
-	// atPhase: at counts the points of this phase only (inPhase of them).
+	// atPhase: at counts only the points of this phase or with this label
+	// (inPhase of them).
 	atPhase string
 	inPhase int
 	trace   *os.File
@@ -569,7 +571,7 @@ func (c *crasher) point(label string, ch nitro.Bytes32) {
 	c.n++
 	p := c.phase(ch)
 	fmt.Fprintf(c.trace, "%d %s %s\n", c.n, label, p)
-	if p == c.atPhase {
+	if c.atPhase != "" && (p == c.atPhase || label == c.atPhase) {
 		c.inPhase++
 	}
 	if c.atPhase == "" && c.n == c.at || c.atPhase != "" && c.inPhase == c.at {
