@@ -13,10 +13,11 @@ package postgres_test
 // database until it finishes. Every run must end with both channels closed
 // and paid out exactly, nothing pending, and no key having signed two
 // different states for one channel and turn — checked from both stores and
-// from a journal of every signature the child's key ever made.
+// from a journal of every signature the child's key ever made. Channel 2
+// ends by A's challenge (crash_dispute_test.go), so crash points fall in
+// every dispute phase too.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -49,13 +50,16 @@ import (
 
 // Environment of the child process.
 const (
-	envChild   = "NITROWALLET_CRASH_CHILD"
-	envURL     = "NITROWALLET_CRASH_URL"
-	envSchema  = "NITROWALLET_CRASH_SCHEMA"
-	envServer  = "NITROWALLET_CRASH_SERVER"
-	envKillAt  = "NITROWALLET_CRASH_KILL_AT"
-	envTrace   = "NITROWALLET_CRASH_TRACE"
-	envJournal = "NITROWALLET_CRASH_JOURNAL"
+	envChild  = "NITROWALLET_CRASH_CHILD"
+	envURL    = "NITROWALLET_CRASH_URL"
+	envSchema = "NITROWALLET_CRASH_SCHEMA"
+	envServer = "NITROWALLET_CRASH_SERVER"
+	envKillAt = "NITROWALLET_CRASH_KILL_AT"
+	// envKillPhase, when set, makes KILL_AT count only the points of that
+	// phase, or with that label (crashTarget).
+	envKillPhase = "NITROWALLET_CRASH_KILL_PHASE"
+	envTrace     = "NITROWALLET_CRASH_TRACE"
+	envJournal   = "NITROWALLET_CRASH_JOURNAL"
 	// envRuns overrides how many kill points TestCrashRecovery tries.
 	envRuns = "NITROWALLET_CRASH_RUNS"
 )
@@ -63,7 +67,8 @@ const (
 // The scenario: A opens two channels with B (5/3 and 7/2 wei), both fund
 // them, A and B each update once (A's amounts differ on every restart, so a
 // state signed before a crash and re-signed differently after it would
-// show), A closes and concludes.
+// show), A closes and concludes channel 1 and challenges on channel 2,
+// whose challenge finalizes and is pushed (crash_dispute_test.go).
 const (
 	crashUpdates  = 1
 	crashLastTurn = 3 + 2*crashUpdates // B's last update; A closes after it
@@ -147,21 +152,15 @@ func TestCrashRecovery(t *testing.T) {
 		runs = v
 	}
 	start := time.Now()
-	dry := crashScenario(t, 0, 0)
+	dry := crashScenario(t, crashTarget{}, 0)
 	total := len(dry.points)
 	t.Logf("dry run: %d crash points in %v; by phase: %s", total, dry.dur.Round(time.Millisecond), countPhases(dry.points))
 	if total < 50 {
 		t.Fatalf("only %d crash points in a run: the decorators miss something", total)
 	}
-	// Spread the kills over the first 95% of a run's points (the count
-	// varies a little from run to run with the interleaving).
-	span := total * 95 / 100
-	points := make([]int, 0, runs)
-	for i := 0; i < runs && i < span; i++ {
-		points = append(points, 1+i*span/min(runs, span))
-	}
+	points := crashPoints(dry.points, runs)
 	var mu sync.Mutex
-	results := map[int]runResult{}
+	results := map[crashTarget]runResult{}
 	sem := make(chan struct{}, 4)
 	t.Run("kills", func(t *testing.T) {
 		for i, at := range points {
@@ -170,16 +169,19 @@ func TestCrashRecovery(t *testing.T) {
 			if i%5 == 4 {
 				second = 2 + (i*7)%30
 			}
-			t.Run(fmt.Sprintf("point=%d", at), func(t *testing.T) {
+			t.Run(at.String(), func(t *testing.T) {
 				t.Parallel()
 				sem <- struct{}{}
 				defer func() { <-sem }()
 				r := crashScenario(t, at, second)
-				if len(r.kills) == 0 && len(r.points) > 0 {
+				if len(r.kills) == 0 && len(r.points) > 0 && at.phase == "" {
 					// This run was shorter than the dry run and ended
 					// before the point: kill at the same place relative
 					// to its length instead.
-					r = crashScenario(t, 1+(at-1)*len(r.points)/total, second)
+					r = crashScenario(t, crashTarget{at: 1 + (at.at-1)*len(r.points)/total}, second)
+				} else if len(r.kills) == 0 && at.at > 1 {
+					// This run's phase had fewer points: its first.
+					r = crashScenario(t, crashTarget{phase: at.phase, at: 1}, second)
 				}
 				mu.Lock()
 				results[at] = r
@@ -209,7 +211,7 @@ func TestCrashRecovery(t *testing.T) {
 		if len(ks) == 0 {
 			ks = []string{"run finished before this point"}
 		}
-		lines = append(lines, fmt.Sprintf("point %3d: killed at %s; %d restart(s), %v: ok", at, strings.Join(ks, ", then "), r.restarts, r.dur.Round(time.Millisecond)))
+		lines = append(lines, fmt.Sprintf("%-26s killed at %s; %d restart(s), %v: ok", at.String()+":", strings.Join(ks, ", then "), r.restarts, r.dur.Round(time.Millisecond)))
 	}
 	var ls []string
 	for l, n := range labels {
@@ -226,7 +228,7 @@ func TestCrashRecovery(t *testing.T) {
 	for _, k := range all {
 		phases[k.phase]++
 	}
-	for _, p := range []string{"open", "funding", "running", "closing"} {
+	for _, p := range append([]string{"open", "funding", "running", "closing"}, crashDisputePhases...) {
 		if phases[p] == 0 {
 			t.Errorf("no kill during %s", p)
 		}
@@ -238,12 +240,16 @@ func countPhases(ks []kill) string {
 	for _, k := range ks {
 		n[k.phase]++
 	}
-	return fmt.Sprintf("open %d, funding %d, running %d, closing %d", n["open"], n["funding"], n["running"], n["closing"])
+	var out []string
+	for _, p := range crashPhases {
+		out = append(out, fmt.Sprintf("%s %d", p, n[p]))
+	}
+	return strings.Join(out, ", ")
 }
 
-// crashScenario runs the whole scenario once, the child killed at point
-// killAt (0: never) and, after its first restart, at point second.
-func crashScenario(t *testing.T, killAt, second int) runResult {
+// crashScenario runs the whole scenario once, the child killed at target
+// (at 0: never) and, after its first restart, at point second.
+func crashScenario(t *testing.T, target crashTarget, second int) runResult {
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -253,6 +259,10 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 	sa, sb := crashSigner("A"), crashSigner("B")
 	chain.Fund(sa.Address(), big.NewInt(crashFunds))
 	chain.Fund(sb.Address(), big.NewInt(crashFunds))
+	ref, err := startReferee(ctx, chain, sa.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
 	url, schemaA := pgtest.Schema(t, "nwcrash_a")
 	_, schemaB := pgtest.Schema(t, "nwcrash_b")
 	dir := t.TempDir()
@@ -264,7 +274,8 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 	}
 	defer storeB.Close()
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	wB, err := app.New(ctx, app.Config{Signer: sb, Store: storeB, Chain: chain.Account(sb.Address()), TickInterval: crashTick, Logger: quiet})
+	stale := &staleB{chain: chain.Account(sb.Address()), signer: sb, ref: ref}
+	wB, err := app.New(ctx, app.Config{Signer: sb, Store: &staleStore{Store: storeB, s: stale}, Chain: silentChain{stale.chain}, TickInterval: crashTick, Logger: quiet})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +283,7 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 	bDone := make(chan struct{})
 	go func() {
 		defer close(bDone)
-		driveB(bctx, wB, srv.Mailbox())
+		driveB(bctx, wB, srv.Mailbox(), stale.hold)
 	}()
 	defer func() {
 		stopB()
@@ -281,7 +292,7 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 	}()
 
 	var res runResult
-	at := killAt
+	at := target
 	for attempt := 0; ; attempt++ {
 		if attempt > 3 {
 			t.Fatalf("child still not done after %d restarts", attempt-1)
@@ -295,17 +306,17 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 		}
 		var ee *exec.ExitError
 		if !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL || len(points) == 0 {
-			t.Fatalf("child (kill at %d) failed: %v\n%s", at, err, tail(out))
+			t.Fatalf("child (kill at %s) failed: %v\n%s", at, err, tail(out))
 		}
 		k := points[len(points)-1]
-		if k.point != at {
-			t.Fatalf("child killed at point %d, asked for %d", k.point, at)
+		if at.phase == "" && k.point != at.at || at.phase != "" && k.phase != at.phase && k.label != at.phase {
+			t.Fatalf("child killed at point %d (%s), asked for %s", k.point, k.phase, at)
 		}
 		res.kills = append(res.kills, k)
 		res.restarts++
-		at = 0
+		at = crashTarget{}
 		if attempt == 0 {
-			at = second
+			at = crashTarget{at: second}
 		}
 	}
 
@@ -336,18 +347,23 @@ func crashScenario(t *testing.T, killAt, second int) runResult {
 		t.Fatal(err)
 	}
 	defer storeA.Close()
-	checkOutcome(t, ctx, chain, storeA, storeB)
+	checkOutcome(t, ctx, chain, ref, storeA, storeB)
+	if issued, cleared := stale.staleDone(); !issued || cleared == 0 {
+		t.Errorf("B's stale challenge made %v, challenges cleared %d: want it made and cleared", issued, cleared)
+	}
 	checkJournal(t, journal)
 	res.dur = time.Since(start)
 	return res
 }
 
-// checkOutcome: both channels closed and paid out exactly, nothing pending
-// on either side, every account moved exactly once, and no key signed two
-// different states (or one state two ways) for a channel and turn.
-func checkOutcome(t *testing.T, ctx context.Context, chain *memory.Chain, stores ...*postgres.Store) {
+// checkOutcome: both channels closed and paid out exactly (channel 2 the
+// finalized challenge's state), nothing pending on either side, every
+// account moved exactly once, and no key signed two different states (or
+// one state two ways) for a channel and turn.
+func checkOutcome(t *testing.T, ctx context.Context, chain *memory.Chain, ref *referee, stores ...*postgres.Store) {
 	t.Helper()
 	var ids []nitro.Bytes32
+	var chansA []core.Channel
 	for i, s := range stores {
 		cs, err := s.List(ctx)
 		if err != nil {
@@ -362,17 +378,14 @@ func checkOutcome(t *testing.T, ctx context.Context, chain *memory.Chain, stores
 			}
 			if i == 0 {
 				ids = append(ids, c.ID)
+				chansA = append(chansA, c)
 			}
 		}
 		if p, err := s.Pending(ctx); err != nil || len(p) != 0 {
 			t.Fatalf("store %d: %d outbox entries still pending (%v)", i, len(p), err)
 		}
 	}
-	var wantA, wantB int64
-	for _, a := range crashAllocs {
-		wantA += a[0]
-		wantB += a[1]
-	}
+	wantA, wantB, wantSigs := expectedPayouts(t, ref, chansA)
 	eth := chain.ETHAssetHolder()
 	checks := []struct {
 		what      string
@@ -418,66 +431,17 @@ func checkOutcome(t *testing.T, ctx context.Context, chain *memory.Chain, stores
 	}
 	// Per channel: turns 0..crashLastTurn by their movers, the running
 	// turns 4..crashLastTurn countersigned too (no app), the final turn by
-	// both.
-	if want := 2 * (crashLastTurn + 1 + (crashLastTurn - 3) + 2); len(hashes) != want {
+	// both on the closed channel (expectedPayouts).
+	if want := wantSigs; len(hashes) != want {
 		t.Errorf("stores recorded signatures for %d (channel, turn, signer), want %d", len(hashes), want)
 	}
 }
 
-// checkJournal: every signature the child's key made was for a state
-// committed first (persist before sign), and per channel and turn the key
-// signed one state, always with the same signature.
-func checkJournal(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	type ct struct {
-		ch   string
-		turn string
-	}
-	intent := map[string]ct{}
-	signed := map[ct]map[string]bool{}
-	sigOf := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		w := strings.Fields(sc.Text())
-		switch {
-		case len(w) == 4 && w[0] == "intent":
-			intent[w[3]] = ct{w[1], w[2]}
-		case len(w) == 3 && w[0] == "signed":
-			c, ok := intent[w[1]]
-			if !ok {
-				t.Errorf("signed %s before committing the intent to sign it", w[1])
-				continue
-			}
-			if signed[c] == nil {
-				signed[c] = map[string]bool{}
-			}
-			signed[c][w[1]] = true
-			if prev, ok := sigOf[w[1]]; ok && prev != w[2] {
-				t.Errorf("hash %s signed two ways", w[1])
-			}
-			sigOf[w[1]] = w[2]
-		}
-	}
-	for c, hs := range signed {
-		if len(hs) != 1 {
-			t.Errorf("A's key signed %d different states for channel %s turn %s", len(hs), c.ch, c.turn)
-		}
-	}
-	if len(signed) == 0 {
-		t.Error("journal records no signature")
-	}
-}
-
-func runChild(ctx context.Context, url, schema, server string, killAt int, trace, journal string) ([]byte, error) {
+func runChild(ctx context.Context, url, schema, server string, kill crashTarget, trace, journal string) ([]byte, error) {
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
 	cmd.Env = append(os.Environ(),
 		envChild+"=1", envURL+"="+url, envSchema+"="+schema, envServer+"="+server,
-		envKillAt+"="+strconv.Itoa(killAt), envTrace+"="+trace, envJournal+"="+journal)
+		envKillAt+"="+strconv.Itoa(kill.at), envKillPhase+"="+kill.phase, envTrace+"="+trace, envJournal+"="+journal)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	err := cmd.Run()
@@ -515,7 +479,8 @@ func tail(b []byte) string {
 // driveB plays B: join what A proposes, answer every message, make B's
 // update (back to the channel's initial split) on B's turn, and resend
 // states when nothing happened for a while (A may have died holding them).
-func driveB(ctx context.Context, w *app.Wallet, mbox *loopback.Mailbox) {
+// B leaves a channel alone in a round when hold says so (staleB).
+func driveB(ctx context.Context, w *app.Wallet, mbox *loopback.Mailbox, hold func(context.Context, app.ChannelResult) bool) {
 	notes, stop := w.Subscribe()
 	defer stop()
 	go func() {
@@ -549,7 +514,7 @@ func driveB(ctx context.Context, w *app.Wallet, mbox *loopback.Mailbox) {
 		for _, c := range cs {
 			alloc, known := crashAllocs[total(c)]
 			switch {
-			case !known:
+			case !known || hold(ctx, c):
 			case c.Status == core.StatusProposed:
 				send(w.JoinChannel(ctx, c.ChannelID))
 			case c.Status == core.StatusRunning && c.TurnNum%2 == 0 && c.TurnNum >= 4 && c.TurnNum < crashLastTurn:
@@ -571,26 +536,16 @@ func driveB(ctx context.Context, w *app.Wallet, mbox *loopback.Mailbox) {
 // Every point is appended to the trace ("n label phase"), so the parent
 // learns where the kill fell and how many points a whole run has.
 type crasher struct {
-	mu     sync.Mutex
-	n, at  int
-	trace  *os.File
-	phases map[nitro.Bytes32]string
-	hashes map[nitro.Bytes32]nitro.Bytes32 // state hash -> channel
+	mu    sync.Mutex
+	n, at int
+	// atPhase: at counts only the points of this phase or with this label
+	// (inPhase of them).
+	atPhase string
+	inPhase int
+	trace   *os.File
+	phases  map[nitro.Bytes32]string
+	hashes  map[nitro.Bytes32]nitro.Bytes32 // state hash -> channel
 }
-
-func phaseOf(c core.Channel) string {
-	switch c.Status() {
-	case core.StatusProposed, core.StatusOpening:
-		return "open"
-	case core.StatusFunding:
-		return "funding"
-	case core.StatusRunning:
-		return "running"
-	}
-	return "closing"
-}
-
-var phaseRank = map[string]int{"open": 0, "funding": 1, "running": 2, "closing": 3}
 
 // phase is the phase of the channel a point concerns, or of the least
 // advanced channel when the point concerns none in particular.
@@ -601,7 +556,7 @@ func (c *crasher) phase(ch nitro.Bytes32) string {
 	if len(c.phases) < 2 {
 		return "open"
 	}
-	least := "closing"
+	least := crashPhases[len(crashPhases)-1]
 	for _, p := range c.phases {
 		if phaseRank[p] < phaseRank[least] {
 			least = p
@@ -614,8 +569,12 @@ func (c *crasher) point(label string, ch nitro.Bytes32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.n++
-	fmt.Fprintf(c.trace, "%d %s %s\n", c.n, label, c.phase(ch))
-	if c.n == c.at {
+	p := c.phase(ch)
+	fmt.Fprintf(c.trace, "%d %s %s\n", c.n, label, p)
+	if c.atPhase != "" && (p == c.atPhase || label == c.atPhase) {
+		c.inPhase++
+	}
+	if c.atPhase == "" && c.n == c.at || c.atPhase != "" && c.inPhase == c.at {
 		_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
 		select {}
 	}
@@ -671,8 +630,11 @@ func (s *crashStore) Commit(ctx context.Context, changes []ports.Change) ([]port
 	return entries, err
 }
 
-// intent journals a committed SignState effect.
+// intent journals a committed SignState or SubmitChallenge effect.
 func (c *crasher) intent(j *journal, e core.Effect) {
+	if sc, ok := e.(core.SubmitChallenge); ok {
+		c.challengeIntent(j, sc)
+	}
 	if ss, ok := e.(core.SignState); ok {
 		j.log("intent %s %d %s", ss.ChannelID.Hex(), ss.State.TurnNum, ss.Hash.Hex())
 		c.mu.Lock()
@@ -759,7 +721,7 @@ func runCrashChild() error {
 	if err != nil {
 		return err
 	}
-	c := &crasher{at: killAt, trace: trace, phases: map[nitro.Bytes32]string{}, hashes: map[nitro.Bytes32]nitro.Bytes32{}}
+	c := &crasher{at: killAt, atPhase: os.Getenv(envKillPhase), trace: trace, phases: map[nitro.Bytes32]string{}, hashes: map[nitro.Bytes32]nitro.Bytes32{}}
 	j := &journal{f: jf}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	st, err := postgres.Open(ctx, os.Getenv(envURL), postgres.Options{
@@ -864,6 +826,8 @@ func runCrashChild() error {
 				done++
 			case ch.Status == core.StatusRunning && ch.TurnNum%2 == 1 && ch.TurnNum < crashLastTurn:
 				sendAll(w.UpdateChannel(ctx, app.UpdateChannelParams{ChannelID: ch.ChannelID, Allocations: crashAllocation(asset, alloc[0]-1-seed, alloc[1]+1+seed)}))
+			case ch.Status == core.StatusRunning && ch.TurnNum == crashLastTurn && tot == crashDisputed:
+				sendAll(w.ChallengeChannel(ctx, ch.ChannelID))
 			case ch.Status == core.StatusRunning && ch.TurnNum == crashLastTurn:
 				sendAll(w.CloseChannel(ctx, ch.ChannelID))
 			}

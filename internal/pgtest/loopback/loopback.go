@@ -2,7 +2,8 @@
 // in-memory chain and message queues: Server exposes an adapters/memory
 // Chain and per-participant mailboxes over HTTP on 127.0.0.1; Chain is the
 // ports.Chain client (events stream as JSON lines) and Mail the mailbox
-// client. For tests only: no authentication, no limits.
+// client. The chain serves the dispute calls too (disputes.go). For tests
+// only: no authentication, no limits.
 package loopback
 
 import (
@@ -43,6 +44,7 @@ func NewServer(chain *memory.Chain) *Server {
 	mux.HandleFunc("POST /chain/conclude", s.conclude)
 	mux.HandleFunc("POST /chain/holdings", s.holdings)
 	mux.HandleFunc("GET /chain/events", s.events)
+	s.disputeRoutes(mux)
 	mux.HandleFunc("POST /mail/send", s.send)
 	mux.HandleFunc("GET /mail/recv", s.recv)
 	s.srv = httptest.NewServer(mux)
