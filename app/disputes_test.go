@@ -131,6 +131,9 @@ func TestStaleChallengeCleared(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
+		waitNote(t, A, "ChannelUpdated responding", func(n app.Notification) bool {
+			return n.Type == app.ChannelUpdated && n.Channel.ChannelID == id && n.Channel.Status == core.StatusResponding && n.Channel.ChallengeExpirationTime != nil
+		})
 		e.waitChannel(A, id, "running again", func(c app.ChannelResult) bool {
 			return c.Status == core.StatusRunning && c.ChallengeExpirationTime == nil
 		})
