@@ -67,10 +67,6 @@ type DisputeStats struct {
 	// the response window; TimeJumps counts the chain clock's jumps,
 	// Finalized the challenges seen finalized after one.
 	Cleared, TimeJumps, Finalized int
-	// Lost counts, in worlds whose reorgs drop transactions, the
-	// participants a stale challenge finalized against (not a violation
-	// there: the core does not submit a dropped checkpoint again).
-	Lost int
 }
 
 // DisputeStats returns the dispute counters so far.
@@ -308,12 +304,6 @@ func (w *World) checkFinalized(running map[nitro.Bytes32]ports.ChannelRecord) {
 				continue
 			}
 			if sup, ok := c.Supported(); ok && sup.State.TurnNum > rec.TurnNumRecord {
-				if w.cfg.DropReorged {
-					// Known gap: the core does not submit again a
-					// checkpoint whose transaction a reorg dropped.
-					w.disp.stats.Lost++
-					continue
-				}
 				w.violate("%s: a challenge on turn %d finalized while %s, online, supports turn %d", w.label(id), rec.TurnNumRecord, wal.Name, sup.State.TurnNum)
 			}
 		}
