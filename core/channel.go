@@ -330,10 +330,11 @@ func (c *Channel) dueDeposits(visit func(asset, item int, expectedHeld, amount *
 }
 
 // waitingOnTx reports whether a transaction of mine was submitted and its
-// effect is not seen yet: a deposit of an item the holdings do not cover, or
-// a conclude without a Concluded event.
+// effect is not seen yet: a deposit of an item the holdings do not cover, a
+// conclude without a Concluded event, or a dispute transaction without its
+// event (disputeWaiting).
 func (c *Channel) waitingOnTx() bool {
-	if c.Conclude == TxRequested && !c.Concluded {
+	if c.Conclude == TxRequested && !c.Concluded || c.disputeWaiting() {
 		return true
 	}
 	waiting := false
@@ -347,6 +348,11 @@ func (c *Channel) waitingOnTx() bool {
 
 // Status returns the channel's status by the rule in the package doc.
 func (c *Channel) Status() Status {
+	if c.Dispute != nil && c.disputePaid() {
+		// Paid out by a finalized challenge: a final state not signed by
+		// all that arrives later changes nothing (dispute.go).
+		return StatusClosed
+	}
 	if f, ok := c.Final(); ok {
 		// Concluded on chain: someone proved the final state signed by
 		// all, even if a countersignature never reached me.

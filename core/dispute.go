@@ -318,6 +318,38 @@ func (s *stepper) disputeTick(chainTime uint64) {
 	}
 }
 
+// disputeWaiting reports whether a dispute transaction of mine was
+// submitted and its event is not seen yet: my challenge without its
+// ChallengeRegistered, a checkpoint while the stale challenge still runs,
+// a push without the payout. A transaction a reorg dropped is so submitted
+// again (retryDispute).
+func (c *Channel) disputeWaiting() bool {
+	if c.Challenge == TxRequested && c.Dispute == nil {
+		return true
+	}
+	d := c.Dispute
+	return d != nil && (d.Checkpoint == TxRequested && !c.finalized() || d.Push == TxRequested && !c.disputePaid())
+}
+
+// retryDispute submits again, through the crank or the next Tick, the
+// dispute transactions disputeWaiting found unseen for too long.
+func (s *stepper) retryDispute() {
+	c := &s.c
+	if c.Challenge == TxRequested && c.Dispute == nil {
+		c.Challenge = TxRetry // disputeTick challenges again
+	}
+	if d := c.Dispute; d != nil && (d.Checkpoint == TxRequested && !c.finalized() || d.Push == TxRequested && !c.disputePaid()) {
+		s.setDispute(func(d *Dispute) {
+			if d.Checkpoint == TxRequested {
+				d.Checkpoint = TxNone
+			}
+			if d.Push == TxRequested {
+				d.Push = TxNone
+			}
+		})
+	}
+}
+
 // disputeOutcome is the outcome a payout follows when the channel has no
 // final state: a payout then comes from a finalized challenge (a conclude
 // needs a final state, which would bear my signature), whether or not my

@@ -70,6 +70,7 @@ func (s *stepper) retryUnseen(delay int64) {
 	if c.Conclude == TxRequested && !c.Concluded {
 		c.Conclude = TxNone
 	}
+	s.retryDispute()
 	if c.depositsWatched() {
 		c.dueDeposits(func(asset, item int, _, _ *big.Int) {
 			if f := &c.Funding[asset]; f.Deposits[item] == TxRequested {

@@ -65,6 +65,12 @@ var ops = []struct {
 	// (sim/invalid.go): every honest wallet must refuse it unchanged.
 	{"invalid", 2, 3, func(w *sim.World, a []int) { w.ProposeInvalid(a[0], a[1], a[2]) }},
 	{"afterclose", 1, 2, func(w *sim.World, a []int) { w.CallAfterClose(a[0], a[1]) }},
+	// Disputes (sim/dispute.go): a wallet's challenge, a participant's
+	// challenge with a proof it once held, and the chain's clock jumping
+	// past a running challenge once every wallet could answer.
+	{"challenge", 1, 2, func(w *sim.World, a []int) { w.Challenge(a[0], a[1]) }},
+	{"stale", 1, 3, func(w *sim.World, a []int) { w.StaleChallenge(a[0], a[1], a[2]) }},
+	{"chaintime", 1, 1, func(w *sim.World, a []int) { w.AdvanceChainTime(a[0]) }},
 }
 
 func (c cmd) String() string {

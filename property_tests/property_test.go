@@ -70,6 +70,7 @@ func TestRandomCommandSequences(t *testing.T) {
 	var wg sync.WaitGroup
 	ran, cmdsRun := 0, 0
 	var totals sim.Stats
+	var disp sim.DisputeStats
 	for i := int64(0); i < workers; i++ {
 		n := total / workers
 		if i < total%workers {
@@ -101,6 +102,14 @@ func TestRandomCommandSequences(t *testing.T) {
 			defer mu.Unlock()
 			ran += res.Succeeded
 			cmdsRun += counter.commands()
+			counter.mu.Lock()
+			disp.Challenges += counter.disp.Challenges
+			disp.StaleChallenges += counter.disp.StaleChallenges
+			disp.Reverted += counter.disp.Reverted
+			disp.Cleared += counter.disp.Cleared
+			disp.TimeJumps += counter.disp.TimeJumps
+			disp.Finalized += counter.disp.Finalized
+			counter.mu.Unlock()
 			for _, f := range []struct{ sum, add *int }{
 				{&totals.Delivered, &counter.stats.Delivered}, {&totals.Dropped, &counter.stats.Dropped}, {&totals.Duplicated, &counter.stats.Duplicated},
 				{&totals.Rejected, &counter.stats.Rejected}, {&totals.Forged, &counter.stats.Forged}, {&totals.Syncs, &counter.stats.Syncs},
@@ -148,11 +157,18 @@ func TestRandomCommandSequences(t *testing.T) {
 	t.Logf("with the stabilize phases: %d messages delivered, %d dropped, %d duplicated, %d rejected (%d forged); %d syncs; %d blocks, %d reorgs, %d concludes; %d crashes; %d Step checks",
 		totals.Delivered, totals.Dropped, totals.Duplicated, totals.Rejected, totals.Forged, totals.Syncs, totals.Blocks, totals.Reorgs, totals.Concludes, totals.Crashes, totals.StepChecks)
 	t.Logf("app-invalid proposals: %d made, %d refusals by honest wallets", totals.InvalidProposals, totals.InvalidRefused)
+	t.Logf("disputes: %d challenges, %d stale challenges (%d reverted, %d cleared in their window); %d chain time jumps, %d challenges finalized",
+		disp.Challenges, disp.StaleChallenges, disp.Reverted, disp.Cleared, disp.TimeJumps, disp.Finalized)
 	// The new property is only as good as its reach: a default run must
 	// have made hostile peers propose app-invalid states and honest
 	// wallets refuse them.
 	if ran >= 200 && !skippedOps()["invalid"] && (totals.InvalidProposals == 0 || totals.InvalidRefused == 0) {
 		t.Errorf("%d sequences made %d app-invalid proposals, %d refused: the property was never exercised", ran, totals.InvalidProposals, totals.InvalidRefused)
+	}
+	// Likewise the dispute properties: stale challenges registered, and
+	// challenges run to their finalization.
+	if skip := skippedOps(); ran >= 200 && !skip["stale"] && !skip["challenge"] && !skip["chaintime"] && (disp.StaleChallenges-disp.Reverted == 0 || disp.Finalized == 0) {
+		t.Errorf("%d sequences: disputes never exercised: %+v", ran, disp)
 	}
 }
 
@@ -163,14 +179,22 @@ type countingCommands struct {
 	mu    sync.Mutex
 	n     int
 	stats sim.Stats
+	disp  sim.DisputeStats
 }
 
 func (c *countingCommands) DestroySystemUnderTest(sut commands.SystemUnderTest) {
 	s := sut.(*system)
 	defer func() {
 		st := s.w.Stats()
+		ds := s.w.DisputeStats()
 		c.mu.Lock()
 		c.n += len(s.log)
+		c.disp.Challenges += ds.Challenges
+		c.disp.StaleChallenges += ds.StaleChallenges
+		c.disp.Reverted += ds.Reverted
+		c.disp.Cleared += ds.Cleared
+		c.disp.TimeJumps += ds.TimeJumps
+		c.disp.Finalized += ds.Finalized
 		for _, f := range []struct{ sum, add *int }{
 			{&c.stats.Delivered, &st.Delivered}, {&c.stats.Dropped, &st.Dropped}, {&c.stats.Duplicated, &st.Duplicated},
 			{&c.stats.Rejected, &st.Rejected}, {&c.stats.Forged, &st.Forged}, {&c.stats.Syncs, &st.Syncs},

@@ -15,6 +15,8 @@ import (
 // goes back.
 var statusRank = map[core.Status]int{
 	core.StatusProposed: 0, core.StatusOpening: 1, core.StatusFunding: 2, core.StatusRunning: 3,
+	// A dispute runs on a running channel and may be cleared (dispute.go).
+	core.StatusChallenging: 3, core.StatusResponding: 3,
 	core.StatusClosing: 4, core.StatusClosed: 5,
 }
 

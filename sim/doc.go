@@ -49,6 +49,16 @@
 // app-invalid state is refused as an invalid transition, and every call
 // after Close returns app.ErrClosed.
 //
+// Disputes (dispute.go): a wallet challenges through its API, a
+// participant registers behind its wallet's back a challenge with any
+// support proof its wallet once held, and the chain's clock jumps past a
+// running challenge once every wallet had its chance to answer. Their
+// properties: no challenge finalizes on a turn older than a participant's
+// supported state (a stale challenge is always cleared), and a channel
+// closed by a finalized challenge pays the challenged state's outcome
+// exactly and holds nothing; Stabilize moves the chain's time past the
+// challenges still running, so no channel's funds stay locked.
+//
 // Channels may run SingleAssetPayments (ChannelSpec.App, apps.go): every
 // wallet registers it, and the world steps their inputs with the same rule
 // the wallets apply.

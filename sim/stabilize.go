@@ -88,6 +88,10 @@ func (w *World) settle() {
 			synced = false
 			continue
 		}
+		if w.advanceDisputes() { // every wallet has answered: time may run out
+			synced = false
+			continue
+		}
 		if synced {
 			return
 		}
@@ -300,7 +304,7 @@ func (w *World) liveness(complete bool) error {
 		if !w.Chain.Finalized(id) {
 			bad("%s: closed everywhere but not concluded on chain", label)
 		}
-		for _, a := range l0.State.Outcome {
+		for _, a := range paidOutcome(views[0]) {
 			if h := w.Chain.ChannelHoldings(a.AssetHolder, id); h.Sign() != 0 {
 				bad("%s: closed but still holds %v %s", label, h, w.assetName(a.AssetHolder))
 			}

@@ -231,6 +231,8 @@ type World struct {
 
 	// byz is the Byzantine actors' state (see hostile.go).
 	byz byzantine
+	// disp is the disputes' state (see dispute.go).
+	disp disputes
 	// app is SingleAssetPayments prepared for the world's predictions, nil
 	// if no channel uses it (see apps.go).
 	app *apprules.App
@@ -264,6 +266,7 @@ func New(cfg Config) (*World, error) {
 	}
 	w.stats.Rejections = map[string]int{}
 	w.initByzantine()
+	w.disp.init()
 	w.ETH = w.Chain.ETHAssetHolder()
 	w.Token = w.Chain.AddERC20AssetHolder("SIM")
 	if err := w.installApp(); err != nil {

@@ -98,9 +98,13 @@ func (s *store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 		prev, had := s.wal.view[next.ID]
 		w.checkCommitLocked(s.wal, prev, had, next)
 		s.wal.view[next.ID] = next.Clone()
+		w.keepProofLocked(s.wal, next)
 		for _, e := range ch.Effects {
-			if ss, ok := e.(core.SignState); ok {
-				s.wal.intents[ss.Hash] = intent{id: ss.ChannelID, state: ss.State.Clone()}
+			switch e := e.(type) {
+			case core.SignState:
+				s.wal.intents[e.Hash] = intent{id: e.ChannelID, state: e.State.Clone()}
+			case core.SubmitChallenge:
+				w.allowChallengeLocked(s.wal, e)
 			}
 		}
 	}
@@ -247,6 +251,10 @@ func (s *signer) SignState(ctx context.Context, h nitro.Bytes32) (nitro.Signatur
 	w := s.w
 	w.mu.Lock()
 	addr := s.inner.Address()
+	if w.challengeSignLocked(s.wal, h) { // a challenger's signature (dispute.go)
+		w.mu.Unlock()
+		return s.inner.SignState(ctx, h)
+	}
 	in, ok := s.wal.intents[h]
 	if !ok {
 		w.violateLocked("wallet %s signed %s without committing the intent first", s.wal.Name, h.Hex()[:10])
