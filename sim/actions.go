@@ -48,6 +48,9 @@ func (w *World) enqueue(msgs []app.Message) {
 // results, or, if a Step fails, fail and commit nothing. Step is so checked
 // to be pure and deterministic, and the app to pass inputs on faithfully.
 func (w *World) call(wal *Wallet, what string, id nitro.Bytes32, expectOK bool, ins func() []job, f func(*app.Wallet) (app.Result, error)) (app.Result, error) {
+	if wal.offline {
+		return app.Result{}, errOffline
+	}
 	w.stats.Calls++
 	w.line("%s->>Wallet%s: %s", wal.Name, wal.Name, what)
 	check := ins != nil && w.sampleStep()
@@ -186,8 +189,14 @@ func (w *World) adopt(slot int, creator *Wallet) {
 	}
 }
 
-// candidates returns the slot's participants whose view satisfies ok.
+// candidates returns the slot's online participants whose view satisfies ok.
 func (w *World) candidates(slot int, ok func(c core.Channel) bool) (nitro.Bytes32, []*Wallet) {
+	return w.candidatesOf(slot, false, ok)
+}
+
+// candidatesOf returns the slot's participants (with all, offline ones
+// too) whose view satisfies ok.
+func (w *World) candidatesOf(slot int, all bool, ok func(c core.Channel) bool) (nitro.Bytes32, []*Wallet) {
 	if len(w.ids) == 0 {
 		return nitro.Bytes32{}, nil
 	}
@@ -200,7 +209,7 @@ func (w *World) candidates(slot int, ok func(c core.Channel) bool) (nitro.Bytes3
 	defer w.mu.Unlock()
 	var out []*Wallet
 	for _, wal := range w.members(slot) {
-		if c, known := wal.view[id]; known && ok(c) {
+		if c, known := wal.view[id]; known && ok(c) && (all || !wal.offline) {
 			out = append(out, wal)
 		}
 	}
@@ -341,9 +350,10 @@ func (w *World) Forge(slot, pick int) {
 	}
 }
 
-// Deliver delivers message i in flight.
+// Deliver delivers message i in flight, counted among the messages whose
+// recipient is online.
 func (w *World) Deliver(i int) {
-	env := w.take(i)
+	env := w.takeDeliverable(i)
 	if env == nil {
 		return
 	}
@@ -403,6 +413,20 @@ func (w *World) take(i int) *Envelope {
 	i = mod(i, len(w.net))
 	env := w.net[i]
 	w.net = slices.Delete(w.net, i, i+1)
+	return env
+}
+
+// takeDeliverable takes message i among those whose recipient is online.
+func (w *World) takeDeliverable(i int) *Envelope {
+	w.netMu.Lock()
+	defer w.netMu.Unlock()
+	idx := w.deliverableLocked()
+	if len(idx) == 0 {
+		return nil
+	}
+	k := idx[mod(i, len(idx))]
+	env := w.net[k]
+	w.net = slices.Delete(w.net, k, k+1)
 	return env
 }
 
@@ -467,6 +491,9 @@ func (w *World) Delay(i int) {
 // once it has all, it no longer lags.
 func (w *World) Events(i, n int) {
 	wal := w.Wallets[mod(i, len(w.Wallets))]
+	if wal.offline {
+		return
+	}
 	s, err := wal.port.current()
 	if err != nil {
 		w.violate("%v", err)
@@ -559,6 +586,9 @@ func (w *World) Tick(i int, seconds int64) {
 }
 
 func (w *World) tick(wal *Wallet) {
+	if wal.offline {
+		return
+	}
 	w.stats.Ticks++
 	wal.store.setCapture(true)
 	wal.app.Tick(w.ctx)
@@ -568,7 +598,9 @@ func (w *World) tick(wal *Wallet) {
 
 // Crash crashes wallet i between calls and restarts it from its store.
 func (w *World) Crash(i int) {
-	w.restart(w.Wallets[mod(i, len(w.Wallets))])
+	if wal := w.Wallets[mod(i, len(w.Wallets))]; !wal.offline {
+		w.restart(wal)
+	}
 }
 
 // CrashDuring arms wallet i's store to die at its k-th next write (commit

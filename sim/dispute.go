@@ -149,7 +149,7 @@ func (w *World) Challenge(slot, pick int) {
 // than its current supported state). It does nothing when the participant
 // held no older proof.
 func (w *World) StaleChallenge(slot, pick, age int) {
-	id, ws := w.candidates(slot, func(c core.Channel) bool { return c.Status() == core.StatusRunning })
+	id, ws := w.candidatesOf(slot, true, func(c core.Channel) bool { return c.Status() == core.StatusRunning })
 	if len(ws) == 0 || w.byz.poisoned[id] {
 		return
 	}
@@ -286,7 +286,8 @@ func (w *World) jump(seconds uint64) {
 
 // checkFinalized checks every channel whose challenge, running before the
 // jump (running), the jump finalized: the registered turn is at least
-// every participant's supported turn.
+// every online participant's supported turn (an offline wallet could not
+// answer; no watcher is modelled).
 func (w *World) checkFinalized(running map[nitro.Bytes32]ports.ChannelRecord) {
 	for slot, id := range w.ids {
 		was, ok := running[id]
@@ -300,8 +301,8 @@ func (w *World) checkFinalized(running map[nitro.Bytes32]ports.ChannelRecord) {
 		w.disp.stats.Finalized++
 		for _, wal := range w.members(slot) {
 			c, ok := w.View(wal.Index, id)
-			if !ok {
-				continue
+			if !ok || wal.offline {
+				continue // an offline wallet may lose a stale challenge
 			}
 			if sup, ok := c.Supported(); ok && sup.State.TurnNum > rec.TurnNumRecord {
 				w.violate("%s: a challenge on turn %d finalized while %s, online, supports turn %d", w.label(id), rec.TurnNumRecord, wal.Name, sup.State.TurnNum)

@@ -135,6 +135,9 @@ func (w *World) rejected(wal *Wallet, what string, before string, err error) {
 // push gives wal a Byzantine message, checking that a rejection changes
 // nothing durable; its outbox goes out as any call's.
 func (w *World) push(wal *Wallet, what string, data []byte) (app.Result, error) {
+	if wal.offline {
+		return app.Result{}, errOffline
+	}
 	w.stats.Calls++
 	w.stats.Forged++
 	w.line("Note over Wallet%s: %s", wal.Name, what)
@@ -423,6 +426,9 @@ func (w *World) poisonedMessage(data []byte) bool {
 // change nothing, then starts the wallet again from its store.
 func (w *World) CallAfterClose(i, kind int) {
 	wal := w.Wallets[mod(i, len(w.Wallets))]
+	if wal.offline {
+		return
+	}
 	_ = wal.app.Close()
 	before := w.durable(wal)
 	a := wal.app

@@ -31,6 +31,7 @@ func (w *World) Stabilize(complete bool) error {
 	w.stabilizing = true
 	defer func() { w.stabilizing = false }()
 	w.Chain.FailNext(0, nil)
+	w.allBack()
 	for _, wal := range w.Wallets {
 		wal.lagging = false
 		w.mu.Lock()
@@ -205,9 +206,16 @@ func (w *World) Calm() {
 
 // deliverAll delivers messages in order until none is left (bounded).
 func (w *World) deliverAll() {
-	for k := 0; k < 5000 && len(w.net) > 0; k++ {
+	for k := 0; k < 5000 && w.deliverable() > 0; k++ {
 		w.Deliver(0)
 	}
+}
+
+// deliverable counts the messages in flight whose recipient is online.
+func (w *World) deliverable() int {
+	w.netMu.Lock()
+	defer w.netMu.Unlock()
+	return len(w.deliverableLocked())
 }
 
 // fingerprint summarizes every wallet's channels and the chain.

@@ -141,10 +141,12 @@ type Stats struct {
 	TxErrors, InjectedTxFailures        int
 	ChainEvents                         int
 	Ticks, Crashes                      int
-	Seconds                             int64
-	Rejections                          map[string]int
-	StepChecks                          int
-	Commits, Signatures                 int
+	// Offline counts the wallets stopped by GoOffline.
+	Offline             int
+	Seconds             int64
+	Rejections          map[string]int
+	StepChecks          int
+	Commits, Signatures int
 	// InvalidProposals counts the app-invalid states hostile peers made
 	// (ProposeInvalid), InvalidRefused the refusals of them by honest
 	// wallets.
@@ -163,6 +165,9 @@ type Wallet struct {
 	dest   nitro.Address
 	// lagging wallets get chain events only through Events.
 	lagging bool
+	// offline wallets are stopped (GoOffline): no messages, events,
+	// ticks or calls until ComeBack.
+	offline bool
 	// view is the wallet's channels as last committed (under World.mu).
 	view map[nitro.Bytes32]core.Channel
 	// intents are the state hashes the wallet committed SignState for.
