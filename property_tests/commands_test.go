@@ -71,6 +71,10 @@ var ops = []struct {
 	{"challenge", 1, 2, func(w *sim.World, a []int) { w.Challenge(a[0], a[1]) }},
 	{"stale", 1, 3, func(w *sim.World, a []int) { w.StaleChallenge(a[0], a[1], a[2]) }},
 	{"chaintime", 1, 1, func(w *sim.World, a []int) { w.AdvanceChainTime(a[0]) }},
+	// A participant's wallet stopping and coming back on its store
+	// (sim/offline.go): while offline it may lose a stale challenge.
+	{"offline", 1, 2, func(w *sim.World, a []int) { w.GoOffline(a[0], a[1]) }},
+	{"back", 1, 2, func(w *sim.World, a []int) { w.ComeBack(a[0], a[1]) }},
 }
 
 func (c cmd) String() string {

@@ -348,9 +348,16 @@ func (w *World) holds(id nitro.Bytes32) bool {
 }
 
 // paidOutcome is the outcome a closed channel's payouts follow: the final
-// state's, or, for a channel closed by a finalized challenge, the
-// challenged state's.
-func paidOutcome(c core.Channel) nitro.Outcome {
+// state's, or, for a channel closed by a finalized challenge (rec is the
+// adjudicator's record: a conclude leaves turn 0), the challenged state's.
+// A wallet may hold a final state signed by all and still be paid the
+// challenged outcome: one that was offline while the challenge finalized
+// countersigns a final state before its next tick tells it the chain's
+// time.
+func paidOutcome(c core.Channel, rec ports.ChannelRecord) nitro.Outcome {
+	if d := c.Dispute; d != nil && d.Challenged.Outcome != nil && rec.TurnNumRecord != 0 && d.Challenged.TurnNum == rec.TurnNumRecord {
+		return d.Challenged.Outcome
+	}
 	if _, ok := c.Final(); !ok && c.Dispute != nil && c.Dispute.Challenged.Outcome != nil {
 		return c.Dispute.Challenged.Outcome
 	}

@@ -312,7 +312,8 @@ func (w *World) liveness(complete bool) error {
 		if !w.Chain.Finalized(id) {
 			bad("%s: closed everywhere but not concluded on chain", label)
 		}
-		for _, a := range paidOutcome(views[0]) {
+		rec, _ := w.record(id)
+		for _, a := range paidOutcome(views[0], rec) {
 			if h := w.Chain.ChannelHoldings(a.AssetHolder, id); h.Sign() != 0 {
 				bad("%s: closed but still holds %v %s", label, h, w.assetName(a.AssetHolder))
 			}
