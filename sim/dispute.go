@@ -67,6 +67,9 @@ type DisputeStats struct {
 	// the response window; TimeJumps counts the chain clock's jumps,
 	// Finalized the challenges seen finalized after one.
 	Cleared, TimeJumps, Finalized int
+	// LostOffline counts the finalized challenges older than the support
+	// of a participant that was offline (GoOffline) when they finalized.
+	LostOffline int
 }
 
 // DisputeStats returns the dispute counters so far.
@@ -299,14 +302,24 @@ func (w *World) checkFinalized(running map[nitro.Bytes32]ports.ChannelRecord) {
 		}
 		rec := was
 		w.disp.stats.Finalized++
+		lost := false
 		for _, wal := range w.members(slot) {
 			c, ok := w.View(wal.Index, id)
-			if !ok || wal.offline {
-				continue // an offline wallet may lose a stale challenge
+			if !ok {
+				continue
 			}
-			if sup, ok := c.Supported(); ok && sup.State.TurnNum > rec.TurnNumRecord {
-				w.violate("%s: a challenge on turn %d finalized while %s, online, supports turn %d", w.label(id), rec.TurnNumRecord, wal.Name, sup.State.TurnNum)
+			sup, ok := c.Supported()
+			if !ok || sup.State.TurnNum <= rec.TurnNumRecord {
+				continue
 			}
+			if wal.offline {
+				lost = true // an offline wallet may lose a stale challenge
+				continue
+			}
+			w.violate("%s: a challenge on turn %d finalized while %s, online, supports turn %d", w.label(id), rec.TurnNumRecord, wal.Name, sup.State.TurnNum)
+		}
+		if lost {
+			w.disp.stats.LostOffline++
 		}
 	}
 }

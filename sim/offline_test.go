@@ -84,7 +84,7 @@ func TestOfflineWalletsLoseStaleChallenge(t *testing.T) {
 	if err := w.Check(); err != nil {
 		t.Fatalf("%v\n%s", err, w.Diagram())
 	}
-	if s := w.DisputeStats(); !w.Chain.Finalized(id) || s.Finalized != 1 {
+	if s := w.DisputeStats(); !w.Chain.Finalized(id) || s.Finalized != 1 || s.LostOffline != 1 {
 		t.Fatalf("stale challenge did not finalize with nobody online: %+v\n%s", s, w.Diagram())
 	}
 	if err := w.Stabilize(false); err != nil {
