@@ -35,12 +35,13 @@ func TestStaleChallengeClearedInWorld(t *testing.T) {
 	if s := w.DisputeStats(); s.StaleChallenges != 1 || s.Reverted != 0 {
 		t.Fatalf("stale challenge not registered: %+v", s)
 	}
+	w.Mine() // on chain: AdvanceChainTime waits for the answers, then jumps
 	w.AdvanceChainTime(0)
 	if err := w.Check(); err != nil {
 		t.Fatalf("%v\n%s", err, w.Diagram())
 	}
-	if w.Chain.Finalized(id) {
-		t.Fatalf("the stale challenge finalized\n%s", w.Diagram())
+	if w.Chain.Finalized(id) || w.DisputeStats().Cleared != 1 {
+		t.Fatalf("the stale challenge was not cleared in its window (%+v)\n%s", w.DisputeStats(), w.Diagram())
 	}
 	for i := 0; i < 2; i++ {
 		c, _ := w.View(i, id)

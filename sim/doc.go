@@ -59,6 +59,13 @@
 // exactly and holds nothing; Stabilize moves the chain's time past the
 // challenges still running, so no channel's funds stay locked.
 //
+// Offline wallets (offline.go): GoOffline stops a participant's wallet,
+// which then gets no messages (they stay queued), chain events or ticks
+// and makes no calls; ComeBack restarts it on its store, gives it its
+// events and has it sync its channels. An offline wallet may lose a stale
+// challenge (no watcher is modelled): the dispute property holds for the
+// online participants, and Stabilize brings every wallet back first.
+//
 // Channels may run SingleAssetPayments (ChannelSpec.App, apps.go): every
 // wallet registers it, and the world steps their inputs with the same rule
 // the wallets apply.
