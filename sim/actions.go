@@ -189,33 +189,6 @@ func (w *World) adopt(slot int, creator *Wallet) {
 	}
 }
 
-// candidates returns the slot's online participants whose view satisfies ok.
-func (w *World) candidates(slot int, ok func(c core.Channel) bool) (nitro.Bytes32, []*Wallet) {
-	return w.candidatesOf(slot, false, ok)
-}
-
-// candidatesOf returns the slot's participants (with all, offline ones
-// too) whose view satisfies ok.
-func (w *World) candidatesOf(slot int, all bool, ok func(c core.Channel) bool) (nitro.Bytes32, []*Wallet) {
-	if len(w.ids) == 0 {
-		return nitro.Bytes32{}, nil
-	}
-	slot = mod(slot, len(w.ids))
-	id := w.ids[slot]
-	if id == (nitro.Bytes32{}) {
-		return id, nil
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	var out []*Wallet
-	for _, wal := range w.members(slot) {
-		if c, known := wal.view[id]; known && ok(c) && (all || !wal.offline) {
-			out = append(out, wal)
-		}
-	}
-	return id, out
-}
-
 func canMove(c core.Channel) bool {
 	return c.Status() == core.StatusRunning && c.MyTurn() && c.Pending == nil
 }
@@ -413,20 +386,6 @@ func (w *World) take(i int) *Envelope {
 	i = mod(i, len(w.net))
 	env := w.net[i]
 	w.net = slices.Delete(w.net, i, i+1)
-	return env
-}
-
-// takeDeliverable takes message i among those whose recipient is online.
-func (w *World) takeDeliverable(i int) *Envelope {
-	w.netMu.Lock()
-	defer w.netMu.Unlock()
-	idx := w.deliverableLocked()
-	if len(idx) == 0 {
-		return nil
-	}
-	k := idx[mod(i, len(idx))]
-	env := w.net[k]
-	w.net = slices.Delete(w.net, k, k+1)
 	return env
 }
 

@@ -96,7 +96,7 @@ func (w *World) allBack() {
 // Offline reports whether wallet i is offline.
 func (w *World) Offline(i int) bool { return w.Wallets[mod(i, len(w.Wallets))].offline }
 
-// deliverable returns the indices of the messages in flight whose
+// deliverableLocked returns the indices of the messages in flight whose
 // recipient is online. Called with netMu held.
 func (w *World) deliverableLocked() []int {
 	var out []int
@@ -106,4 +106,45 @@ func (w *World) deliverableLocked() []int {
 		}
 	}
 	return out
+}
+
+// candidates returns the slot's online participants whose view satisfies ok.
+func (w *World) candidates(slot int, ok func(c core.Channel) bool) (nitro.Bytes32, []*Wallet) {
+	return w.candidatesOf(slot, false, ok)
+}
+
+// candidatesOf returns the slot's participants (with all, offline ones
+// too) whose view satisfies ok.
+func (w *World) candidatesOf(slot int, all bool, ok func(c core.Channel) bool) (nitro.Bytes32, []*Wallet) {
+	if len(w.ids) == 0 {
+		return nitro.Bytes32{}, nil
+	}
+	slot = mod(slot, len(w.ids))
+	id := w.ids[slot]
+	if id == (nitro.Bytes32{}) {
+		return id, nil
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	var out []*Wallet
+	for _, wal := range w.members(slot) {
+		if c, known := wal.view[id]; known && ok(c) && (all || !wal.offline) {
+			out = append(out, wal)
+		}
+	}
+	return id, out
+}
+
+// takeDeliverable takes message i among those whose recipient is online.
+func (w *World) takeDeliverable(i int) *Envelope {
+	w.netMu.Lock()
+	defer w.netMu.Unlock()
+	idx := w.deliverableLocked()
+	if len(idx) == 0 {
+		return nil
+	}
+	k := idx[mod(i, len(idx))]
+	env := w.net[k]
+	w.net = slices.Delete(w.net, k, k+1)
+	return env
 }
