@@ -1,6 +1,7 @@
 package propertytests
 
 import (
+	"fmt"
 	"math/big"
 
 	"github.com/nitrowallet/nitrowallet/core"
@@ -23,11 +24,18 @@ func (x *explorer) submitDeposit(s *xstate, i int, d core.Deposit) error {
 
 // mine executes the pending transactions in a block, with Nitro's rules;
 // their events queue for both wallets.
-func (x *explorer) mine(s *xstate) {
+func (x *explorer) mine(s *xstate) error {
 	s.Block++
 	var evs []core.ChainEvent
+	var fails []*xfail
 	for _, tx := range s.Pending {
 		switch {
+		case tx.Chal != nil || tx.Check != nil || tx.Push != nil:
+			e, f := x.mineDispute(s, tx)
+			evs = append(evs, e...)
+			if f != nil {
+				fails = append(fails, f)
+			}
 		case tx.Dep != nil:
 			d := tx.Dep
 			target := new(big.Int).Add(d.ExpectedHeld, d.Amount)
@@ -40,7 +48,7 @@ func (x *explorer) mine(s *xstate) {
 			evs = append(evs, core.ChainEvent{Kind: core.EventDeposited, ChannelID: d.ChannelID, Asset: d.Asset, Block: s.Block,
 				AmountDeposited: amt, Holdings: new(big.Int).Set(target)})
 		case tx.Concl != nil:
-			if s.Concluded {
+			if s.Concluded || s.finalized() {
 				continue
 			}
 			s.Concluded = true
@@ -62,6 +70,12 @@ func (x *explorer) mine(s *xstate) {
 	for i := range s.Events {
 		s.Events[i] = append(s.Events[i], evs...)
 	}
+	for _, f := range fails {
+		if err := x.step(s, f.by, f.in); err != nil {
+			return fmt.Errorf("mine: %w", err)
+		}
+	}
+	return nil
 }
 
 // deliverEvent gives node i its next chain event (skipped, as the app does,

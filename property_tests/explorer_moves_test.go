@@ -31,6 +31,7 @@ func (x *explorer) stepKeyed(s *xstate, i int, in core.Input, inKey string) erro
 		return err
 	}
 	s.Nodes[i] = next
+	x.observeStale(s, i)
 	for _, e := range effs {
 		switch e := e.(type) {
 		case core.SignState:
@@ -56,8 +57,20 @@ func (x *explorer) stepKeyed(s *xstate, i int, in core.Input, inKey string) erro
 			if err := x.submitDeposit(s, i, e); err != nil {
 				return err
 			}
+		case core.SubmitChallenge:
+			if err := x.submitDispute(s, i, xtx{Chal: &e}); err != nil {
+				return err
+			}
+		case core.SubmitCheckpoint:
+			if err := x.submitDispute(s, i, xtx{Check: &e}); err != nil {
+				return err
+			}
+		case core.PushOutcome:
+			if err := x.submitDispute(s, i, xtx{Push: &e}); err != nil {
+				return err
+			}
 		case core.Conclude:
-			if s.Concluded {
+			if s.Concluded || s.finalized() {
 				if err := x.step(s, i, core.TxFailed{Kind: core.TxConclude, Done: true, Err: "Channel finalized."}); err != nil {
 					return err
 				}
@@ -164,7 +177,7 @@ func (x *explorer) moves(s *xstate) []move {
 	if s.Nodes[0].ID == (nitro.Bytes32{}) {
 		api("A creates", 0, func(*xstate) core.Input {
 			return core.Create{Me: x.parts[0].SigningAddress, ChainID: big.NewInt(sim.ChainID), Participants: x.parts,
-				Outcome: x.outcome(x.amounts[0], x.amounts[1]), ChallengeDuration: 100, ChannelNonce: 1, FundingStrategy: core.FundingDirect, Deployment: x.deployment()}
+				Outcome: x.outcome(x.amounts[0], x.amounts[1]), ChallengeDuration: xChallengeDuration, ChannelNonce: 1, FundingStrategy: core.FundingDirect, Deployment: x.deployment()}
 		}, nil)
 	}
 	if s.Nodes[1].ID != (nitro.Bytes32{}) && !s.Nodes[1].Joined {
@@ -193,14 +206,14 @@ func (x *explorer) moves(s *xstate) []move {
 			api(name+" closes", i, func(*xstate) core.Input { return core.Close{} }, func(t *xstate) { t.Closed = true })
 		}
 	}
-	if s.Syncs < x.d {
+	if s.Syncs < x.d && s.Challenges == 0 {
 		for i := range s.Nodes {
 			if s.Nodes[i].ID != (nitro.Bytes32{}) {
 				api(x.parts[i].ParticipantID+" syncs", i, func(*xstate) core.Input { return core.Sync{} }, func(t *xstate) { t.Syncs++ })
 			}
 		}
 	}
-	if s.Forges < x.d {
+	if s.Forges < x.d && s.Challenges == 0 {
 		for i := range s.Nodes {
 			if m, ok := x.forgery(s, i); ok {
 				out = append(out, move{fmt.Sprintf("%s forges turn %d", x.parts[i].ParticipantID, m.m.Payload.SignedStates[0].State.TurnNum), func(t *xstate) error {
@@ -219,14 +232,14 @@ func (x *explorer) moves(s *xstate) []move {
 		distinct[m.key] = true
 		desc := describe(m.m)
 		out = append(out, move{"deliver " + desc, func(t *xstate) error { return x.deliver(t, j) }})
-		if s.Drops < x.d {
+		if s.Drops < x.d && s.Challenges == 0 {
 			out = append(out, move{"drop " + desc, func(t *xstate) error {
 				t.Net = slices.Delete(t.Net, j, j+1)
 				t.Drops++
 				return nil
 			}})
 		}
-		if s.Dups < x.d {
+		if s.Dups < x.d && s.Challenges == 0 {
 			out = append(out, move{"duplicate " + desc, func(t *xstate) error {
 				t.Net = append(t.Net, t.Net[j])
 				t.Dups++
@@ -234,8 +247,9 @@ func (x *explorer) moves(s *xstate) []move {
 			}})
 		}
 	}
+	out = append(out, x.disputeMoves(s)...)
 	if len(s.Pending) > 0 {
-		out = append(out, move{"mine", func(t *xstate) error { x.mine(t); return nil }})
+		out = append(out, move{"mine", x.mine})
 	}
 	for i := range s.Events {
 		if len(s.Events[i]) > 0 {

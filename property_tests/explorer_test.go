@@ -47,6 +47,8 @@ type explorer struct {
 	states   int
 	edges    int
 	liveness int
+	// disputed counts the states with a challenge on chain.
+	disputed int
 	failure  string
 	// failPath is the moves that led to the first failure.
 	failPath []string
@@ -92,10 +94,17 @@ func digest(s string) string {
 	return string(h[:])
 }
 
-// xtx is a transaction waiting to be mined.
+// xtx is a transaction waiting to be mined. By is the wallet that
+// submitted a dispute transaction; Hostile marks the stale challenge the
+// explorer submits with B's key behind B's core.
 type xtx struct {
-	Dep   *core.Deposit
-	Concl *core.Conclude
+	Dep     *core.Deposit
+	Concl   *core.Conclude
+	Chal    *core.SubmitChallenge
+	Check   *core.SubmitCheckpoint
+	Push    *core.PushOutcome
+	By      int
+	Hostile bool
 }
 
 // xstate is a global state. It is a value: successors copy it.
@@ -115,6 +124,16 @@ type xstate struct {
 	Dups      int
 	Syncs     int
 	Forges    int
+	// The adjudicator (k <= 2 only, explorer_dispute_test.go): the chain's
+	// time, the channel's record, whether a challenge's outcome was pushed,
+	// the challenges made so far (and by whom), and the oldest support
+	// proof B ever held (for the hostile stale challenge).
+	ChainTime  uint64
+	Rec        xrecord
+	Pushed     bool
+	Challenges int
+	Challenged [2]bool
+	Stale      *core.SupportProof
 }
 
 func newExplorer(k, d int) *explorer {
@@ -187,6 +206,12 @@ func nodeKey(c *core.Channel) []byte {
 	num('c', int64(c.Conclude))
 	num('n', c.Now)
 	num('a', c.ClosedAt)
+	num('w', c.TxWaitSince)
+	num('r', c.ReplyWaitSince)
+	num('x', int64(c.Challenge))
+	if d := c.Dispute; d != nil {
+		b = append(b, sim.Canonical(d)...)
+	}
 	if c.Pending != nil {
 		b = append(b, c.Pending.Hash[:]...)
 	}
@@ -267,7 +292,7 @@ func (x *explorer) check(s, parent *xstate) error {
 		}
 		if parent != nil && parent.Nodes[i].ID != (nitro.Bytes32{}) {
 			p := &parent.Nodes[i]
-			if statusRankOf(c.Status()) < statusRankOf(p.Status()) || c.TurnNum() < p.TurnNum() || c.MyLastTurn < p.MyLastTurn {
+			if !disputeStatus(c.Status()) && !disputeStatus(p.Status()) && statusRankOf(c.Status()) < statusRankOf(p.Status()) || c.TurnNum() < p.TurnNum() || c.MyLastTurn < p.MyLastTurn {
 				return fmt.Errorf("%s went back: %s turn %d -> %s turn %d", x.parts[i].ParticipantID, p.Status(), p.TurnNum(), c.Status(), c.TurnNum())
 			}
 		}
@@ -306,6 +331,12 @@ var statusOrder = []core.Status{core.StatusProposed, core.StatusOpening, core.St
 
 func statusRankOf(s core.Status) int { return slices.Index(statusOrder, s) }
 
+// disputeStatus: a dispute's statuses, which end where the channel was
+// (a cleared challenge) or closed.
+func disputeStatus(s core.Status) bool {
+	return s == core.StatusChallenging || s == core.StatusResponding
+}
+
 // finish drives a state to its end: every move but drops and duplicates,
 // in order, until none is left; then both sync; until the channel is done.
 // It must end closed, concluded and paid out exactly.
@@ -316,7 +347,7 @@ func (x *explorer) finish(s *xstate) error {
 		for n := 0; n < 10000; n++ {
 			var mv *move
 			for _, m := range x.moves(s) {
-				if !strings.HasPrefix(m.label, "drop") && !strings.HasPrefix(m.label, "duplicate") && !strings.HasSuffix(m.label, "syncs") && !strings.Contains(m.label, "forges") {
+				if !strings.HasPrefix(m.label, "drop") && !strings.Contains(m.label, "challenges") && !strings.HasPrefix(m.label, "duplicate") && !strings.HasSuffix(m.label, "syncs") && !strings.Contains(m.label, "forges") {
 					mv = &m
 					break
 				}
@@ -344,6 +375,9 @@ func (x *explorer) finish(s *xstate) error {
 
 // done: both closed, concluded and paid out exactly the final outcome.
 func (x *explorer) done(s *xstate) bool {
+	if s.Pushed {
+		return x.disputeDone(s)
+	}
 	for i := range s.Nodes {
 		if s.Nodes[i].Status() != core.StatusClosed || s.Nodes[i].FundingStatus() != core.FundingDefunded {
 			return false
@@ -413,6 +447,9 @@ func (x *explorer) run() {
 				continue
 			}
 			x.seen[k] = true
+			if t.Rec.FinalizesAt != 0 {
+				x.disputed++
+			}
 			parents[k] = edge{key, mv.label}
 			queue = append(queue, t)
 			keys = append(keys, k)
@@ -456,8 +493,8 @@ func TestExplore(t *testing.T) {
 			if x.failure != "" {
 				t.Fatalf("%s\nafter:\n  %s", x.failure, strings.Join(x.failPath, "\n  "))
 			}
-			t.Logf("k=%d d=%d: %d states, %d transitions explored, %d driven to the end (%d Steps computed, %d memoized), in %v",
-				k, d, x.states, x.edges, x.liveness, x.steps, x.hits, time.Since(start).Round(time.Millisecond))
+			t.Logf("k=%d d=%d: %d states (%d with a challenge on chain), %d transitions explored, %d driven to the end (%d Steps computed, %d memoized), in %v",
+				k, d, x.states, x.disputed, x.edges, x.liveness, x.steps, x.hits, time.Since(start).Round(time.Millisecond))
 		})
 	}
 }
