@@ -234,3 +234,6 @@ func (x *explorer) disputeDone(s *xstate) bool {
 	}
 	return s.Holdings.Sign() == 0 && len(s.Pending) == 0
 }
+
+// stateTurn is the turn of a support proof's supported state.
+func (*xstate) stateTurn(p *core.SupportProof) uint64 { return p.States[len(p.States)-1].TurnNum }

@@ -182,6 +182,12 @@ func (s *xstate) key() [32]byte {
 	}
 	c := *s
 	c.Net, c.Nodes = nil, [2]core.Channel{}
+	if c.Stale != nil {
+		// B's oldest support proof is keyed by its turn: the states of a
+		// turn are unique (check) and signatures deterministic.
+		c.Stale = nil
+		h.Write(strconv.AppendUint([]byte("stale"), c.stateTurn(s.Stale), 10))
+	}
 	h.Write([]byte(sim.Canonical(c)))
 	h.Write([]byte(strings.Join(net, "|")))
 	var k [32]byte
