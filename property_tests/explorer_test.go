@@ -30,8 +30,13 @@ import (
 // their canonical rendering, so each is expanded once. Every reachable
 // state is checked; every state without a move left (and every 16th state
 // by hash) is driven to the end with syncs, which must close the channel
-// and pay it out exactly. The search is breadth first: a failure comes with
-// a shortest sequence of moves that leads to it.
+// and pay it out exactly. For k <= 2 the chain model has an adjudicator
+// too (explorer_dispute_test.go): challenges by either wallet, a stale one
+// by B, checkpoints, time passing and pushOutcome, explored in runs
+// without network faults; a channel a finalized challenge closed must pay
+// each wallet at least what its supported state gives it. The search is
+// breadth first: a failure comes with a shortest sequence of moves that
+// leads to it.
 
 type explorer struct {
 	k, d     int
