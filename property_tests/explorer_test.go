@@ -3,7 +3,6 @@ package propertytests
 import (
 	"crypto/ecdsa"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"math/big"
 	"os"
@@ -31,8 +30,13 @@ import (
 // their canonical rendering, so each is expanded once. Every reachable
 // state is checked; every state without a move left (and every 16th state
 // by hash) is driven to the end with syncs, which must close the channel
-// and pay it out exactly. The search is breadth first: a failure comes with
-// a shortest sequence of moves that leads to it.
+// and pay it out exactly. For k <= 2 the chain model has an adjudicator
+// too (explorer_dispute_test.go): challenges by either wallet, a stale one
+// by B, checkpoints, time passing and pushOutcome, explored in runs
+// without network faults; a channel a finalized challenge closed must pay
+// each wallet at least what its supported state gives it. The search is
+// breadth first: a failure comes with a shortest sequence of moves that
+// leads to it.
 
 type explorer struct {
 	k, d     int
@@ -48,6 +52,8 @@ type explorer struct {
 	states   int
 	edges    int
 	liveness int
+	// disputed counts the states with a challenge on chain.
+	disputed int
 	failure  string
 	// failPath is the moves that led to the first failure.
 	failPath []string
@@ -93,10 +99,17 @@ func digest(s string) string {
 	return string(h[:])
 }
 
-// xtx is a transaction waiting to be mined.
+// xtx is a transaction waiting to be mined. By is the wallet that
+// submitted a dispute transaction; Hostile marks the stale challenge the
+// explorer submits with B's key behind B's core.
 type xtx struct {
-	Dep   *core.Deposit
-	Concl *core.Conclude
+	Dep     *core.Deposit
+	Concl   *core.Conclude
+	Chal    *core.SubmitChallenge
+	Check   *core.SubmitCheckpoint
+	Push    *core.PushOutcome
+	By      int
+	Hostile bool
 }
 
 // xstate is a global state. It is a value: successors copy it.
@@ -116,6 +129,16 @@ type xstate struct {
 	Dups      int
 	Syncs     int
 	Forges    int
+	// The adjudicator (k <= 2 only, explorer_dispute_test.go): the chain's
+	// time, the channel's record, whether a challenge's outcome was pushed,
+	// the challenges made so far (and by whom), and the oldest support
+	// proof B ever held (for the hostile stale challenge).
+	ChainTime  uint64
+	Rec        xrecord
+	Pushed     bool
+	Challenges int
+	Challenged [2]bool
+	Stale      *core.SupportProof
 }
 
 func newExplorer(k, d int) *explorer {
@@ -164,6 +187,12 @@ func (s *xstate) key() [32]byte {
 	}
 	c := *s
 	c.Net, c.Nodes = nil, [2]core.Channel{}
+	if c.Stale != nil {
+		// B's oldest support proof is keyed by its turn: the states of a
+		// turn are unique (check) and signatures deterministic.
+		c.Stale = nil
+		h.Write(strconv.AppendUint([]byte("stale"), c.stateTurn(s.Stale), 10))
+	}
 	h.Write([]byte(sim.Canonical(c)))
 	h.Write([]byte(strings.Join(net, "|")))
 	var k [32]byte
@@ -188,6 +217,12 @@ func nodeKey(c *core.Channel) []byte {
 	num('c', int64(c.Conclude))
 	num('n', c.Now)
 	num('a', c.ClosedAt)
+	num('w', c.TxWaitSince)
+	num('r', c.ReplyWaitSince)
+	num('x', int64(c.Challenge))
+	if d := c.Dispute; d != nil {
+		b = append(b, sim.Canonical(d)...)
+	}
 	if c.Pending != nil {
 		b = append(b, c.Pending.Hash[:]...)
 	}
@@ -232,337 +267,6 @@ func (x *explorer) outcome(a, b int64) nitro.Outcome {
 	}}}
 }
 
-// step applies an input to node i, checks Step is deterministic on it, and
-// carries out the effects (signing at once).
-func (x *explorer) step(s *xstate, i int, in core.Input) error {
-	return x.stepKeyed(s, i, in, "")
-}
-
-// stepKeyed is step with the input's key when the caller has one.
-func (x *explorer) stepKeyed(s *xstate, i int, in core.Input, inKey string) error {
-	next, effs, err := x.coreStep(s.Nodes[i], in, inKey)
-	if err != nil {
-		return err
-	}
-	s.Nodes[i] = next
-	for _, e := range effs {
-		switch e := e.(type) {
-		case core.SignState:
-			raw, err := crypto.Sign(nitro.SignatureDigest(e.Hash), x.keys[i])
-			if err != nil {
-				return err
-			}
-			raw[64] += 27
-			sig, err := nitro.SignatureFromBytes(raw)
-			if err != nil {
-				return err
-			}
-			if err := x.step(s, i, core.Signed{Hash: e.Hash, Signature: sig}); err != nil {
-				return fmt.Errorf("signed: %w", err)
-			}
-		case core.Send:
-			xm, err := x.newMsg(e.Message)
-			if err != nil {
-				return err
-			}
-			s.Net = append(s.Net, xm)
-		case core.Deposit:
-			if err := x.submitDeposit(s, i, e); err != nil {
-				return err
-			}
-		case core.Conclude:
-			if s.Concluded {
-				if err := x.step(s, i, core.TxFailed{Kind: core.TxConclude, Done: true, Err: "Channel finalized."}); err != nil {
-					return err
-				}
-				continue
-			}
-			s.Pending = append(s.Pending, xtx{Concl: &e})
-		case core.Watch:
-			if s.Holdings.Sign() > 0 {
-				if err := x.step(s, i, core.ChainEvent{Kind: core.EventDeposited, ChannelID: e.ChannelID, Asset: x.asset, Holdings: new(big.Int).Set(s.Holdings)}); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	return nil
-}
-
-// stepResult is a memoized Step.
-type stepResult struct {
-	next core.Channel
-	effs []core.Effect
-	err  error
-}
-
-// coreStep is core.Step, memoized: the same channel given the same input
-// recurs across many global states, and Step is a pure function. Every
-// eighth computed Step is also run twice and compared, checking that it is
-// deterministic and leaves its argument alone.
-func (x *explorer) coreStep(c core.Channel, in core.Input, inKey string) (core.Channel, []core.Effect, error) {
-	if inKey == "" {
-		inKey = sim.Canonical(&in)
-	}
-	key := sha256.Sum256(append(nodeKey(&c), inKey...))
-	if r, ok := x.memo[key]; ok {
-		x.hits++
-		return r.next, r.effs, r.err
-	}
-	before := sim.Canonical(c)
-	next, effs, err := core.Step(c, in)
-	x.steps++
-	{
-		n2, e2, err2 := core.Step(c, in)
-		if sim.Canonical(c) != before {
-			return next, nil, fmt.Errorf("Step changed its argument on %T", in)
-		}
-		if fmt.Sprint(err) != fmt.Sprint(err2) || sim.Canonical(next) != sim.Canonical(n2) || sim.Canonical(effs) != sim.Canonical(e2) {
-			return next, nil, fmt.Errorf("Step is not deterministic on %T", in)
-		}
-	}
-	if len(x.memo) >= memoSize {
-		clear(x.memo)
-	}
-	x.memo[key] = stepResult{next, effs, err}
-	return next, effs, err
-}
-
-const memoSize = 20000
-
-// submitDeposit checks a deposit as a gas estimate would, then queues it.
-func (x *explorer) submitDeposit(s *xstate, i int, d core.Deposit) error {
-	target := new(big.Int).Add(d.ExpectedHeld, d.Amount)
-	switch {
-	case s.Holdings.Cmp(d.ExpectedHeld) < 0:
-		return x.step(s, i, core.TxFailed{Kind: core.TxDeposit, Asset: d.Asset, Item: d.Item, Err: "holdings < expectedHeld"})
-	case s.Holdings.Cmp(target) >= 0:
-		return x.step(s, i, core.TxFailed{Kind: core.TxDeposit, Asset: d.Asset, Item: d.Item, Done: true, Err: "holdings already sufficient"})
-	}
-	s.Pending = append(s.Pending, xtx{Dep: &d})
-	return nil
-}
-
-// mine executes the pending transactions in a block, with Nitro's rules;
-// their events queue for both wallets.
-func (x *explorer) mine(s *xstate) {
-	s.Block++
-	var evs []core.ChainEvent
-	for _, tx := range s.Pending {
-		switch {
-		case tx.Dep != nil:
-			d := tx.Dep
-			target := new(big.Int).Add(d.ExpectedHeld, d.Amount)
-			if s.Holdings.Cmp(d.ExpectedHeld) < 0 || s.Holdings.Cmp(target) >= 0 {
-				continue // fails when mined: no effect, no event
-			}
-			amt := new(big.Int).Sub(target, s.Holdings)
-			s.Deposited.Add(s.Deposited, amt)
-			s.Holdings = target
-			evs = append(evs, core.ChainEvent{Kind: core.EventDeposited, ChannelID: d.ChannelID, Asset: d.Asset, Block: s.Block,
-				AmountDeposited: amt, Holdings: new(big.Int).Set(target)})
-		case tx.Concl != nil:
-			if s.Concluded {
-				continue
-			}
-			s.Concluded = true
-			initial := new(big.Int).Set(s.Holdings)
-			for k, it := range tx.Concl.State.Outcome[0].Allocation {
-				pay := new(big.Int).Set(it.Amount)
-				if pay.Cmp(s.Holdings) > 0 {
-					pay.Set(s.Holdings)
-				}
-				s.Holdings.Sub(s.Holdings, pay)
-				s.Paid[k].Add(s.Paid[k], pay)
-			}
-			evs = append(evs,
-				core.ChainEvent{Kind: core.EventConcluded, ChannelID: tx.Concl.ChannelID, Block: s.Block},
-				core.ChainEvent{Kind: core.EventAllocationUpdated, ChannelID: tx.Concl.ChannelID, Asset: x.asset, Block: s.Block, InitialHoldings: initial})
-		}
-	}
-	s.Pending = nil
-	for i := range s.Events {
-		s.Events[i] = append(s.Events[i], evs...)
-	}
-}
-
-// deliverEvent gives node i its next chain event (skipped, as the app does,
-// if it does not know the channel yet).
-func (x *explorer) deliverEvent(s *xstate, i int) error {
-	ev := s.Events[i][0]
-	s.Events[i] = s.Events[i][1:]
-	if s.Nodes[i].ID != ev.ChannelID {
-		return nil
-	}
-	return x.step(s, i, ev)
-}
-
-func (x *explorer) index(id string) int {
-	if id == "A" {
-		return 0
-	}
-	return 1
-}
-
-// deliver gives message j to its recipient; an error is a rejection, which
-// must be benign for honest messages.
-func (x *explorer) deliver(s *xstate, j int) error {
-	m, forged, key := s.Net[j].m, s.Net[j].forged, s.Net[j].key
-	s.Net = slices.Delete(s.Net, j, j+1)
-	to := x.index(m.Recipient)
-	err := x.stepKeyed(s, to, core.Receive{Me: x.parts[to].SigningAddress, Deployment: x.deployment(), Recipient: m.Recipient, Sender: m.Sender, States: m.Payload.SignedStates, Objectives: m.Payload.Objectives, Requests: m.Payload.Requests}, "recv"+key)
-	if err != nil && !forged {
-		for _, ok := range []error{core.ErrStaleState, core.ErrFutureState, core.ErrChannelNotFound} {
-			if errors.Is(err, ok) {
-				return nil
-			}
-		}
-		return fmt.Errorf("honest message rejected: %w", err)
-	}
-	return nil
-}
-
-// move is a labelled transition.
-type move struct {
-	label string
-	apply func(*xstate) error
-}
-
-// moves lists every transition enabled in s.
-func (x *explorer) moves(s *xstate) []move {
-	var out []move
-	api := func(label string, i int, in func(*xstate) core.Input, after func(*xstate)) {
-		out = append(out, move{label, func(t *xstate) error {
-			if err := x.step(t, i, in(t)); err != nil {
-				return fmt.Errorf("%s: %w", label, err)
-			}
-			if after != nil {
-				after(t)
-			}
-			return nil
-		}})
-	}
-	if s.Nodes[0].ID == (nitro.Bytes32{}) {
-		api("A creates", 0, func(*xstate) core.Input {
-			return core.Create{Me: x.parts[0].SigningAddress, ChainID: big.NewInt(sim.ChainID), Participants: x.parts,
-				Outcome: x.outcome(x.amounts[0], x.amounts[1]), ChallengeDuration: 100, ChannelNonce: 1, FundingStrategy: core.FundingDirect, Deployment: x.deployment()}
-		}, nil)
-	}
-	if s.Nodes[1].ID != (nitro.Bytes32{}) && !s.Nodes[1].Joined {
-		api("B joins", 1, func(*xstate) core.Input { return core.Join{Deployment: x.deployment()} }, nil)
-	}
-	for i := range s.Nodes {
-		c := &s.Nodes[i]
-		if c.ID == (nitro.Bytes32{}) || c.Status() != core.StatusRunning || !c.MyTurn() {
-			continue
-		}
-		name := x.parts[i].ParticipantID
-		if s.Updates < x.k && !s.Closed {
-			l, _ := c.Latest()
-			// The mover gives the other one unit back and forth.
-			a := l.State.Outcome[0].Allocation[0].Amount.Int64()
-			if i == 0 {
-				a--
-			} else {
-				a++
-			}
-			a = max(0, min(a, x.amounts[0]+x.amounts[1]))
-			o := x.outcome(a, x.amounts[0]+x.amounts[1]-a)
-			api(name+" updates", i, func(*xstate) core.Input { return core.Update{Outcome: o} }, func(t *xstate) { t.Updates++ })
-		}
-		if s.Updates == x.k && !s.Closed {
-			api(name+" closes", i, func(*xstate) core.Input { return core.Close{} }, func(t *xstate) { t.Closed = true })
-		}
-	}
-	if s.Syncs < x.d {
-		for i := range s.Nodes {
-			if s.Nodes[i].ID != (nitro.Bytes32{}) {
-				api(x.parts[i].ParticipantID+" syncs", i, func(*xstate) core.Input { return core.Sync{} }, func(t *xstate) { t.Syncs++ })
-			}
-		}
-	}
-	if s.Forges < x.d {
-		for i := range s.Nodes {
-			if m, ok := x.forgery(s, i); ok {
-				out = append(out, move{fmt.Sprintf("%s forges turn %d", x.parts[i].ParticipantID, m.m.Payload.SignedStates[0].State.TurnNum), func(t *xstate) error {
-					t.Net = append(t.Net, m)
-					t.Forges++
-					return nil
-				}})
-			}
-		}
-	}
-	distinct := map[string]bool{}
-	for j, m := range s.Net {
-		if distinct[m.key] {
-			continue
-		}
-		distinct[m.key] = true
-		desc := describe(m.m)
-		out = append(out, move{"deliver " + desc, func(t *xstate) error { return x.deliver(t, j) }})
-		if s.Drops < x.d {
-			out = append(out, move{"drop " + desc, func(t *xstate) error {
-				t.Net = slices.Delete(t.Net, j, j+1)
-				t.Drops++
-				return nil
-			}})
-		}
-		if s.Dups < x.d {
-			out = append(out, move{"duplicate " + desc, func(t *xstate) error {
-				t.Net = append(t.Net, t.Net[j])
-				t.Dups++
-				return nil
-			}})
-		}
-	}
-	if len(s.Pending) > 0 {
-		out = append(out, move{"mine", func(t *xstate) error { x.mine(t); return nil }})
-	}
-	for i := range s.Events {
-		if len(s.Events[i]) > 0 {
-			out = append(out, move{fmt.Sprintf("chain event to %s", x.parts[i].ParticipantID), func(t *xstate) error { return x.deliverEvent(t, i) }})
-		}
-	}
-	return out
-}
-
-// forgery is a Byzantine message from node i: the next turn of its latest
-// state, signed by i although i is not that turn's mover. The other node
-// must reject it.
-func (x *explorer) forgery(s *xstate, i int) (*xmsg, bool) {
-	c := &s.Nodes[i]
-	l, ok := c.Latest()
-	if c.ID == (nitro.Bytes32{}) || !ok || l.State.IsFinal || (l.State.TurnNum+1)%2 == uint64(i) {
-		return nil, false
-	}
-	st := l.State.Clone()
-	st.TurnNum++
-	h, err := st.Hash()
-	if err != nil {
-		return nil, false
-	}
-	raw, err := crypto.Sign(nitro.SignatureDigest(h), x.keys[i])
-	if err != nil {
-		return nil, false
-	}
-	raw[64] += 27
-	sig, err := nitro.SignatureFromBytes(raw)
-	if err != nil {
-		return nil, false
-	}
-	m := core.Message{Sender: x.parts[i].ParticipantID, Recipient: x.parts[1-i].ParticipantID, Payload: core.Payload{
-		SignedStates: []core.SignedState{{State: st, Participants: x.parts, Signatures: []nitro.Signature{sig}}}}}
-	return &xmsg{m: m, key: digest("forged " + sim.Canonical(m)), forged: true}, true
-}
-
-func describe(m core.Message) string {
-	var turns []string
-	for _, ss := range m.Payload.SignedStates {
-		turns = append(turns, fmt.Sprint(ss.State.TurnNum))
-	}
-	return fmt.Sprintf("%s->%s [%s]", m.Sender, m.Recipient, strings.Join(turns, ","))
-}
-
 // check verifies a state's invariants, and that nothing went back since its
 // parent.
 func (x *explorer) check(s, parent *xstate) error {
@@ -599,7 +303,7 @@ func (x *explorer) check(s, parent *xstate) error {
 		}
 		if parent != nil && parent.Nodes[i].ID != (nitro.Bytes32{}) {
 			p := &parent.Nodes[i]
-			if statusRankOf(c.Status()) < statusRankOf(p.Status()) || c.TurnNum() < p.TurnNum() || c.MyLastTurn < p.MyLastTurn {
+			if !disputeStatus(c.Status()) && !disputeStatus(p.Status()) && statusRankOf(c.Status()) < statusRankOf(p.Status()) || c.TurnNum() < p.TurnNum() || c.MyLastTurn < p.MyLastTurn {
 				return fmt.Errorf("%s went back: %s turn %d -> %s turn %d", x.parts[i].ParticipantID, p.Status(), p.TurnNum(), c.Status(), c.TurnNum())
 			}
 		}
@@ -638,6 +342,12 @@ var statusOrder = []core.Status{core.StatusProposed, core.StatusOpening, core.St
 
 func statusRankOf(s core.Status) int { return slices.Index(statusOrder, s) }
 
+// disputeStatus: a dispute's statuses, which end where the channel was
+// (a cleared challenge) or closed.
+func disputeStatus(s core.Status) bool {
+	return s == core.StatusChallenging || s == core.StatusResponding
+}
+
 // finish drives a state to its end: every move but drops and duplicates,
 // in order, until none is left; then both sync; until the channel is done.
 // It must end closed, concluded and paid out exactly.
@@ -648,7 +358,7 @@ func (x *explorer) finish(s *xstate) error {
 		for n := 0; n < 10000; n++ {
 			var mv *move
 			for _, m := range x.moves(s) {
-				if !strings.HasPrefix(m.label, "drop") && !strings.HasPrefix(m.label, "duplicate") && !strings.HasSuffix(m.label, "syncs") && !strings.Contains(m.label, "forges") {
+				if !strings.HasPrefix(m.label, "drop") && !strings.Contains(m.label, "challenges") && !strings.HasPrefix(m.label, "duplicate") && !strings.HasSuffix(m.label, "syncs") && !strings.Contains(m.label, "forges") {
 					mv = &m
 					break
 				}
@@ -676,6 +386,9 @@ func (x *explorer) finish(s *xstate) error {
 
 // done: both closed, concluded and paid out exactly the final outcome.
 func (x *explorer) done(s *xstate) bool {
+	if s.Pushed {
+		return x.disputeDone(s)
+	}
 	for i := range s.Nodes {
 		if s.Nodes[i].Status() != core.StatusClosed || s.Nodes[i].FundingStatus() != core.FundingDefunded {
 			return false
@@ -745,6 +458,9 @@ func (x *explorer) run() {
 				continue
 			}
 			x.seen[k] = true
+			if t.Rec.FinalizesAt != 0 {
+				x.disputed++
+			}
 			parents[k] = edge{key, mv.label}
 			queue = append(queue, t)
 			keys = append(keys, k)
@@ -788,8 +504,8 @@ func TestExplore(t *testing.T) {
 			if x.failure != "" {
 				t.Fatalf("%s\nafter:\n  %s", x.failure, strings.Join(x.failPath, "\n  "))
 			}
-			t.Logf("k=%d d=%d: %d states, %d transitions explored, %d driven to the end (%d Steps computed, %d memoized), in %v",
-				k, d, x.states, x.edges, x.liveness, x.steps, x.hits, time.Since(start).Round(time.Millisecond))
+			t.Logf("k=%d d=%d: %d states (%d with a challenge on chain), %d transitions explored, %d driven to the end (%d Steps computed, %d memoized), in %v",
+				k, d, x.states, x.disputed, x.edges, x.liveness, x.steps, x.hits, time.Since(start).Round(time.Millisecond))
 		})
 	}
 }
