@@ -6,13 +6,14 @@ import (
 	"time"
 
 	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/internal/follow"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // Backoff bounds for following the chain through store or chain failures.
 const (
-	followMinBackoff = 10 * time.Millisecond
-	followMaxBackoff = 2 * time.Second
+	followMinBackoff = follow.MinBackoff
+	followMaxBackoff = follow.MaxBackoff
 )
 
 // followChain feeds chain events to their channels and advances the
@@ -28,39 +29,26 @@ const (
 // from the common ancestor (issue 19).
 func (w *Wallet) followChain(ctx context.Context) {
 	defer w.wg.Done()
-	backoff := followMinBackoff
-	for ctx.Err() == nil {
-		cursor, err := w.cfg.Store.ChainCursor(ctx)
-		var events <-chan core.ChainEvent
-		if err == nil {
-			events, err = w.cfg.Chain.Events(ctx, cursor)
-		}
-		if err != nil {
-			w.log.Warn("follow chain events failed", "err", err)
-			if !sleep(ctx, backoff) {
-				return
-			}
-			backoff = min(2*backoff, followMaxBackoff)
-			continue
-		}
-		backoff = followMinBackoff
+	follow.Events(ctx, w.log, w.cfg.Store.ChainCursor, w.cfg.Chain, func(cursor ports.Cursor, events <-chan core.ChainEvent) bool {
 		for ev := range events {
 			if ev.Kind == core.EventRewound {
 				// Blocks read before left the chain (rewind.go).
+				var err error
 				if cursor, err = w.rewind(ctx, cursor, ev); err != nil {
-					return // stopping: the stream checks the cursor again
+					return false // stopping: the stream checks the cursor again
 				}
 				continue
 			}
 			if !w.applyEvent(ctx, ev) {
-				return // stopping: the event is replayed from the cursor
+				return false // stopping: the event is replayed from the cursor
 			}
 			cursor = cursor.Advance(ev.Block, ev.BlockHash)
 			if !w.saveCursor(ctx, cursor) {
-				return
+				return false
 			}
 		}
-	}
+		return true
+	})
 }
 
 // applyEvent applies one chain event to its channel, if the wallet has it,
@@ -112,13 +100,4 @@ func (w *Wallet) applyEventOnce(ctx context.Context, ev core.ChainEvent) error {
 }
 
 // sleep waits d or until ctx ends, reporting whether it waited the whole d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
-	}
-}
+func sleep(ctx context.Context, d time.Duration) bool { return follow.Sleep(ctx, d) }

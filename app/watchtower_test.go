@@ -105,6 +105,9 @@ func (c towerCase) run(t *testing.T) {
 		rec, err := c.bChain.Record(e.ctx, id)
 		return err == nil && rec.TurnNumRecord == 5 && rec.FinalizesAt == 0
 	})
+	// The record clears when the checkpoint is mined; the watcher counts
+	// it once its call returns with the receipt, a moment later.
+	waitFor(t, "the watcher counts its checkpoint", func() bool { return c.watcher.Stats().Checkpoints >= 1 })
 	if s := c.watcher.Stats(); s.Checkpoints != 1 {
 		t.Fatalf("watcher stats %+v, want one checkpoint", s)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/follow"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
@@ -18,8 +19,6 @@ import (
 const (
 	DefaultCheckInterval  = time.Second
 	DefaultResubmitDelay  = 15 * time.Second
-	followMinBackoff      = 10 * time.Millisecond
-	followMaxBackoff      = 2 * time.Second
 	maxEarly              = 10000
 	defaultCheckCallLimit = 30 * time.Second
 )
@@ -174,22 +173,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 // reconnecting whenever the stream ends (as the wallet's follower does).
 // An event's alarm is stored before the cursor moves past it.
 func (w *Watcher) follow(ctx context.Context) {
-	backoff := followMinBackoff
-	for ctx.Err() == nil {
-		cur, err := w.cfg.Store.Cursor(ctx)
-		var events <-chan core.ChainEvent
-		if err == nil {
-			events, err = w.cfg.Chain.Events(ctx, cur)
-		}
-		if err != nil {
-			w.log.Warn("follow chain events failed", "err", err)
-			if !sleep(ctx, backoff) {
-				return
-			}
-			backoff = min(2*backoff, followMaxBackoff)
-			continue
-		}
-		backoff = followMinBackoff
+	follow.Events(ctx, w.log, w.cfg.Store.Cursor, w.cfg.Chain, func(cur ports.Cursor, events <-chan core.ChainEvent) bool {
 		for ev := range events {
 			if ev.Kind == core.EventRewound {
 				// Blocks read before left the chain: events come again from
@@ -199,16 +183,17 @@ func (w *Watcher) follow(ctx context.Context) {
 				w.log.Warn("chain rewound; re-reading events", "ancestor", ev.Block)
 			} else {
 				if !w.retry(ctx, "handle event", func() error { return w.handle(ctx, ev) }) {
-					return
+					return false
 				}
 				cur = cur.Advance(ev.Block, ev.BlockHash)
 			}
 			if !w.retry(ctx, "save cursor", func() error { return w.cfg.Store.SetCursor(ctx, cur) }) {
-				return
+				return false
 			}
 			w.wake()
 		}
-	}
+		return true
+	})
 }
 
 // handle sets an alarm for a challenge registered on a channel the
@@ -239,7 +224,7 @@ func (w *Watcher) handle(ctx context.Context, ev core.ChainEvent) error {
 
 // retry runs f until it succeeds, with backoff; false once ctx ends first.
 func (w *Watcher) retry(ctx context.Context, what string, f func() error) bool {
-	for try := followMinBackoff; ; try = min(2*try, followMaxBackoff) {
+	for try := follow.MinBackoff; ; try = min(2*try, follow.MaxBackoff) {
 		if ctx.Err() != nil {
 			return false
 		}
@@ -248,20 +233,8 @@ func (w *Watcher) retry(ctx context.Context, what string, f func() error) bool {
 			return true
 		}
 		w.log.Warn(what+" failed; retrying", "err", err)
-		if !sleep(ctx, try) {
+		if !follow.Sleep(ctx, try) {
 			return false
 		}
-	}
-}
-
-// sleep waits d or until ctx ends, reporting whether it waited the whole d.
-func sleep(ctx context.Context, d time.Duration) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-		return true
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nitrowallet/nitrowallet/app"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/testkit"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
@@ -190,9 +191,7 @@ func TestStaleChallengeClearedSimulated(t *testing.T) {
 // checkpoint on the simulated chain (docs/benchmarks.md, "Disputes: time
 // to clear a stale challenge"): several runs per case, a fresh chain each.
 func TestStaleChallengeClearTime(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs 16 simulated chains")
-	}
+	testkit.SkipIfShort(t, "runs 16 simulated chains to time stale challenges")
 	for _, dc := range []disputeCase{
 		{"ETH, 2 parties", 2, true, false},
 		{"ERC20, 3 parties", 3, false, true},

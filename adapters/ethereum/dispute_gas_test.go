@@ -13,6 +13,7 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/adapters/ethereum"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/testkit"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
@@ -34,9 +35,7 @@ var disputeGasCalls = []string{
 // table of docs/benchmarks.md ("Disputes: gas"). Every call must succeed;
 // a challenge with more signatures to recover must cost more.
 func TestDisputeGas(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs two simulated chains")
-	}
+	testkit.SkipIfShort(t, "runs two simulated chains to measure gas")
 	got := map[bool]map[string]uint64{}
 	for _, mainnet := range []bool{true, false} {
 		got[mainnet] = disputeGas(t, mainnet)

@@ -30,12 +30,18 @@ SELECT (SELECT owner FROM owner), (SELECT v FROM sc)`
 // ChainCursor returns where to read chain events from. A cursor stored
 // before hashes were kept has a zero hash (trusted once by the chain).
 func (s *Store) ChainCursor(ctx context.Context) (ports.Cursor, error) {
+	return s.readCursor(ctx, "chain_cursor", "read chain cursor")
+}
+
+// readCursor reads the one cursor row of table (chain_cursor, or the
+// watchtower's watch_cursor).
+func (s *Store) readCursor(ctx context.Context, table, what string) (ports.Cursor, error) {
 	var (
 		block, rewinds int64
 		hash, recent   []byte
 	)
-	if err := s.db.QueryRowContext(ctx, "SELECT next_block, block_hash, recent, rewinds FROM chain_cursor WHERE id = 1").Scan(&block, &hash, &recent, &rewinds); err != nil {
-		return ports.Cursor{}, callError(ctx, "read chain cursor", err)
+	if err := s.db.QueryRowContext(ctx, "SELECT next_block, block_hash, recent, rewinds FROM "+table+" WHERE id = 1").Scan(&block, &hash, &recent, &rewinds); err != nil {
+		return ports.Cursor{}, callError(ctx, what, err)
 	}
 	c := ports.Cursor{Block: uint64(block), Rewinds: uint64(rewinds)}
 	copy(c.Hash[:], hash)
@@ -45,6 +51,21 @@ func (s *Store) ChainCursor(ctx context.Context) (ports.Cursor, error) {
 		c.Recent = append(c.Recent, p)
 	}
 	return c, nil
+}
+
+// cursorColumns is c as stored: its block hash (empty for none) and its
+// checkpoints, 40 bytes each (block, hash), at most ports.MaxCheckpoints.
+func cursorColumns(c ports.Cursor) (hash, recent []byte) {
+	hash = []byte{}
+	if c.Hash != (nitro.Bytes32{}) {
+		hash = c.Hash[:]
+	}
+	recent = make([]byte, 0, 40*len(c.Recent))
+	for _, p := range c.Recent[:min(len(c.Recent), ports.MaxCheckpoints)] {
+		recent = binary.BigEndian.AppendUint64(recent, p.Block)
+		recent = append(recent, p.Hash[:]...)
+	}
+	return hash, recent
 }
 
 // SetChainCursor records the cursor unless the stored one is ordered after
@@ -62,15 +83,7 @@ func (s *Store) SetChainCursor(ctx context.Context, c ports.Cursor) error {
 	if err := ctx.Err(); err != nil {
 		return callError(ctx, "save chain cursor", err)
 	}
-	hash := []byte{}
-	if c.Hash != (nitro.Bytes32{}) {
-		hash = c.Hash[:]
-	}
-	recent := make([]byte, 0, 40*len(c.Recent))
-	for _, p := range c.Recent[:min(len(c.Recent), ports.MaxCheckpoints)] {
-		recent = binary.BigEndian.AppendUint64(recent, p.Block)
-		recent = append(recent, p.Hash[:]...)
-	}
+	hash, recent := cursorColumns(c)
 	var owner, sync string
 	if err := s.db.QueryRowContext(ctx, setCursorSQL, s.token, int64(c.Block), hash, recent, int64(c.Rewinds)).Scan(&owner, &sync); err != nil {
 		return callError(ctx, "save chain cursor", err)

@@ -7,7 +7,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -117,21 +116,7 @@ func (w *WatchStore) Alarms(ctx context.Context) ([]watchtower.Alarm, error) {
 
 // Cursor implements watchtower.Store.
 func (w *WatchStore) Cursor(ctx context.Context) (ports.Cursor, error) {
-	var (
-		block, rewinds int64
-		hash, recent   []byte
-	)
-	if err := w.s.db.QueryRowContext(ctx, "SELECT next_block, block_hash, recent, rewinds FROM watch_cursor WHERE id = 1").Scan(&block, &hash, &recent, &rewinds); err != nil {
-		return ports.Cursor{}, callError(ctx, "read watch cursor", err)
-	}
-	c := ports.Cursor{Block: uint64(block), Rewinds: uint64(rewinds)}
-	copy(c.Hash[:], hash)
-	for ; len(recent) >= 40; recent = recent[40:] {
-		p := ports.Checkpoint{Block: binary.BigEndian.Uint64(recent)}
-		copy(p.Hash[:], recent[8:40])
-		c.Recent = append(c.Recent, p)
-	}
-	return c, nil
+	return w.s.readCursor(ctx, "watch_cursor", "read watch cursor")
 }
 
 // SetCursor implements watchtower.Store: the row moves only forward in
@@ -143,15 +128,7 @@ func (w *WatchStore) SetCursor(ctx context.Context, c ports.Cursor) error {
 	if c.Block > math.MaxInt64 || c.Rewinds > math.MaxInt64 {
 		return fmt.Errorf("postgres watch store: cursor %d (rewinds %d) out of range", c.Block, c.Rewinds)
 	}
-	hash := []byte{}
-	if c.Hash != (nitro.Bytes32{}) {
-		hash = c.Hash[:]
-	}
-	recent := make([]byte, 0, 40*len(c.Recent))
-	for _, p := range c.Recent[:min(len(c.Recent), ports.MaxCheckpoints)] {
-		recent = binary.BigEndian.AppendUint64(recent, p.Block)
-		recent = append(recent, p.Hash[:]...)
-	}
+	hash, recent := cursorColumns(c)
 	_, err := w.s.db.ExecContext(ctx, `UPDATE watch_cursor SET next_block = $1, block_hash = $2, recent = $3, rewinds = $4
 		WHERE id = 1 AND (rewinds, next_block) <= ($4::bigint, $1::bigint)`, int64(c.Block), hash, recent, int64(c.Rewinds))
 	return callError(ctx, "save watch cursor", err)
