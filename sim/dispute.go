@@ -234,11 +234,14 @@ func (w *World) record(id nitro.Bytes32) (ports.ChannelRecord, uint64) {
 	return rec, now
 }
 
-// respondWindow gives every wallet its chance to answer a challenge:
-// twice, mine and bury the pending transactions, give every wallet its
-// events and tick it (a failed checkpoint is retried on a tick).
+// respondWindow gives every wallet its chance to answer a challenge: mine
+// and bury the pending transactions, give every wallet its events and tick
+// it; twice, and up to respondRounds times while an online wallet still
+// holds a newer supported state than a running challenge's (a checkpoint a
+// reorg dropped is submitted again one TxRetryDelay of ticks after it was
+// last seen waiting, and a failed submission on the tick after that).
 func (w *World) respondWindow() {
-	for round := 0; round < 2; round++ {
+	for round := 0; round < respondRounds && (round < 2 || w.answersDue()); round++ {
 		w.bury()
 		for _, wal := range w.Wallets {
 			w.Events(wal.Index, 0)
@@ -252,6 +255,36 @@ func (w *World) respondWindow() {
 	for _, wal := range w.Wallets {
 		w.Events(wal.Index, 0)
 	}
+}
+
+// respondRounds bounds respondWindow's rounds: two for a checkpoint
+// unseen (the tick that notes it waiting, the tick that submits it again),
+// one for a failed submission, one to spare.
+const respondRounds = 4
+
+// answersDue reports whether an online wallet supports a newer turn than
+// a challenge still running on chain for one of its channels.
+func (w *World) answersDue() bool {
+	for _, id := range w.ids {
+		if id == (nitro.Bytes32{}) {
+			continue
+		}
+		rec, now := w.record(id)
+		if rec.FinalizesAt <= now {
+			continue
+		}
+		for _, wal := range w.Wallets {
+			if wal.offline {
+				continue
+			}
+			if c, ok := w.View(wal.Index, id); ok {
+				if sup, ok := c.Supported(); ok && sup.State.TurnNum > rec.TurnNumRecord {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // bury mines until the pending transactions are mined and every event is
@@ -326,10 +359,28 @@ func (w *World) checkFinalized(running map[nitro.Bytes32]ports.ChannelRecord) {
 
 // advanceDisputes moves the chain's clock past the challenges still
 // running on the world's channels (Stabilize calls it once the world is
-// otherwise settled, so every wallet has answered), or, when a finalized
-// challenge's channel still holds funds, past the backup delay. It reports
-// whether it moved the clock.
+// otherwise settled), or, when a finalized challenge's channel still holds
+// funds, past the backup delay. Before a running challenge may time out,
+// respondWindow gives every wallet its answer: a settled world can still
+// hold a checkpoint a reorg dropped, which the wallet submits again only
+// after TxRetryDelay of ticks. It reports whether it changed anything.
 func (w *World) advanceDisputes() bool {
+	if w.disputeNeed() == 0 {
+		return false
+	}
+	w.respondWindow()
+	need := w.disputeNeed()
+	if need == 0 {
+		return true // the answers cleared every challenge
+	}
+	w.jump(need)
+	return true
+}
+
+// disputeNeed is how far the chain's clock must move for every running
+// challenge to time out and every finalized one's backup delay to pass (0:
+// nothing to wait for).
+func (w *World) disputeNeed() uint64 {
 	var need uint64
 	for _, id := range w.ids {
 		if id == (nitro.Bytes32{}) {
@@ -343,11 +394,7 @@ func (w *World) advanceDisputes() bool {
 			need = max(need, uint64(core.BackupConcludeDelay+1))
 		}
 	}
-	if need == 0 {
-		return false
-	}
-	w.jump(need)
-	return true
+	return need
 }
 
 // holds reports whether the chain holds funds for id in any asset.
