@@ -3,6 +3,7 @@ package ports
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -112,4 +113,25 @@ type Store interface {
 	// loads them all when it starts (there are few, each at most
 	// MaxAppCodeSize bytes).
 	Apps(ctx context.Context) ([]App, error)
+}
+
+// CommitBatch describes one transaction of a store that groups concurrent
+// commits into one (group commit).
+type CommitBatch struct {
+	// Requests is the number of Commit and Done calls the transaction
+	// carried.
+	Requests int
+	// Changes is the number of channel changes among them.
+	Changes int
+	// Duration is how long the transaction's statement took.
+	Duration time.Duration
+}
+
+// BatchObserver is implemented by stores that group commits (the
+// PostgreSQL store), for metrics: ObserveBatches has f called after each
+// transaction that succeeded, until it is called again (nil stops it). f
+// runs on the store's own goroutine: it must be quick and must not call
+// the store.
+type BatchObserver interface {
+	ObserveBatches(f func(CommitBatch))
 }
