@@ -165,7 +165,7 @@ type walletCollector struct {
 
 var (
 	descSigned = prometheus.NewDesc("nitrowallet_updates_signed_total",
-		"States (updates) this wallet signed, by kind: setup (prefund and postfund), update (running) or final.", []string{"kind"}, nil)
+		"States (updates) this wallet signed, by kind: setup (prefund and postfund), update (running) or final; its own moves and its countersignatures each count.", []string{"kind"}, nil)
 	descReceived = prometheus.NewDesc("nitrowallet_updates_received_total",
 		"Signed states (updates) in peers' messages that PushMessage accepted, by kind: setup, update or final (a resent state counts again).", []string{"kind"}, nil)
 	descTx = prometheus.NewDesc("nitrowallet_chain_transactions_total",
