@@ -139,14 +139,23 @@ type Snapshot struct {
 	Channels map[core.Status]int
 }
 
-// Snapshot reads every channel and the outbox from the store and counts
-// them (two store reads: meant for a metrics scrape, not the hot path).
-// It returns ErrStore if the store cannot answer and ErrClosed after Close.
+// Snapshot counts the store's channels by status and its pending outbox
+// entries: with the store's Counts when it is a ports.Counter (PostgreSQL:
+// two aggregate queries), else by reading every channel and the outbox
+// (List, Pending). It is meant for a metrics scrape, not the hot path. It
+// returns ErrStore if the store cannot answer and ErrClosed after Close.
 func (w *Wallet) Snapshot(ctx context.Context) (Snapshot, error) {
 	if err := w.enter(ctx); err != nil {
 		return Snapshot{}, apiError(err)
 	}
 	defer w.leave()
+	if c, ok := w.cfg.Store.(ports.Counter); ok {
+		n, err := c.Counts(ctx)
+		if err != nil {
+			return Snapshot{}, apiError(storeErr("count channels and outbox", err))
+		}
+		return Snapshot{PendingEffects: n.PendingEffects, Channels: n.Channels}, nil
+	}
 	pending, err := w.cfg.Store.Pending(ctx)
 	if err != nil {
 		return Snapshot{}, apiError(storeErr("read outbox", err))

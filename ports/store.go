@@ -135,3 +135,19 @@ type CommitBatch struct {
 type BatchObserver interface {
 	ObserveBatches(f func(CommitBatch))
 }
+
+// Counts is what a store holds, counted.
+type Counts struct {
+	// Channels counts the channels by their client API status.
+	Channels map[core.Status]int
+	// PendingEffects counts the outbox entries not yet done.
+	PendingEffects int
+}
+
+// Counter is implemented by stores that count their channels and pending
+// effects without reading them whole (the PostgreSQL store: two aggregate
+// queries), for metrics; the wallet's Snapshot uses it when the store has
+// it, else List and Pending.
+type Counter interface {
+	Counts(ctx context.Context) (Counts, error)
+}

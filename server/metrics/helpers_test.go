@@ -169,14 +169,19 @@ func (s *countingStore) Commit(ctx context.Context, changes []ports.Change) ([]p
 	return s.Store.Commit(ctx, changes)
 }
 
-// countingBatchStore is a countingStore over a store that groups commits:
-// it passes ObserveBatches on.
+// countingBatchStore is a countingStore over the PostgreSQL store: it
+// passes ObserveBatches and Counts on.
 type countingBatchStore struct {
 	*countingStore
 	pg *postgres.Store
 }
 
 func (s countingBatchStore) ObserveBatches(f func(ports.CommitBatch)) { s.pg.ObserveBatches(f) }
+
+// Counts passes ports.Counter on, so that the snapshot counts with SQL.
+func (s countingBatchStore) Counts(ctx context.Context) (ports.Counts, error) {
+	return s.pg.Counts(ctx)
+}
 
 // party is one wallet with its metrics served over HTTP.
 type party struct {

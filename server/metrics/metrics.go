@@ -133,7 +133,8 @@ func (m *Metrics) Subscribers(n int) { m.subs.Set(float64(n)) }
 
 // TxReplaced counts n replacements of stuck chain transactions (fee
 // bumps): feed it ethereum.TxInfo.Resubmissions from the Ethereum
-// adapter's Config.OnTx. It shows as
+// adapter's Config.OnTx, which reports each transaction once, when it is
+// mined or given up. It shows as
 // nitrowallet_chain_transactions_total{state="replaced"}.
 func (m *Metrics) TxReplaced(n int) {
 	if n > 0 {
