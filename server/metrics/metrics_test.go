@@ -189,6 +189,7 @@ func seedPathSeries(t *testing.T, k storeKind) {
 		want(t, who, fams, 0, "nitrowallet_notifications_dropped_total")
 		want(t, who, fams, 0, "nitrowallet_chain_rewinds_total")
 		want(t, who, fams, 0, "nitrowallet_snapshot_errors_total")
+		want(t, who, fams, 0, "nitrowallet_store_commit_errors_total")
 		commits := family(t, fams, "nitrowallet_store_commit_duration_seconds", dto.MetricType_HISTOGRAM).GetMetric()[0].GetHistogram()
 		if commits.GetSampleCount() == 0 || commits.GetSampleSum() <= 0 {
 			t.Errorf("%s: commit histogram count %d sum %v", who, commits.GetSampleCount(), commits.GetSampleSum())
