@@ -43,14 +43,17 @@ func (w *Wallet) dispute(ctx context.Context, eff core.Effect) core.Input {
 		sig, err = w.challengerSignature(ctx, eff.Proof)
 		if err == nil {
 			_, err = d.Challenge(ctx, ports.ChallengeRequest{Proof: eff.Proof, ChallengerSignature: sig})
+			w.meter.tx(err)
 		}
 	case core.SubmitCheckpoint:
 		kind, id = core.TxCheckpoint, eff.ChannelID
 		_, err = d.Checkpoint(ctx, ports.CheckpointRequest{Proof: eff.Proof})
+		w.meter.tx(err)
 	case core.PushOutcome:
 		kind, id = core.TxPushOutcome, eff.ChannelID
 		_, err = d.PushOutcomeAndTransferAll(ctx, ports.PushOutcomeRequest{
 			Challenged: eff.Challenged, TurnNumRecord: eff.TurnNumRecord, FinalizesAt: eff.FinalizesAt, Challenger: eff.Challenger})
+		w.meter.tx(err)
 	}
 	if err == nil {
 		return nil

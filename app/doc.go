@@ -89,6 +89,17 @@
 // ancestor again, logs a warning and publishes a ChainRewound notification
 // listing the channels affected. Stats.ChainRewinds counts the rewinds.
 //
+// # Metrics
+//
+// Stats returns the wallet's counters (atomic, cheap to read): requests
+// from peers answered and dropped, notifications dropped, chain rewinds,
+// states signed and received by kind, and chain transactions by what the
+// chain port answered. ObserveCommits times the wallet's store commits,
+// ObserveStoreBatches reports a group-committing store's transactions,
+// and Snapshot counts the channels by status and the pending outbox
+// effects (two store reads). Package server/metrics exports them to
+// Prometheus (docs/metrics.md).
+//
 // # Closing
 //
 // Close refuses every call made after it began (ErrClosed; Subscribe gives

@@ -214,7 +214,7 @@ func (b *batch) set(c core.Channel) {
 // commit commits changes, keeping the cache and the set of channels that
 // wait on time up to date.
 func (b *batch) commit(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
-	entries, err := b.w.cfg.Store.Commit(ctx, changes)
+	entries, err := b.w.commitStore(ctx, changes)
 	now := b.w.cfg.Clock.Now()
 	for _, ch := range changes {
 		b.w.props.note(&ch.Channel, err == nil, now)
@@ -288,12 +288,14 @@ func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, e
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrSigner, err)
 		}
+		w.meter.signed[stateKind(&eff.State)].Add(1)
 		return core.Signed{Hash: eff.Hash, Signature: sig}, nil
 	case core.Send:
 		b.out.add(eff.Message)
 		return nil, nil
 	case core.Deposit:
 		_, err := w.cfg.Chain.Deposit(ctx, ports.DepositRequest{ChannelID: eff.ChannelID, Asset: eff.Asset, ExpectedHeld: eff.ExpectedHeld, Amount: eff.Amount})
+		w.meter.tx(err)
 		if err != nil {
 			w.log.Warn("deposit failed", "channel", eff.ChannelID, "err", err)
 			return core.TxFailed{Kind: core.TxDeposit, Asset: eff.Asset, Item: eff.Item, Done: isRevert(err, ports.ReasonHoldingsSufficient), Err: err.Error()}, nil
@@ -301,6 +303,7 @@ func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, e
 		return nil, nil
 	case core.Conclude:
 		_, err := w.cfg.Chain.ConcludeAndTransferAll(ctx, ports.ConcludeRequest{State: eff.State, Signatures: eff.Signatures})
+		w.meter.tx(err)
 		if err != nil {
 			w.log.Warn("conclude failed", "channel", eff.ChannelID, "err", err)
 			return core.TxFailed{Kind: core.TxConclude, Done: isRevert(err, ports.ReasonChannelFinalized), Err: err.Error()}, nil

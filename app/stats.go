@@ -1,7 +1,8 @@
 package app
 
 // Stats are counters an operator can read: what the wallet refused to do
-// for peers and subscribers to keep its output and memory bounded.
+// for peers and subscribers to keep its output and memory bounded, the
+// states it signed and received, and its chain transactions.
 type Stats struct {
 	// RequestsAnswered counts the GetChannel requests passed on to be
 	// answered (distinct channels per message).
@@ -27,6 +28,15 @@ type Stats struct {
 	// read events from left the node's chain (a reorg deeper than the
 	// confirmation depth, a node that came back lower or empty).
 	ChainRewinds uint64
+	// StatesSigned counts the states this wallet signed, by kind (each
+	// signature once, when the signer gave it).
+	StatesSigned StateCounts
+	// StatesReceived counts the signed states in the peers' messages
+	// PushMessage accepted, by kind (a state a peer sends again, after a
+	// SyncChannel for instance, counts again).
+	StatesReceived StateCounts
+	// ChainTransactions counts the transactions handed to the chain port.
+	ChainTransactions TxCounts
 }
 
 // Stats returns the wallet's counters since New.
@@ -36,6 +46,12 @@ func (w *Wallet) Stats() Stats {
 		RequestsAnswered: g.answered.Load(), RequestsIgnored: g.ignored.Load(),
 		RequestsOverMessage: g.overMessage.Load(), RequestsOverBudget: g.overBudget.Load(),
 		ReplyBytes: g.replyBytes.Load(), NotificationsDropped: w.subs.dropped.Load(),
-		ChainRewinds: w.rewound.Load(),
+		ChainRewinds:   w.rewound.Load(),
+		StatesSigned:   counts(&w.meter.signed),
+		StatesReceived: counts(&w.meter.received),
+		ChainTransactions: TxCounts{
+			Submitted: w.meter.txSubmitted.Load(), Mined: w.meter.txMined.Load(),
+			Reverted: w.meter.txReverted.Load(), Failed: w.meter.txFailed.Load(),
+		},
 	}
 }

@@ -128,6 +128,7 @@ type Wallet struct {
 	subs    *hub
 	gate    *requestGate
 	rewound atomic.Uint64 // chain rewinds handled (Stats.ChainRewinds)
+	meter   meter         // the other counters of Stats, and the commit observer (meter.go)
 	cancel  context.CancelFunc
 	bg      context.Context // the background and effects context; Close ends it
 	wg      sync.WaitGroup
@@ -411,6 +412,9 @@ func (w *Wallet) PushMessage(ctx context.Context, data []byte) (Result, error) {
 	// applyLocked): only a proposal needs it.
 	jobs := receiveJobs(core.Receive{Me: w.me, Recipient: msg.Recipient, Sender: msg.Sender}, msg, ids)
 	res, err := w.apply(ctx, jobs)
+	if err == nil {
+		w.meter.receivedStates(&msg)
+	}
 	return res, apiError(err, codeRule{core.ErrNotParticipant, CodeWrongParticipant}, codeRule{core.ErrWrongRecipient, CodeWrongParticipant}, appRule)
 }
 

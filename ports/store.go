@@ -3,6 +3,7 @@ package ports
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -112,4 +113,41 @@ type Store interface {
 	// loads them all when it starts (there are few, each at most
 	// MaxAppCodeSize bytes).
 	Apps(ctx context.Context) ([]App, error)
+}
+
+// CommitBatch describes one transaction of a store that groups concurrent
+// commits into one (group commit).
+type CommitBatch struct {
+	// Requests is the number of Commit and Done calls the transaction
+	// carried.
+	Requests int
+	// Changes is the number of channel changes among them.
+	Changes int
+	// Duration is how long the transaction's statement took.
+	Duration time.Duration
+}
+
+// BatchObserver is implemented by stores that group commits (the
+// PostgreSQL store), for metrics: ObserveBatches has f called after each
+// transaction that succeeded, until it is called again (nil stops it). f
+// runs on the store's own goroutine: it must be quick and must not call
+// the store.
+type BatchObserver interface {
+	ObserveBatches(f func(CommitBatch))
+}
+
+// Counts is what a store holds, counted.
+type Counts struct {
+	// Channels counts the channels by their client API status.
+	Channels map[core.Status]int
+	// PendingEffects counts the outbox entries not yet done.
+	PendingEffects int
+}
+
+// Counter is implemented by stores that count their channels and pending
+// effects without reading them whole (the PostgreSQL store: two aggregate
+// queries), for metrics; the wallet's Snapshot uses it when the store has
+// it, else List and Pending.
+type Counter interface {
+	Counts(ctx context.Context) (Counts, error)
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
+
+	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // committer gathers queued requests into batches and commits them.
@@ -88,6 +90,11 @@ func (s *Store) commitRetrying(batch []*request) ([][]uint64, error) {
 // commitBatch writes a batch in one statement, which PostgreSQL runs as
 // one transaction, and returns each request's outbox ids.
 func (s *Store) commitBatch(batch []*request) (_ [][]uint64, err error) {
+	obs := s.batchObs.Load()
+	var start time.Time
+	if obs != nil {
+		start = time.Now()
+	}
 	ctx, cancel := s.statementContext(batch)
 	defer cancel()
 	var (
@@ -257,7 +264,6 @@ func (s *Store) commitBatch(batch []*request) (_ [][]uint64, err error) {
 	out := make([][]uint64, len(batch))
 	k := 0
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	for i, r := range batch {
 		out[i] = outIDs[k : k+len(r.effects) : k+len(r.effects)]
 		k += len(r.effects)
@@ -268,7 +274,23 @@ func (s *Store) commitBatch(batch []*request) (_ [][]uint64, err error) {
 	s.stats.Transactions++
 	s.stats.Requests += uint64(len(batch))
 	s.stats.Changes += changes
+	s.mu.Unlock()
+	if obs != nil {
+		(*obs)(ports.CommitBatch{Requests: len(batch), Changes: int(changes), Duration: time.Since(start)})
+	}
 	return out, nil
+}
+
+// ObserveBatches has f called after each commit transaction that
+// succeeded, with the requests (Commit and Done calls) it carried, until
+// ObserveBatches is called again (nil stops it). f runs on a committer
+// goroutine: it must be quick and must not call the store.
+func (s *Store) ObserveBatches(f func(ports.CommitBatch)) {
+	if f == nil {
+		s.batchObs.Store(nil)
+		return
+	}
+	s.batchObs.Store(&f)
 }
 
 // lastOfEach keeps, of each run of equal neighbours in a sorted slice, the

@@ -14,6 +14,7 @@ import (
 	"math"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -136,7 +137,11 @@ type Store struct {
 	mu       sync.Mutex
 	recorded map[nitro.Bytes32]*evidence // evidence known to be in the tables
 	stats    Stats
+
+	batchObs atomic.Pointer[func(ports.CommitBatch)] // see ObserveBatches
 }
+
+var _ ports.BatchObserver = (*Store)(nil)
 
 var _ ports.Store = (*Store)(nil)
 
