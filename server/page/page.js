@@ -184,7 +184,7 @@
   function showWallet(info) {
     if (!info || typeof info !== "object") return;
     $("signing-address").textContent = info.signingAddress || "";
-    $("destination-address").textContent = info.destinationAddress || "";
+    $("destination-address").textContent = info.destinationAddress || "(none set)";
     $("wallet-version").textContent = info.walletVersion || "";
     $("wallet").hidden = false;
   }
