@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,9 +54,17 @@ func newBrowser(t *testing.T) *browser {
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(1280, 860),
 	}
+	// chromedp may report from its goroutines while the browser shuts
+	// down; nothing is logged once the test's cleanup has stopped it.
+	var stopped atomic.Bool
+	logf := func(format string, args ...any) {
+		if !stopped.Load() {
+			t.Logf("chromedp: "+format, args...)
+		}
+	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithErrorf(t.Logf))
-	t.Cleanup(func() { cancelTab(); cancelAlloc() })
+	ctx, cancelTab := chromedp.NewContext(actx, chromedp.WithErrorf(logf))
+	t.Cleanup(func() { cancelTab(); cancelAlloc(); stopped.Store(true) })
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("start chromium: %v", err)
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"log/slog"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"reflect"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,6 +30,9 @@ type party struct {
 	token  string
 	c      *client.Client
 	out    chan app.Message // the MessageQueued notifications its client got
+	// restart puts a new server for the same wallet behind the URL and
+	// closes the old one, which ends its WebSocket sessions.
+	restart func()
 }
 
 func startParty(t *testing.T, ctx context.Context, chain *memory.Chain, seed, id string) *party {
@@ -41,14 +46,22 @@ func startParty(t *testing.T, ctx context.Context, chain *memory.Chain, seed, id
 		t.Fatal(err)
 	}
 	p := &party{id: id, signer: s, token: "token-" + seed, out: make(chan app.Message, 64)}
-	srv, err := server.New(w, server.Config{Token: p.token, Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(srv.Handler())
 	t.Cleanup(func() { _ = w.Close() })
-	t.Cleanup(func() { _ = srv.Close() })
+	newServer := func() *server.Server {
+		srv, err := server.New(w, server.Config{Token: p.token, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = srv.Close() })
+		return srv
+	}
+	var cur atomic.Pointer[server.Server]
+	cur.Store(newServer())
+	hs := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		cur.Load().Handler().ServeHTTP(rw, r)
+	}))
 	t.Cleanup(hs.Close)
+	p.restart = func() { _ = cur.Swap(newServer()).Close() }
 	p.url = hs.URL
 	p.c, err = client.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/api", p.token)
 	if err != nil {
@@ -86,7 +99,8 @@ func deliver(t *testing.T, ctx context.Context, from, to *party) {
 // token, drives one channel between A and B through the seed path (create,
 // join, fund, two updates, close) with the Go client, and checks what the
 // page shows at each stage: status, turn, funding and balances, then the
-// messages in and out, and the table again after a reload.
+// messages in and out, and the table again after the server restarts and
+// after a reload.
 func TestPageFollowsSeedPath(t *testing.T) {
 	b := newBrowser(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -183,6 +197,16 @@ func TestPageFollowsSeedPath(t *testing.T) {
 	})
 	if n, err := eval[int](b, `document.querySelectorAll("#channels i, #messages i").length`); err != nil || n != 0 {
 		t.Fatalf("B's participantId became markup: %d <i> elements (%v)", n, err)
+	}
+
+	// The server goes away: the page says so, reconnects to the next one,
+	// rebuilds the table from GetChannels and keeps its messages.
+	A.restart()
+	until(b, "reconnecting", `document.getElementById("conn").dataset.state`, func(s string) bool { return s == "reconnecting" })
+	until(b, "connected again", `document.getElementById("conn").dataset.state`, func(s string) bool { return s == "connected" })
+	b.wantRow("closed after reconnecting", id, rowView{Status: "closed", Turn: "6", Funding: "Defunded", Balances: bal("4", "4")})
+	if got, err := eval[[]messageView](b, messagesJS); err != nil || len(got) != len(want) {
+		t.Fatalf("messages after reconnecting: %d, %v; want %d", len(got), err, len(want))
 	}
 
 	// A reload keeps the token (sessionStorage) and rebuilds the table
