@@ -1,8 +1,9 @@
 // The operator's page: one WebSocket to /api carrying JSON-RPC 2.0. It asks
 // for the wallet's information and its channels once connected, then follows
 // the server's notifications (ChannelProposed, ChannelUpdated, ChannelClosed,
-// MessageQueued, MessageReceived). Everything that comes from the server is
-// written with textContent, never parsed as HTML.
+// MessageQueued, MessageReceived; after NotificationsDropped it asks again).
+// Everything that comes from the server is written with textContent, never
+// parsed as HTML.
 "use strict";
 
 (() => {
@@ -161,6 +162,11 @@
         break;
       case "MessageReceived":
         addMessage("in", params);
+        break;
+      case "NotificationsDropped":
+        // The server's feed overflowed: the table may be stale, so ask
+        // again; the messages lost are lost.
+        load();
         break;
     }
   }
