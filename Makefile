@@ -3,15 +3,15 @@ GO     ?= go
 ORACLE := tools/oracle
 STAMP  := $(ORACLE)/node_modules/.installed
 
-.PHONY: demo test oracle vectors vet fmt clean geth bench-chain fuzz soak bench
+.PHONY: demo test oracle vectors vet fmt clean geth browser bench-chain fuzz soak bench
 
 ## demo: the founding document's happy path on the real Nitro contracts in go-ethereum's
 ## simulated chain (prints transactions, gas and final balances; -chain memory for the model)
 demo: oracle
 	$(GO) run ./cmd/nitrowallet demo
 
-## test: vet and every test (installs the pinned npm oracle first)
-test: oracle geth
+## test: vet and every test (installs the pinned npm oracle and Chromium first)
+test: oracle geth browser
 	$(GO) vet ./...
 	./scripts/with-postgres.sh $(GO) test -count=1 ./...
 	./scripts/with-postgres.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
@@ -49,6 +49,12 @@ GETH_VERSION := v1.17.10
 geth: bin/geth
 bin/geth:
 	GOBIN=$(CURDIR)/bin $(GO) install github.com/ethereum/go-ethereum/cmd/geth@$(GETH_VERSION)
+
+## browser: Debian's Chromium once, for the operator's page test (server/page, chromedp)
+CHROMIUM := /usr/bin/chromium
+browser: $(CHROMIUM)
+$(CHROMIUM):
+	apt-get install -y --no-install-recommends chromium
 
 ## bench: one table (docs/benchmarks.md): updates/s, p50/p99 latency and allocations per update
 ## on the memory and PostgreSQL stores, channel lifecycles on the simulated chain and heap per
