@@ -135,7 +135,9 @@ func TestServeDev(t *testing.T) {
 	sc := bufio.NewScanner(pr)
 	for addr == "" && sc.Scan() {
 		printed.WriteString(sc.Text() + "\n")
-		addr, _ = strings.CutPrefix(sc.Text(), "listening on http://")
+		if a, ok := strings.CutPrefix(sc.Text(), "listening on http://"); ok {
+			addr = a
+		}
 	}
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
 	if addr == "" {
