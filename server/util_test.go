@@ -1,0 +1,41 @@
+package server_test
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/nitrowallet/nitrowallet/client"
+)
+
+// wantCode fails t unless err is a *client.Error with code and matches
+// sentinel (when not nil).
+func wantCode(t *testing.T, what string, err error, code int, sentinel error) {
+	t.Helper()
+	var e *client.Error
+	if !errors.As(err, &e) || e.Code != code {
+		t.Fatalf("%s: %v, want an API error with code %d", what, err, code)
+	}
+	if sentinel != nil && !errors.Is(err, sentinel) {
+		t.Fatalf("%s: %v does not match %v", what, err, sentinel)
+	}
+}
+
+// testLogger logs to t (shown with -v or on failure), from warnings up
+// unless NITROWALLET_TEST_LOG=debug.
+func testLogger(t *testing.T, name string) *slog.Logger {
+	lvl := slog.LevelWarn
+	if os.Getenv("NITROWALLET_TEST_LOG") == "debug" {
+		lvl = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: lvl})).With("node", name)
+}
+
+type tWriter struct{ t *testing.T }
+
+func (w tWriter) Write(b []byte) (int, error) {
+	w.t.Log(strings.TrimSuffix(string(b), "\n"))
+	return len(b), nil
+}

@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/creachadair/jrpc2"
+
+	"github.com/nitrowallet/nitrowallet/app"
+)
+
+// wsChannel is a WebSocket connection as a jrpc2 channel.Channel: one
+// JSON-RPC message (or batch) per text message. A message over max bytes
+// is answered with -32600 and skipped; one over the connection's read
+// limit (four times max) ends the connection (close code 1009).
+type wsChannel struct {
+	c       *websocket.Conn
+	ctx     context.Context
+	max     int64
+	timeout time.Duration
+}
+
+func (ch *wsChannel) Send(b []byte) error {
+	ctx, cancel := context.WithTimeout(ch.ctx, ch.timeout)
+	defer cancel()
+	return ch.c.Write(ctx, websocket.MessageText, b)
+}
+
+func (ch *wsChannel) Recv() ([]byte, error) {
+	for {
+		_, b, err := ch.c.Read(ch.ctx)
+		if err != nil {
+			if websocket.CloseStatus(err) == websocket.StatusNormalClosure || websocket.CloseStatus(err) == websocket.StatusGoingAway {
+				return nil, io.EOF
+			}
+			return nil, err
+		}
+		if int64(len(b)) > ch.max {
+			msg, _ := json.Marshal(map[string]any{"jsonrpc": "2.0", "id": nil, "error": jrpc2.Error{Code: jrpc2.InvalidRequest, Message: msgTooLarge}})
+			if err := ch.Send(msg); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		return b, nil
+	}
+}
+
+func (ch *wsChannel) Close() error { return ch.c.Close(websocket.StatusNormalClosure, "") }
+
+// note is one notification waiting for a connection.
+type note struct {
+	method string
+	params json.RawMessage
+}
+
+// wsConn is one WebSocket session: its jrpc2 server and its queue of
+// notifications, written by its own goroutine so that a slow reader holds
+// up no one else.
+type wsConn struct {
+	srv    *jrpc2.Server
+	ws     *websocket.Conn
+	queue  chan note
+	cancel context.CancelFunc
+	remote string
+}
+
+// connSet holds the live WebSocket sessions.
+type connSet struct {
+	s     *Server
+	mu    sync.Mutex
+	conns map[*wsConn]struct{}
+	done  bool
+}
+
+func newConnSet(s *Server) *connSet { return &connSet{s: s, conns: map[*wsConn]struct{}{}} }
+
+func (cs *connSet) add(c *wsConn) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.done {
+		return false
+	}
+	cs.conns[c] = struct{}{}
+	cs.gauge()
+	return true
+}
+
+// remove forgets c; it reports whether c was still there.
+func (cs *connSet) remove(c *wsConn) bool {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if _, ok := cs.conns[c]; !ok {
+		return false
+	}
+	delete(cs.conns, c)
+	close(c.queue)
+	cs.gauge()
+	return true
+}
+
+func (cs *connSet) gauge() {
+	if m := cs.s.cfg.Metrics; m != nil {
+		m.Subscribers(len(cs.conns))
+	}
+}
+
+// broadcast queues a notification for every connection without waiting: a
+// connection whose queue is full is dropped (and logged).
+func (cs *connSet) broadcast(method string, params any) {
+	b, err := json.Marshal(params)
+	if err != nil {
+		cs.s.log.Error("notification not encoded", "method", method, "err", err)
+		return
+	}
+	n := note{method: method, params: b}
+	var slow []*wsConn
+	cs.mu.Lock()
+	for c := range cs.conns {
+		select {
+		case c.queue <- n:
+		default:
+			slow = append(slow, c)
+		}
+	}
+	cs.mu.Unlock()
+	for _, c := range slow {
+		if cs.remove(c) {
+			cs.s.log.Warn("websocket client too slow: notification queue full, connection dropped",
+				"remote", c.remote, "queue", cs.s.cfg.NotificationQueue)
+			c.cancel()
+			_ = c.ws.CloseNow()
+		}
+	}
+}
+
+func (cs *connSet) closeAll() {
+	cs.mu.Lock()
+	cs.done = true
+	all := make([]*wsConn, 0, len(cs.conns))
+	for c := range cs.conns {
+		all = append(all, c)
+	}
+	cs.mu.Unlock()
+	for _, c := range all {
+		cs.remove(c)
+		_ = c.ws.Close(websocket.StatusGoingAway, "server closing")
+		c.cancel()
+	}
+}
+
+// serveWS upgrades GET /api to a WebSocket session (auth checked before).
+func (s *Server) serveWS(rw http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(rw, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol}})
+	if err != nil {
+		s.log.Info("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
+		return
+	}
+	ws.SetReadLimit(4 * s.cfg.MaxRequestBytes)
+	ctx, cancel := context.WithCancel(s.life)
+	defer cancel()
+	ch := &wsChannel{c: ws, ctx: ctx, max: s.cfg.MaxRequestBytes, timeout: s.cfg.WriteTimeout}
+	srv := jrpc2.NewServer(assigner{s: s, limited: true}, &jrpc2.ServerOptions{
+		AllowPush: true, DisableBuiltin: true, Concurrency: 8,
+		NewContext: func() context.Context { return ctx },
+	})
+	c := &wsConn{srv: srv, ws: ws, queue: make(chan note, s.cfg.NotificationQueue), cancel: cancel, remote: r.RemoteAddr}
+	if !s.conns.add(c) {
+		_ = ws.Close(websocket.StatusGoingAway, "server closing")
+		return
+	}
+	s.log.Info("websocket session started", "remote", r.RemoteAddr)
+	srv.Start(ch)
+	pumped := make(chan struct{})
+	go func() {
+		defer close(pumped)
+		for n := range c.queue {
+			if err := srv.Notify(ctx, n.method, n.params); err != nil {
+				s.log.Info("websocket notification not sent; connection dropped", "remote", c.remote, "err", err)
+				cancel()
+				_ = ws.CloseNow()
+				return
+			}
+		}
+	}()
+	err = srv.Wait()
+	s.conns.remove(c)
+	cancel()
+	_ = ws.CloseNow()
+	<-pumped
+	s.log.Info("websocket session ended", "remote", r.RemoteAddr, "err", err)
+}
+
+// feed forwards the wallet's notifications to every WebSocket connection.
+func (s *Server) feed(notes <-chan app.Notification) {
+	defer close(s.feedDone)
+	for n := range notes {
+		switch n.Type {
+		case app.ChannelProposed, app.ChannelUpdated, app.ChannelClosed:
+			s.conns.broadcast(string(n.Type), n.Channel)
+		case app.MessageQueued:
+			s.conns.broadcast(NoteMessageQueued, MessageOf(n.Message))
+		case app.NotificationsDropped:
+			s.log.Warn("wallet notifications dropped: clients must resync", "dropped", n.Dropped)
+			s.conns.broadcast(NoteNotificationsDropped, Dropped{Dropped: n.Dropped})
+		default:
+			s.log.Debug("wallet notification not forwarded", "type", n.Type)
+		}
+	}
+}
