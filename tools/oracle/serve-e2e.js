@@ -12,6 +12,10 @@
 // client API it receives is checked against @statechannels/client-api-schema
 // 0.5.0; every status and turn number the seed names is asserted, and the
 // statuses and turns each server reports for the channel must never go back.
+// A authenticates with an Authorization header, B with the ["nitrowallet",
+// "bearer.<token>"] subprotocol list a browser must use; upgrades without the
+// token or with a wrong one must be refused with HTTP 401. Each server must
+// announce every message PushMessage took with a MessageReceived notification.
 //
 // Usage (flags win over the environment):
 //   node serve-e2e.js --a-url ws://127.0.0.1:7777/api --a-token T1 \
@@ -112,8 +116,11 @@ function schemaCheck(what, fn, obj) {
 // Party is one server: a WebSocket carrying JSON-RPC both ways, the
 // notifications it pushed so far, and waiters for the ones to come.
 class Party {
-  constructor(name, cfg, timeoutMs, fail) {
+  // auth is 'header' (Authorization: Bearer) or 'subprotocol' (the
+  // ["nitrowallet", "bearer.<token>"] list a browser sends).
+  constructor(name, cfg, timeoutMs, fail, auth) {
     this.name = name;
+    this.auth = auth;
     this.cfg = cfg;
     this.timeoutMs = timeoutMs;
     this.fail = fail; // reports an error outside any step (relay, socket)
@@ -126,7 +133,9 @@ class Party {
   }
 
   async connect() {
-    const ws = new WebSocket(this.cfg.url, { headers: { Authorization: `Bearer ${this.cfg.token}` } });
+    const ws = this.auth === 'subprotocol'
+      ? new WebSocket(this.cfg.url, ['nitrowallet', `bearer.${this.cfg.token}`])
+      : new WebSocket(this.cfg.url, { headers: { Authorization: `Bearer ${this.cfg.token}` } });
     this.ws = ws;
     const server = new JSONRPCServer({ errorListener: () => {} });
     const client = new JSONRPCClient((req) => {
@@ -165,6 +174,9 @@ class Party {
       ws.once('error', (e) => reject(new Failure(`${this.name}: cannot connect to ${this.cfg.url}: ${e.message}`)));
     });
     ws.on('error', (e) => this.fail(new Failure(`${this.name}: WebSocket error: ${e.message}`)));
+    if (this.auth === 'subprotocol' && ws.protocol !== 'nitrowallet') {
+      throw new Failure(`${this.name}: the server answered subprotocol ${JSON.stringify(ws.protocol)}, want "nitrowallet"`);
+    }
   }
 
   // check validates what the server sent against the schema: responses to
@@ -210,6 +222,26 @@ class Party {
       return;
     }
     this.last.set(c.channelId, { status: c.status, turnNum: c.turnNum });
+  }
+
+  // waitCount resolves once n notifications named method have come.
+  waitCount(method, n) {
+    const count = () => this.notes.filter((x) => x.method === method).length;
+    return new Promise((resolve, reject) => {
+      if (count() >= n) return resolve();
+      const timer = setTimeout(() => {
+        this.waiters.delete(check);
+        reject(new Failure(`${this.name}: timed out after ${this.timeoutMs} ms waiting for ${n} ${method} notifications; got ${count()}`));
+      }, this.timeoutMs);
+      const check = () => {
+        if (count() >= n) {
+          clearTimeout(timer);
+          this.waiters.delete(check);
+          resolve();
+        }
+      };
+      this.waiters.add(check);
+    });
   }
 
   // waitChannel resolves with the first channel notification (so far or to
@@ -276,15 +308,24 @@ function relay(from, to, fail) {
   };
 }
 
+// refusesWithoutToken checks that upgrades without the token, with a wrong
+// bearer header and with a wrong bearer subprotocol are refused with 401.
 async function refusesWithoutToken(url) {
-  const ws = new WebSocket(url);
-  const status = await new Promise((resolve) => {
-    ws.once('unexpected-response', (_req, res) => resolve(res.statusCode));
-    ws.once('open', () => resolve('open'));
-    ws.once('error', (e) => resolve(`error ${e.message}`));
-  });
-  ws.terminate();
-  if (status !== 401) throw new Failure(`a WebSocket upgrade without a token got ${status}, want HTTP 401`);
+  const tries = [
+    ['no token', () => new WebSocket(url)],
+    ['a wrong Authorization header', () => new WebSocket(url, { headers: { Authorization: 'Bearer wrong' } })],
+    ['a wrong bearer subprotocol', () => new WebSocket(url, ['nitrowallet', 'bearer.wrong'])],
+  ];
+  for (const [what, open] of tries) {
+    const ws = open();
+    const status = await new Promise((resolve) => {
+      ws.once('unexpected-response', (_req, res) => resolve(res.statusCode));
+      ws.once('open', () => resolve('open'));
+      ws.once('error', (e) => resolve(`error ${e.message}`));
+    });
+    ws.terminate();
+    if (status !== 401) throw new Failure(`a WebSocket upgrade with ${what} got ${status}, want HTTP 401`);
+  }
 }
 
 function allocation(cfg, dest, a, b) {
@@ -374,6 +415,10 @@ async function run(cfg, A, B, fail, step) {
   for (const p of [A, B]) {
     await p.waitChannel(id, 'fundingStatus Defunded', (c) => c.fundingStatus === 'Defunded');
   }
+  step('MessageReceived notifications');
+  // The server tells its connections of each message PushMessage took.
+  await B.waitCount('MessageReceived', A.relayed);
+  await A.waitCount('MessageReceived', B.relayed);
   step('final GetState and GetChannels');
   for (const [p, who] of [[A, 'A'], [B, 'B']]) {
     const s = await p.call('GetState', { channelId: id });
@@ -400,8 +445,9 @@ async function main() {
   const failed = new Promise((_, reject) => { failWith = reject; });
   failed.catch(() => {});
   const fail = (e) => failWith(e instanceof Failure ? e : new Failure(String(e && e.stack ? e.stack : e)));
-  const A = new Party('A', cfg.A, cfg.timeoutMs, fail);
-  const B = new Party('B', cfg.B, cfg.timeoutMs, fail);
+  // A authenticates as a backend does, B as a browser must.
+  const A = new Party('A', cfg.A, cfg.timeoutMs, fail, 'header');
+  const B = new Party('B', cfg.B, cfg.timeoutMs, fail, 'subprotocol');
   try {
     const summary = await Promise.race([run(cfg, A, B, fail, (s) => { current = s; }), failed]);
     process.stdout.write(JSON.stringify(summary) + '\n');
