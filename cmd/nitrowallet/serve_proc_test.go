@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,39 +26,41 @@ import (
 	"github.com/ethereum/go-ethereum/rpc"
 )
 
-// The test binary builds nitrowallet once, into binDir, removed by TestMain.
-var (
-	binOnce sync.Once
-	binDir  string
-	binPath string
-	binErr  error
-)
+// asCommandEnv, set to 1 in a process's environment, makes this package's
+// test binary run as the nitrowallet command (TestMain): the process tests
+// start real nitrowallet processes without linking a second binary, which
+// took 30 s on a loaded machine. The JS client test's init uses the same
+// variable.
+const asCommandEnv = "NITROWALLET_TEST_AS_COMMAND"
 
+// TestMain runs the tests, or the command when asCommandEnv asks for it
+// (as main does: until SIGTERM or SIGINT, exit status 1 on an error).
 func TestMain(m *testing.M) {
-	code := m.Run()
-	if binDir != "" {
-		_ = os.RemoveAll(binDir)
+	if os.Getenv(asCommandEnv) != "1" {
+		os.Exit(m.Run())
 	}
-	os.Exit(code)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nitrowallet:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
 }
 
-// nitrowalletBinary builds the command (once per test run) and returns its path.
-func nitrowalletBinary(t *testing.T) string {
+// nitrowalletCommand returns an exec.Cmd running `nitrowallet args` in this
+// package's folder (where serve finds the npm artifacts above it), with
+// env, which should come from serveEnv.
+func nitrowalletCommand(t *testing.T, env []string, args ...string) *exec.Cmd {
 	t.Helper()
-	binOnce.Do(func() {
-		if binDir, binErr = os.MkdirTemp("", "nitrowallet-bin-"); binErr != nil {
-			return
-		}
-		binPath = filepath.Join(binDir, "nitrowallet")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
 	}
-	return binPath
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(env, asCommandEnv+"=1")
+	return cmd
 }
 
 // gethDev is a running `geth --dev` on loopback.
@@ -193,9 +196,7 @@ func serveEnv(extra ...string) []string {
 func startServe(t *testing.T, name string, env []string, args ...string) *serveProc {
 	t.Helper()
 	p := &serveProc{t: t, name: name, exited: make(chan struct{})}
-	p.cmd = exec.Command(nitrowalletBinary(t), append([]string{"serve"}, args...)...)
-	p.cmd.Env = env
-	p.cmd.Dir = "." // the package folder: serve finds the npm artifacts above it
+	p.cmd = nitrowalletCommand(t, env, append([]string{"serve"}, args...)...)
 	out, err := p.cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
