@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/big"
-	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -38,7 +37,7 @@ func TestServeJSClientSeedPath(t *testing.T) {
 	testkit.SkipIfShort(t, "starts geth, two serve processes and node")
 	node := jsNode(t)
 	chain := startGethDev(t)
-	adjudicator, ethHolder, startBlock := jsDeploy(t, chain.url)
+	dep := deployContracts(t, chain.url)
 
 	type party struct {
 		name, token, key string
@@ -54,11 +53,12 @@ func TestServeJSClientSeedPath(t *testing.T) {
 		chain.fund(t, crypto.PubkeyToAddress(key.PublicKey), new(big.Int).Mul(big.NewInt(10), big.NewInt(1e18)))
 		p := &party{name: name, token: jsRandomHex(t, 16), key: hex.EncodeToString(crypto.FromECDSA(key)),
 			dest: common.BytesToAddress(crypto.Keccak256([]byte(jsRandomHex(t, 8))))}
+		db, schema := pgtest.Schema(t, "nwservejs"+strings.ToLower(name))
 		p.srv = startServe(t, name, serveEnv("NITROWALLET_KEY="+p.key, "NITROWALLET_TOKEN="+p.token),
-			"--listen", "127.0.0.1:0", "--store", jsStoreURL(t, "nwservejs"+strings.ToLower(name)),
+			"--listen", "127.0.0.1:0", "--store", withSearchPath(t, db, schema),
 			"--chain", chain.url, "--dev-chain", "--poll-interval", "50ms",
-			"--adjudicator", adjudicator.Hex(), "--eth-asset-holder", ethHolder.Hex(),
-			"--start-block", strconv.FormatUint(startBlock, 10), "--data-dir", t.TempDir())
+			"--adjudicator", dep.Adjudicator.Hex(), "--eth-asset-holder", dep.ETHAssetHolder.Hex(),
+			"--start-block", strconv.FormatUint(dep.StartBlock, 10), "--data-dir", t.TempDir())
 		ps = append(ps, p)
 	}
 	A, B := ps[0], ps[1]
@@ -70,7 +70,7 @@ func TestServeJSClientSeedPath(t *testing.T) {
 	script.Env = serveEnv(
 		"NITROWALLET_A_URL=ws://"+A.srv.addr+"/api", "NITROWALLET_A_TOKEN="+A.token,
 		"NITROWALLET_B_URL=ws://"+B.srv.addr+"/api", "NITROWALLET_B_TOKEN="+B.token,
-		"NITROWALLET_ASSET_HOLDER="+ethHolder.Hex(),
+		"NITROWALLET_ASSET_HOLDER="+dep.ETHAssetHolder.Hex(),
 		"NITROWALLET_A_DESTINATION="+A.dest.Hex(), "NITROWALLET_B_DESTINATION="+B.dest.Hex(),
 		"NITROWALLET_E2E_UPDATES="+strconv.Itoa(jsUpdates), "NITROWALLET_E2E_TIMEOUT_MS=60000")
 	var stdout, stderr bytes.Buffer
@@ -125,29 +125,6 @@ func jsNode(t *testing.T) string {
 	return node
 }
 
-// jsDeploy runs `nitrowallet deploy` on the node at url and returns the
-// contracts' addresses it prints.
-func jsDeploy(t *testing.T, url string) (adjudicator, ethAssetHolder common.Address, startBlock uint64) {
-	t.Helper()
-	cmd := exec.Command(nitrowalletBinary(t), "deploy", "--chain", url, "--token=false", "--poll-interval", "50ms")
-	cmd.Env = serveEnv()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("nitrowallet deploy: %v\n%s", err, stderr.String())
-	}
-	var dep struct {
-		Adjudicator    common.Address `json:"adjudicator"`
-		ETHAssetHolder common.Address `json:"ethAssetHolder"`
-		StartBlock     uint64         `json:"startBlock"`
-	}
-	if err := json.Unmarshal(out, &dep); err != nil || dep.ETHAssetHolder == (common.Address{}) {
-		t.Fatalf("nitrowallet deploy printed %q: %v", out, err)
-	}
-	return dep.Adjudicator, dep.ETHAssetHolder, dep.StartBlock
-}
-
 func jsRandomHex(t *testing.T, n int) string {
 	t.Helper()
 	b := make([]byte, n)
@@ -155,19 +132,4 @@ func jsRandomHex(t *testing.T, n int) string {
 		t.Fatal(err)
 	}
 	return hex.EncodeToString(b)
-}
-
-// jsStoreURL is the test database's URL with a fresh schema (dropped when
-// the test ends) as its search_path.
-func jsStoreURL(t *testing.T, prefix string) string {
-	t.Helper()
-	url, schema := pgtest.Schema(t, prefix)
-	u, err := neturl.Parse(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
