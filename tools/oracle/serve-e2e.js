@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // serve-e2e.js: a Node.js backend drives two `nitrowallet serve` processes
-// through the founding document's whole path (../../docs and
-// shared/seed/happy-path.md): A creates a channel, B joins, both fund on
+// through the founding document's whole path (the statuses and turn numbers
+// of docs/protocol.md for two parties): A creates a channel, B joins, both fund on
 // their shared chain, they take turns updating it, A closes it and both see
 // it closed and defunded. It speaks JSON-RPC 2.0 over WebSocket with the
 // `json-rpc-2.0` and `ws` packages from npm, and carries every MessageQueued
