@@ -1,13 +1,18 @@
 package server_test
 
 import (
+	"crypto/ecdsa"
 	"errors"
 	"log/slog"
 	"os"
 	"strings"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/crypto"
+
 	"github.com/nitrowallet/nitrowallet/client"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/apischema"
 )
 
 // wantCode fails t unless err is a *client.Error with code and matches
@@ -39,3 +44,7 @@ func (w tWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(b), "\n"))
 	return len(b), nil
 }
+
+func isNotInSchema(err error) bool { return errors.Is(err, apischema.ErrNotInSchema) }
+
+func addrOf(k *ecdsa.PrivateKey) nitro.Address { return crypto.PubkeyToAddress(k.PublicKey) }

@@ -213,3 +213,10 @@ func (s *Server) feed(notes <-chan app.Notification) {
 		}
 	}
 }
+
+// Subscribers returns the number of live WebSocket sessions.
+func (s *Server) Subscribers() int {
+	s.conns.mu.Lock()
+	defer s.conns.mu.Unlock()
+	return len(s.conns.conns)
+}

@@ -1,0 +1,146 @@
+package server_test
+
+import (
+	"context"
+	"errors"
+	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/nitrowallet/nitrowallet/app"
+	"github.com/nitrowallet/nitrowallet/client"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/server"
+)
+
+// TestRateLimit: calls beyond the burst are refused with -32005, on POST
+// with HTTP 429 (a batch takes one token per call), on the WebSocket per
+// call; refused calls do nothing.
+func TestRateLimit(t *testing.T) {
+	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.RatePerSecond, c.Burst = 0.001, 3 })
+	hc := n.hs.Client()
+	call := []byte(`{"jsonrpc":"2.0","id":1,"method":"GetChannels","params":{}}`)
+	batch := []byte(`[{"jsonrpc":"2.0","id":1,"method":"GetChannels","params":{}},{"jsonrpc":"2.0","id":2,"method":"GetChannels","params":{}}]`)
+	if st, b := post(t, hc, n.hs.URL, "secret-token", batch); st != http.StatusOK {
+		t.Fatalf("first batch of 2 (burst 3): HTTP %d %s", st, b)
+	}
+	if st, b := post(t, hc, n.hs.URL, "secret-token", batch); st != http.StatusTooManyRequests {
+		t.Fatalf("second batch of 2 (1 token left): HTTP %d %s, want 429", st, b)
+	} else {
+		wantRPCError(t, "rate-limited batch", reply(t, "", b), server.CodeRateLimited)
+	}
+	if st, b := post(t, hc, n.hs.URL, "secret-token", call); st != http.StatusOK {
+		t.Fatalf("single call on the last token: HTTP %d %s", st, b)
+	}
+	st, b := post(t, hc, n.hs.URL, "secret-token", call)
+	if st != http.StatusTooManyRequests {
+		t.Fatalf("call beyond the burst: HTTP %d %s, want 429", st, b)
+	}
+	wantRPCError(t, "rate-limited call", reply(t, "GetChannels", b), server.CodeRateLimited)
+
+	c, err := client.Dial(context.Background(), n.wsURL(), "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_, err = c.GetChannels(context.Background())
+	wantCode(t, "WebSocket call beyond the burst", err, server.CodeRateLimited, nil)
+}
+
+// TestSlowClientDoesNotStall: a WebSocket client that never reads (with a
+// tiny receive buffer) holds up neither the wallet's calls nor another
+// client's notifications: its queue overflows, it is dropped, and the
+// other client gets every notification.
+func TestSlowClientDoesNotStall(t *testing.T) {
+	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) {
+		c.NotificationQueue, c.WriteTimeout = 64, 500*time.Millisecond
+	})
+	ctx := context.Background()
+	// A slow network: small socket buffers on the server's side (and the
+	// slow client's), so that a client that does not read stalls the
+	// server's writes to it after a few kilobytes.
+	hs := httptest.NewUnstartedServer(n.srv.Handler())
+	hs.Listener = smallBuffers{hs.Listener}
+	hs.Start()
+	defer hs.Close()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api"
+	tiny := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
+		return errors.Join(err, serr)
+	}}).DialContext}}
+	slow, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: tiny, Subprotocols: []string{"nitrowallet", "bearer.secret-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slow.CloseNow() // never read
+	fast, err := client.Dial(ctx, url, "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fast.Close()
+	if got := n.srv.Subscribers(); got != 2 {
+		t.Fatalf("%d subscribers, want 2", got)
+	}
+	// Each CreateChannel queues a proposal for the peer: one MessageQueued
+	// notification of about 1.5 kB to every connection.
+	const calls = 300
+	peer := mustKey(t, "slow-client-peer")
+	me := n.w.Address()
+	params := app.CreateChannelParams{
+		Participants: []app.Participant{
+			{ParticipantID: "me", SigningAddress: me, Destination: nitro.AddressToDestination(me)},
+			{ParticipantID: "peer", SigningAddress: addrOf(peer), Destination: nitro.AddressToDestination(addrOf(peer))},
+		},
+		Allocations: []app.Allocation{{AssetHolderAddress: n.chain.ETHAssetHolder(), AllocationItems: []app.AllocationItem{
+			{Destination: nitro.AddressToDestination(me), Amount: big.NewInt(1)},
+		}}},
+	}
+	got := 0
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for x := range fast.Notifications() {
+			if x.Method == server.NoteMessageQueued {
+				if got++; got == calls {
+					return
+				}
+			}
+		}
+	}()
+	for i := 0; i < calls; i++ {
+		if _, err := fast.CreateChannel(ctx, params); err != nil {
+			t.Fatalf("call %d with a stalled client connected: %v", i, err)
+		}
+	}
+	select {
+	case <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the reading client got %d of %d notifications", got, calls)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for n.srv.Subscribers() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the stalled client was never dropped: %d subscribers", n.srv.Subscribers())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// smallBuffers gives every accepted connection a 4 kB send buffer.
+type smallBuffers struct{ net.Listener }
+
+func (l smallBuffers) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetWriteBuffer(4096)
+	}
+	return c, err
+}
