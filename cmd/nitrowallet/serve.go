@@ -68,6 +68,9 @@ type serveOptions struct {
 	tlsKey    string
 	dataDir   string
 	shutdown  time.Duration
+	// destination is GetWalletInformation's destinationAddress (zero: the
+	// server's default).
+	destination common.Address
 }
 
 // serveFlag is one of serve's flags: its name, the environment variable it
@@ -91,6 +94,7 @@ var serveFlags = []serveFlag{
 	{name: "dev-chain", env: "NITROWALLET_DEV_CHAIN", def: "false", isBool: true, usage: "the node is a development chain (chain id 1337 or 31337, e.g. geth --dev) nobody reorgs: no confirmation depth"},
 	{name: "confirmations", env: "NITROWALLET_CONFIRMATIONS", def: "0", usage: "blocks a chain event waits below the head (0: 12, or 0 with --dev-chain)"},
 	{name: "poll-interval", env: "NITROWALLET_POLL_INTERVAL", def: "1s", usage: "how often the chain is asked for new events and receipts"},
+	{name: "destination", env: "NITROWALLET_DESTINATION", usage: "the address GetWalletInformation reports as destinationAddress (default: none)"},
 	{name: "keystore", env: "NITROWALLET_KEYSTORE", usage: "Ethereum keystore (v3) file of the signing key; passphrase in $" + passphraseEnv},
 	{name: "token-file", env: "NITROWALLET_TOKEN_FILE", usage: "file holding the API token (default DATA-DIR/token; used when $" + tokenEnv + " is unset)"},
 	{name: "tls-cert", env: "NITROWALLET_TLS_CERT", usage: "PEM certificate (chain) file: serve HTTPS and WSS (with --tls-key)"},
@@ -154,6 +158,11 @@ func (o *serveOptions) check(vals map[string]*string) error {
 	}
 	if o.contracts.StartBlock, err = strconv.ParseUint(*vals["start-block"], 10, 64); err != nil {
 		return bad("start-block", "must be a block number")
+	}
+	if d := *vals["destination"]; d != "" {
+		if o.destination, err = flagAddress("destination", d); err != nil {
+			return err
+		}
 	}
 	if (o.tlsCert == "") != (o.tlsKey == "") {
 		return bad("tls-cert", "and --tls-key go together")

@@ -69,6 +69,7 @@ type gethDev struct {
 	rpc    *rpc.Client
 	client *ethclient.Client
 	dev    common.Address // the node's unlocked, funded account
+	stop   func()         // stops the node (idempotent; also run when the test ends)
 }
 
 // startGethDev runs bin/geth --dev (blocks sealed on demand) on a free
@@ -96,19 +97,25 @@ func startGethDev(t *testing.T) *gethDev {
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-exited:
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		})
+	}
 	t.Cleanup(func() {
-		_ = cmd.Process.Signal(os.Interrupt)
-		select {
-		case <-exited:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
+		stop()
 		if t.Failed() {
 			t.Logf("geth output:\n%s", logs.String())
 		}
 	})
-	g := &gethDev{url: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	g := &gethDev{url: fmt.Sprintf("http://127.0.0.1:%d", port), stop: stop}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	for {

@@ -41,7 +41,20 @@ const servePollInterval = "50ms"
 // closed channel, and calls without the token are refused.
 func TestServeProcessesSeedPath(t *testing.T) {
 	geth := startGethDev(t)
-	dep := deployContracts(t, geth.url)
+	dep := deployContracts(t, geth.url, serveEnv(), "--token=true")
+	if len(dep.ERC20AssetHolders) != 1 || dep.Token == nil {
+		t.Fatalf("deploy from the node's account: %+v, want an ERC20 asset holder and its token", dep)
+	}
+	// From a key of the operator's, without the token: another deployment.
+	deployer, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	geth.fund(t, crypto.PubkeyToAddress(deployer.PublicKey), big.NewInt(1e18))
+	own := deployContracts(t, geth.url, serveEnv("NITROWALLET_KEY="+hex.EncodeToString(crypto.FromECDSA(deployer))), "--token=false")
+	if own.Adjudicator == dep.Adjudicator || len(own.ERC20AssetHolders) != 0 || own.Token != nil {
+		t.Fatalf("deploy with a key and --token=false: %+v", own)
+	}
 
 	type party struct {
 		name  string
@@ -188,6 +201,7 @@ func TestServeProcessesSeedPath(t *testing.T) {
 		t.Logf("%s exited %v after SIGTERM", p.name, d.Round(time.Millisecond))
 	}
 	// A again on the same store and token file: no new token, the channel closed.
+	firstA := A.proc
 	A.proc = startServe(t, "A again", A.env, args(A)...)
 	if strings.Contains(A.proc.Stdout(), "token:") {
 		t.Fatalf("A printed a token on its second start:\n%s", A.proc.Stdout())
@@ -199,14 +213,45 @@ func TestServeProcessesSeedPath(t *testing.T) {
 	if err != nil || got.Status != core.StatusClosed {
 		t.Fatalf("A after its restart: %s, %v; want closed", got.Status, err)
 	}
+	// /readyz follows the chain: ready, then 503 once the node is gone.
+	if code, body := getReadyz(t, A.proc.addr); code != http.StatusOK {
+		t.Fatalf("/readyz with the node up: %d %s", code, body)
+	}
+	geth.stop()
+	if code, body := getReadyz(t, A.proc.addr); code != http.StatusServiceUnavailable || !strings.Contains(body, "chain unreachable") {
+		t.Fatalf("/readyz with the node gone: %d %q, want 503 chain unreachable", code, body)
+	}
 	A.c.Close()
 	A.proc.stop(30 * time.Second)
+
+	// The tokens and the keys never reach the logs.
+	for _, proc := range []*serveProc{firstA, B.proc, A.proc} {
+		for _, p := range ps {
+			for _, secret := range []string{p.token, hex.EncodeToString(crypto.FromECDSA(p.key))} {
+				if strings.Contains(proc.Stderr(), secret) {
+					t.Errorf("%s's log shows %s's token or key", proc.name, p.name)
+				}
+			}
+		}
+	}
+}
+
+// getReadyz returns /readyz's status and body.
+func getReadyz(t *testing.T, addr string) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + addr + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }
 
 // deployContracts runs `nitrowallet deploy` on the node and parses its JSON.
-func deployContracts(t *testing.T, url string) deployment {
+func deployContracts(t *testing.T, url string, env []string, args ...string) deployment {
 	t.Helper()
-	cmd := nitrowalletCommand(t, serveEnv(), "deploy", "--chain", url, "--poll-interval", "50ms")
+	cmd := nitrowalletCommand(t, env, append([]string{"deploy", "--chain", url, "--poll-interval", "50ms"}, args...)...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -217,7 +262,7 @@ func deployContracts(t *testing.T, url string) deployment {
 	if err := json.Unmarshal(out, &d); err != nil {
 		t.Fatalf("nitrowallet deploy printed %q: %v", out, err)
 	}
-	if d.ChainID != 1337 || d.Adjudicator == (common.Address{}) || d.ETHAssetHolder == (common.Address{}) || len(d.ERC20AssetHolders) != 1 || d.Token == nil {
+	if d.ChainID != 1337 || d.Adjudicator == (common.Address{}) || d.ETHAssetHolder == (common.Address{}) || d.StartBlock == 0 {
 		t.Fatalf("nitrowallet deploy printed %s", out)
 	}
 	return d

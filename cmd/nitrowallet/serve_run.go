@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -48,6 +49,25 @@ type serveParts struct {
 	store  ports.Store
 	chain  ports.Chain
 	closer []func()
+	// onTx sees each of the wallet's transactions once, mined or given up
+	// (the Ethereum adapter's Config.OnTx); it is set once the metrics
+	// exist, after the chain.
+	onTx atomic.Pointer[func(ethereum.TxInfo)]
+}
+
+// tx is the chain's Config.OnTx: it logs the transaction and passes it on.
+func (p *serveParts) tx(log *slog.Logger) func(ethereum.TxInfo) {
+	return func(i ethereum.TxInfo) {
+		attrs := []any{"kind", i.Kind, "hash", i.Hash.Hex(), "nonce", i.Nonce, "block", i.Block, "gasUsed", i.GasUsed, "resubmissions", i.Resubmissions}
+		if i.Err != nil {
+			log.Warn("transaction failed", append(attrs, "err", i.Err)...)
+		} else {
+			log.Info("transaction mined", attrs...)
+		}
+		if f := p.onTx.Load(); f != nil {
+			(*f)(i)
+		}
+	}
 }
 
 // close closes the parts, the last opened first.
@@ -107,7 +127,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, log *slog.Logg
 	p := &serveParts{}
 	defer p.close()
 	if o.dev {
-		err = openDevParts(ctx, p, key, out)
+		err = openDevParts(ctx, p, key, out, log)
 	} else {
 		err = openServeParts(ctx, p, o, key, log)
 	}
@@ -119,7 +139,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, log *slog.Logg
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer w.Close()
-	srv, err := server.New(w, server.Config{Token: token, Ready: p.ready(log), Metrics: metrics.New(w), Logger: log})
+	srv, err := server.New(w, server.Config{Token: token, Ready: p.ready(log), Metrics: metrics.New(w), Logger: log, Destination: o.destination})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -192,7 +212,7 @@ func openServeParts(ctx context.Context, p *serveParts, o serveOptions, key *ecd
 	}
 	p.closer = append(p.closer, client.Close)
 	c, err := ethereum.New(ctx, ethereum.Config{Client: client, Signer: ethereum.KeySigner(key), Contracts: o.contracts,
-		Confirmations: o.confirms, Dev: o.devChain, PollInterval: o.poll})
+		Confirmations: o.confirms, Dev: o.devChain, PollInterval: o.poll, OnTx: p.tx(log)})
 	if err != nil {
 		return fmt.Errorf("chain: %w", err)
 	}
@@ -203,7 +223,7 @@ func openServeParts(ctx context.Context, p *serveParts, o serveOptions, key *ecd
 
 // openDevParts starts the simulated chain with the Nitro contracts, funds
 // key on it, and gives the wallet a memory store.
-func openDevParts(ctx context.Context, p *serveParts, key *ecdsa.PrivateKey, out io.Writer) error {
+func openDevParts(ctx context.Context, p *serveParts, key *ecdsa.PrivateKey, out io.Writer, log *slog.Logger) error {
 	d, err := ethereum.NewDevChain(ctx, ethereum.DevOptions{MainnetRules: true, PollInterval: 50 * time.Millisecond})
 	if err != nil {
 		return fmt.Errorf("--dev: %w", err)
@@ -213,7 +233,7 @@ func openDevParts(ctx context.Context, p *serveParts, key *ecdsa.PrivateKey, out
 	if err := d.Fund(ctx, addr, devFunds); err != nil {
 		return fmt.Errorf("--dev: %w", err)
 	}
-	c, err := d.NewChain(ctx, key, ethereum.Config{})
+	c, err := d.NewChain(ctx, key, ethereum.Config{OnTx: p.tx(log)})
 	if err != nil {
 		return fmt.Errorf("--dev: %w", err)
 	}

@@ -12,6 +12,11 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/nitrowallet/nitrowallet/adapters/keys"
 )
 
 // TestServeHelpDocumentsEveryFlag checks that serve -h and docs/serve.md
@@ -174,5 +179,53 @@ func TestServeDev(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("serve --dev did not return 30 s after its context ended")
+	}
+}
+
+// TestServeKey: the signing key comes from the keystore with its
+// passphrase in the environment, else from $NITROWALLET_KEY; --dev makes
+// a fresh one when neither is given; without one serve refuses to start.
+func TestServeKey(t *testing.T) {
+	const hexKey = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+	key, err := keys.ParseHex(hexKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := crypto.PubkeyToAddress(key.PublicKey)
+	data, err := keystore.EncryptKey(&keystore.Key{Address: want, PrivateKey: key}, "pw", keystore.LightScryptN, keystore.LightScryptP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "key.json")
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(keyEnv, "")
+	t.Setenv(passphraseEnv, "pw")
+	if k, err := serveKey(serveOptions{keystore: path}); err != nil || crypto.PubkeyToAddress(k.PublicKey) != want {
+		t.Fatalf("from the keystore: %v", err)
+	}
+	t.Setenv(passphraseEnv, "wrong")
+	if _, err := serveKey(serveOptions{keystore: path}); !errors.Is(err, keys.ErrWrongPassphrase) {
+		t.Fatalf("wrong passphrase: %v", err)
+	}
+	if _, err := serveKey(serveOptions{}); !errors.Is(err, keys.ErrNoKey) {
+		t.Fatalf("no key: %v", err)
+	}
+	k1, err := serveKey(serveOptions{dev: true})
+	if err != nil || crypto.PubkeyToAddress(k1.PublicKey) == want {
+		t.Fatalf("--dev without a key: %v", err)
+	}
+	t.Setenv(keyEnv, hexKey)
+	if k, err := serveKey(serveOptions{dev: true}); err != nil || crypto.PubkeyToAddress(k.PublicKey) != want {
+		t.Fatalf("--dev with $%s: %v", keyEnv, err)
+	}
+	// The whole command refuses to start without a key, before it serves.
+	t.Setenv(keyEnv, "")
+	err = run(context.Background(), []string{"serve", "--store", "memory", "--chain", "http://127.0.0.1:1",
+		"--adjudicator", "0x00000000000000000000000000000000000000a1", "--eth-asset-holder", "0x00000000000000000000000000000000000000e1",
+		"--data-dir", t.TempDir()}, io.Discard)
+	if !errors.Is(err, keys.ErrNoKey) {
+		t.Fatalf("serve without a key: %v", err)
 	}
 }
