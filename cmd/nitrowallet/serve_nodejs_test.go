@@ -31,13 +31,14 @@ const jsUpdates = 2
 // geth --dev chain with the contracts `nitrowallet deploy` put there, and
 // tools/oracle/serve-e2e.js (npm's json-rpc-2.0 and ws) drives them through
 // the seed's whole path, carrying each MessageQueued to the other server.
-// The test checks the script's exit status, then the chain: each party's
-// destination holds exactly what the final state allocates it.
+// Each server is given a fresh --destination, which the script reads with
+// GetWalletInformation. The test checks the script's exit status, then the
+// chain: each destination holds exactly what the final state allocates it.
 func TestServeJSClientSeedPath(t *testing.T) {
 	testkit.SkipIfShort(t, "starts geth, two serve processes and node")
 	node := jsNode(t)
 	chain := startGethDev(t)
-	dep := deployContracts(t, chain.url)
+	dep := deployContracts(t, chain.url, serveEnv(), "--token=false")
 
 	type party struct {
 		name, token, key string
@@ -58,7 +59,8 @@ func TestServeJSClientSeedPath(t *testing.T) {
 			"--listen", "127.0.0.1:0", "--store", withSearchPath(t, db, schema),
 			"--chain", chain.url, "--dev-chain", "--poll-interval", "50ms",
 			"--adjudicator", dep.Adjudicator.Hex(), "--eth-asset-holder", dep.ETHAssetHolder.Hex(),
-			"--start-block", strconv.FormatUint(dep.StartBlock, 10), "--data-dir", t.TempDir())
+			"--start-block", strconv.FormatUint(dep.StartBlock, 10), "--data-dir", t.TempDir(),
+			"--destination", p.dest.Hex())
 		ps = append(ps, p)
 	}
 	A, B := ps[0], ps[1]
@@ -71,7 +73,6 @@ func TestServeJSClientSeedPath(t *testing.T) {
 		"NITROWALLET_A_URL=ws://"+A.srv.addr+"/api", "NITROWALLET_A_TOKEN="+A.token,
 		"NITROWALLET_B_URL=ws://"+B.srv.addr+"/api", "NITROWALLET_B_TOKEN="+B.token,
 		"NITROWALLET_ASSET_HOLDER="+dep.ETHAssetHolder.Hex(),
-		"NITROWALLET_A_DESTINATION="+A.dest.Hex(), "NITROWALLET_B_DESTINATION="+B.dest.Hex(),
 		"NITROWALLET_E2E_UPDATES="+strconv.Itoa(jsUpdates), "NITROWALLET_E2E_TIMEOUT_MS=60000")
 	var stdout, stderr bytes.Buffer
 	script.Stdout, script.Stderr = &stdout, &stderr
@@ -82,9 +83,10 @@ func TestServeJSClientSeedPath(t *testing.T) {
 	t.Logf("serve-e2e.js passed in %v: %s", time.Since(start).Round(time.Millisecond), strings.TrimSpace(stderr.String()))
 
 	var sum struct {
-		OK        bool              `json:"ok"`
-		ChannelID string            `json:"channelId"`
-		Final     map[string]string `json:"final"`
+		OK           bool              `json:"ok"`
+		ChannelID    string            `json:"channelId"`
+		Destinations map[string]string `json:"destinations"`
+		Final        map[string]string `json:"final"`
 	}
 	lines := strings.Split(strings.TrimSpace(stdout.String()), "\n")
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil || !sum.OK {
@@ -93,6 +95,10 @@ func TestServeJSClientSeedPath(t *testing.T) {
 	// A deposits 5 and B 3; each round moves 1 wei from A to B.
 	want := map[string]int64{"A": 5 - jsUpdates, "B": 3 + jsUpdates}
 	for _, p := range ps {
+		// The script takes each party's destination from GetWalletInformation.
+		if !strings.EqualFold(sum.Destinations[p.name], p.dest.Hex()) {
+			t.Errorf("serve-e2e.js paid %s to %s, want its --destination %s", p.name, sum.Destinations[p.name], p.dest)
+		}
 		if sum.Final[p.name] != strconv.FormatInt(want[p.name], 10) {
 			t.Errorf("serve-e2e.js says %s is owed %s, want %d", p.name, sum.Final[p.name], want[p.name])
 		}
