@@ -10,11 +10,7 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
-	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
-	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/nitrowallet/nitrowallet/adapters/ethereum"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
@@ -92,59 +88,22 @@ func newRPCBackend(ctx context.Context, url string, out io.Writer, verbose bool)
 	if err != nil {
 		return nil, err
 	}
-	rc, err := rpc.DialContext(ctx, url)
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", url, err)
-	}
-	client := ethclient.NewClient(rc)
-	var accounts []common.Address
-	if err := rc.CallContext(ctx, &accounts, "eth_accounts"); err != nil || len(accounts) == 0 {
-		rc.Close()
-		return nil, fmt.Errorf("%s has no unlocked account to fund the demo (run geth --dev): %v", url, err)
-	}
-	b := &evmBackend{out: out, verbose: verbose, client: client, closer: rc.Close}
+	b := &evmBackend{out: out, verbose: verbose}
 	// A dev node: no confirmation depth (New refuses Dev on a public
 	// chain id, so the demo's derived keys never meet a real network).
 	b.cfg = ethereum.Config{PollInterval: 50 * time.Millisecond, OnTx: b.printTx, Dev: true}
-	// send has the node's first account send tx and waits until it is mined.
-	send := func(ctx context.Context, what string, tx map[string]any) (*types.Receipt, error) {
-		tx["from"] = accounts[0]
-		var h common.Hash
-		if err := rc.CallContext(ctx, &h, "eth_sendTransaction", tx); err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
-		}
-		for {
-			if r, err := client.TransactionReceipt(ctx, h); err == nil {
-				if r.Status != types.ReceiptStatusSuccessful {
-					return nil, fmt.Errorf("%s: tx %s failed", what, h.Hex())
-				}
-				return r, nil
-			}
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(b.cfg.PollInterval):
-			}
-		}
+	n, err := dialDevNode(ctx, url, b.cfg.PollInterval)
+	if err != nil {
+		return nil, err
 	}
-	b.fund = func(ctx context.Context, addr common.Address, wei *big.Int) error {
-		_, err := send(ctx, "fund "+addr.Hex(), map[string]any{"to": addr, "value": (*hexutil.Big)(wei)})
-		return err
-	}
-	b.deploy = func(ctx context.Context, a ethereum.Artifact) (common.Address, error) {
-		r, err := send(ctx, "deploy "+a.Name, map[string]any{"data": hexutil.Bytes(a.Bytecode)})
-		if err != nil {
-			return common.Address{}, err
-		}
-		return r.ContractAddress, nil
-	}
+	b.client, b.closer, b.fund, b.deploy = n.client, n.Close, n.fund, n.deploy
 	fmt.Fprintf(out, "chain: node at %s, deploying Nitro 0.17.0 from the npm artifacts\n", url)
 	deployer := demoKey("deployer")
 	if err := b.fund(ctx, crypto.PubkeyToAddress(deployer.PublicKey), new(big.Int).Mul(demoFunds, big.NewInt(10))); err != nil {
 		b.Close()
 		return nil, err
 	}
-	if b.dep, err = ethereum.Deploy(ctx, client, ethereum.KeySigner(deployer), art, ethereum.DeployOptions{Config: b.cfg}); err != nil {
+	if b.dep, err = ethereum.Deploy(ctx, b.client, ethereum.KeySigner(deployer), art, ethereum.DeployOptions{Config: b.cfg}); err != nil {
 		b.Close()
 		return nil, err
 	}

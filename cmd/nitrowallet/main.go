@@ -11,6 +11,10 @@
 //	    the signing address of a key loaded as a deployment would load it
 //	nitrowallet watch -db URL -rpc URL -adjudicator A -eth-asset-holder A [flags]
 //	    a keyless watchtower that clears stale challenges (docs/watchtower.md)
+//	nitrowallet serve --dev | --store URL --chain URL --adjudicator A --eth-asset-holder A [flags]
+//	    one wallet's client API over JSON-RPC and WebSocket (docs/serve.md)
+//	nitrowallet deploy --chain URL [--key HEX]
+//	    deploys the Nitro contracts and prints their addresses as JSON
 package main
 
 import (
@@ -21,10 +25,11 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "nitrowallet:", err)
@@ -33,13 +38,15 @@ func main() {
 }
 
 // usage is what nitrowallet -h prints.
-const usage = `usage: nitrowallet demo|sim|bench|address|watch [flags]
+const usage = `usage: nitrowallet demo|sim|bench|address|watch|serve|deploy [flags]
 
   demo     the founding document's happy path between two wallets
   sim      a seeded simulation of several wallets over a faulty network
   bench    the benchmark table of docs/benchmarks.md
   address  the signing address of a key
   watch    a keyless watchtower that clears stale challenges
+  serve    one wallet's client API over JSON-RPC and WebSocket
+  deploy   deploy the Nitro contracts to a chain and print their addresses
 
 nitrowallet COMMAND -h lists a command's flags.
 `
@@ -72,8 +79,12 @@ func run1(ctx context.Context, args []string, out io.Writer) error {
 		return addressCommand(args[1:], out)
 	case "watch":
 		return watchCommand(ctx, args[1:], out)
+	case "serve":
+		return serveCommand(ctx, args[1:], out)
+	case "deploy":
+		return deployCommand(ctx, args[1:], out)
 	default:
-		return fmt.Errorf("unknown command %q (try: demo, sim, bench, address, watch, or -h)", args[0])
+		return fmt.Errorf("unknown command %q (try: demo, sim, bench, address, watch, serve, deploy, or -h)", args[0])
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	neturl "net/url"
 	"strings"
@@ -20,21 +21,32 @@ func isPostgresURL(u string) bool {
 // emptied first (under the store's lock): an earlier run's channels and
 // chain cursor belong to a chain that is gone.
 func openPostgresStore(ctx context.Context, url, wallet string) (ports.Store, func(), error) {
-	u, err := neturl.Parse(url)
+	u, base, err := splitSearchPath(url, "nitrowallet_demo")
 	if err != nil {
-		return nil, nil, fmt.Errorf("store URL: %w", err)
+		return nil, nil, err
 	}
-	q := u.Query()
-	base := q.Get("search_path")
-	if base == "" {
-		base = "nitrowallet_demo"
-	}
-	q.Del("search_path")
-	u.RawQuery = q.Encode()
 	schema := strings.ToLower(base + "_" + wallet)
-	s, err := postgres.Open(ctx, u.String(), postgres.Options{Schema: schema, Reset: true})
+	s, err := postgres.Open(ctx, u, postgres.Options{Schema: schema, Reset: true})
 	if err != nil {
 		return nil, nil, err
 	}
 	return s, func() { _ = s.Close() }, nil
+}
+
+// splitSearchPath takes the search_path parameter out of a PostgreSQL URL:
+// it returns the URL without it and the schema it names (def if none).
+func splitSearchPath(url, def string) (string, string, error) {
+	u, err := neturl.Parse(url)
+	if err != nil {
+		// Not err itself: a *url.Error quotes the URL, password included.
+		return "", "", fmt.Errorf("store URL: %w", errors.Unwrap(err))
+	}
+	q := u.Query()
+	schema := q.Get("search_path")
+	if schema == "" {
+		schema = def
+	}
+	q.Del("search_path")
+	u.RawQuery = q.Encode()
+	return u.String(), schema, nil
 }

@@ -1,0 +1,288 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/common/hexutil"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
+)
+
+// asCommandEnv, set to 1 in a process's environment, makes this package's
+// test binary run as the nitrowallet command (TestMain): the process tests
+// start real nitrowallet processes without linking a second binary, which
+// took 30 s on a loaded machine. The JS client test's init uses the same
+// variable.
+const asCommandEnv = "NITROWALLET_TEST_AS_COMMAND"
+
+// TestMain runs the tests, or the command when asCommandEnv asks for it
+// (as main does: until SIGTERM or SIGINT, exit status 1 on an error).
+func TestMain(m *testing.M) {
+	if os.Getenv(asCommandEnv) != "1" {
+		os.Exit(m.Run())
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "nitrowallet:", err)
+		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// nitrowalletCommand returns an exec.Cmd running `nitrowallet args` in this
+// package's folder (where serve finds the npm artifacts above it), with
+// env, which should come from serveEnv.
+func nitrowalletCommand(t *testing.T, env []string, args ...string) *exec.Cmd {
+	t.Helper()
+	bin, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Env = append(env, asCommandEnv+"=1")
+	return cmd
+}
+
+// gethDev is a running `geth --dev` on loopback.
+type gethDev struct {
+	url    string
+	rpc    *rpc.Client
+	client *ethclient.Client
+	dev    common.Address // the node's unlocked, funded account
+	stop   func()         // stops the node (idempotent; also run when the test ends)
+}
+
+// startGethDev runs bin/geth --dev (blocks sealed on demand) on a free
+// loopback port with its own data dir, as adapters/ethereum's tests do, and
+// stops it when the test ends. NITRO_GETH names another binary; `make test`
+// builds bin/geth first (`make geth`).
+func startGethDev(t *testing.T) *gethDev {
+	t.Helper()
+	bin := os.Getenv("NITRO_GETH")
+	if bin == "" {
+		bin = filepath.Join(repoRoot, "bin", "geth")
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("geth: %v (run `make geth`, or set NITRO_GETH)", err)
+	}
+	port := freePort(t)
+	var logs bytes.Buffer
+	cmd := exec.Command(bin, "--dev", "--dev.period", "0",
+		"--http", "--http.addr", "127.0.0.1", "--http.port", strconv.Itoa(port), "--http.api", "eth,net,web3",
+		"--ipcdisable", "--nodiscover", "--maxpeers", "0", "--port", "0", "--authrpc.port", "0",
+		"--datadir", t.TempDir(), "--verbosity", "2")
+	cmd.Stdout, cmd.Stderr = &logs, &logs
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			_ = cmd.Process.Signal(os.Interrupt)
+			select {
+			case <-exited:
+			case <-time.After(20 * time.Second):
+				_ = cmd.Process.Kill()
+				<-exited
+			}
+		})
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("geth output:\n%s", logs.String())
+		}
+	})
+	g := &gethDev{url: fmt.Sprintf("http://127.0.0.1:%d", port), stop: stop}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		c, err := rpc.DialContext(ctx, g.url)
+		if err == nil {
+			var accounts []common.Address
+			if err = c.CallContext(ctx, &accounts, "eth_accounts"); err == nil && len(accounts) > 0 {
+				g.rpc, g.client, g.dev = c, ethclient.NewClient(c), accounts[0]
+				t.Cleanup(c.Close)
+				return g
+			}
+			c.Close()
+		}
+		select {
+		case err := <-exited:
+			t.Fatalf("geth exited: %v\n%s", err, logs.String())
+		case <-ctx.Done():
+			t.Fatalf("geth did not answer on %s: %v\n%s", g.url, err, logs.String())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// fund sends wei from the node's account to addr and waits until the head
+// state shows it.
+func (g *gethDev) fund(t *testing.T, addr common.Address, wei *big.Int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var h common.Hash
+	if err := g.rpc.CallContext(ctx, &h, "eth_sendTransaction", map[string]any{"from": g.dev, "to": addr, "value": (*hexutil.Big)(wei)}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		bal, err := g.client.BalanceAt(ctx, addr, nil)
+		if err == nil && bal.Cmp(wei) >= 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("funding %s: balance %v, %v", addr, bal, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// serveProc is a running `nitrowallet serve`.
+type serveProc struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	addr   string // host:port it listens on
+	exited chan struct{}
+	err    error // Wait's result, once exited is closed
+
+	mu     sync.Mutex
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+}
+
+// serveEnv is the environment of a serve process: this one's without any
+// NITROWALLET_ variable, plus extra.
+func serveEnv(extra ...string) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NITROWALLET_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, extra...)
+}
+
+// startServe starts `nitrowallet serve args` and waits for its "listening
+// on" line. It is killed when the test ends if still running.
+func startServe(t *testing.T, name string, env []string, args ...string) *serveProc {
+	t.Helper()
+	p := &serveProc{t: t, name: name, exited: make(chan struct{})}
+	p.cmd = nitrowalletCommand(t, env, append([]string{"serve"}, args...)...)
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Stderr = lockedBuffer{&p.mu, &p.stderr}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			line := sc.Text()
+			p.mu.Lock()
+			p.stdout.WriteString(line + "\n")
+			p.mu.Unlock()
+			if a, ok := strings.CutPrefix(line, "listening on http://"); ok {
+				listening <- a
+			}
+		}
+		_, _ = io.Copy(io.Discard, out)
+		p.err = p.cmd.Wait()
+		close(p.exited)
+	}()
+	t.Cleanup(func() {
+		select {
+		case <-p.exited:
+		default:
+			_ = p.cmd.Process.Kill()
+			<-p.exited
+		}
+		if t.Failed() {
+			t.Logf("%s's stdout:\n%s\n%s's stderr:\n%s", name, p.Stdout(), name, p.Stderr())
+		}
+	})
+	select {
+	case p.addr = <-listening:
+		return p
+	case <-p.exited:
+		t.Fatalf("%s exited before listening: %v\n%s%s", name, p.err, p.Stdout(), p.Stderr())
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("%s did not listen within 2 minutes\n%s%s", name, p.Stdout(), p.Stderr())
+	}
+	return nil
+}
+
+// Stdout and Stderr return what the process wrote so far.
+func (p *serveProc) Stdout() string { p.mu.Lock(); defer p.mu.Unlock(); return p.stdout.String() }
+func (p *serveProc) Stderr() string { p.mu.Lock(); defer p.mu.Unlock(); return p.stderr.String() }
+
+// stop sends SIGTERM and requires the process to exit with status 0 within
+// the bound (the shutdown timeout plus margin; a bound on a hang, not a
+// speed target). It returns how long the exit took.
+func (p *serveProc) stop(bound time.Duration) time.Duration {
+	p.t.Helper()
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		p.t.Fatalf("%s: SIGTERM: %v", p.name, err)
+	}
+	select {
+	case <-p.exited:
+	case <-time.After(bound):
+		p.t.Fatalf("%s still running %v after SIGTERM", p.name, bound)
+	}
+	var exit *exec.ExitError
+	if errors.As(p.err, &exit) || p.err != nil {
+		p.t.Fatalf("%s exited with %v after SIGTERM\n%s", p.name, p.err, p.Stderr())
+	}
+	return time.Since(start)
+}
+
+// lockedBuffer is a buffer written under a mutex.
+type lockedBuffer struct {
+	mu *sync.Mutex
+	b  *bytes.Buffer
+}
+
+func (l lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
