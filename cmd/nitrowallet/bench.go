@@ -69,7 +69,7 @@ heap a store takes per idle channel. See docs/benchmarks.md.
 	fs.BoolVar(&o.evm, "evm", true, "run the rows on go-ethereum's in-process simulated chain")
 	fs.IntVar(&o.evmChans, "evm-channels", 100, "channels of the open→running→closed row on the simulated chain")
 	idle := fs.String("idle", "10000,100000", "channel counts for heap per idle channel (comma-separated; empty skips)")
-	only := fs.String("only", "", "comma-separated row groups to run: ceiling, memory, app, postgres, evm, heap (default all)")
+	only := fs.String("only", "", "comma-separated row groups to run: ceiling, memory, app, postgres, ws, evm, heap (default all)")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -368,6 +368,18 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 			return fmt.Errorf("bench memory, %d channels, %s: %w", o.channels, a.name, err)
 		}
 		progress(benchSummarize(fmt.Sprintf("memory: %d channels in parallel, %s", o.channels, a.name), "updates/s", ss, cs))
+	}
+	if o.want("ws") {
+		// The parallel memory row over the API: two servers on loopback,
+		// driven through WebSocket sessions, paired with the same channels
+		// in process, whose figure stands in the ceiling columns.
+		ss, cs, err := benchWSUpdates(ctx, o, o.channels)
+		if err != nil {
+			return fmt.Errorf("bench websocket, %d channels: %w", o.channels, err)
+		}
+		r := benchSummarize(fmt.Sprintf("websocket: %d channels in parallel, 2 servers on loopback", o.channels), "updates/s", ss, cs)
+		r.note = "ceiling: the same channels in process"
+		progress(r)
 	}
 	if o.want("evm") && o.evm {
 		rs, err := benchEVM(ctx, o)

@@ -78,45 +78,18 @@ type benchPair struct {
 func newBenchPair(ctx context.Context, chain benchChain, store string) (*benchPair, error) {
 	p := &benchPair{ctx: ctx, chain: chain, results: map[string]map[nitro.Bytes32]app.ChannelResult{}}
 	p.cond = sync.NewCond(&p.mu)
-	if isPostgresURL(store) {
-		u, err := neturl.Parse(store)
-		if err != nil {
-			return nil, err
-		}
-		q := u.Query()
-		if q.Get("search_path") == "" {
-			q.Set("search_path", "nitrowallet_bench")
-		}
-		u.RawQuery = q.Encode()
-		store = u.String()
+	store, err := benchStoreURL(store)
+	if err != nil {
+		return nil, err
 	}
 	for _, name := range []string{"A", "B"} {
-		key, err := crypto.ToECDSA(crypto.Keccak256([]byte("nitrowallet-bench-" + name)))
+		party, closers, err := newBenchParty(ctx, chain, store, name)
+		p.closers = append(p.closers, closers...)
 		if err != nil {
 			p.close()
 			return nil, err
 		}
-		s := memory.NewSigner(key)
-		acct, err := chain.account(ctx, key)
-		if err != nil {
-			p.close()
-			return nil, err
-		}
-		st, closeStore, err := newStore(ctx, store, name)
-		if err != nil {
-			p.close()
-			return nil, err
-		}
-		p.closers = append(p.closers, closeStore)
-		w, err := app.New(ctx, app.Config{Signer: s, Store: st, Chain: acct})
-		if err != nil {
-			p.close()
-			return nil, err
-		}
-		p.closers = append(p.closers, func() { _ = w.Close() })
-		dest := nitro.Address(crypto.Keccak256([]byte("nitrowallet-bench-destination-" + name))[12:])
-		party := &benchParty{name: name, w: w, store: st,
-			me: app.Participant{ParticipantID: name, SigningAddress: s.Address(), Destination: nitro.AddressToDestination(dest)}}
+		w := party.w
 		p.parties = append(p.parties, party)
 		p.results[name] = map[nitro.Bytes32]app.ChannelResult{}
 		notes, stop := w.Subscribe()
@@ -130,6 +103,52 @@ func newBenchPair(ctx context.Context, chain benchChain, store string) (*benchPa
 		}()
 	}
 	return p, nil
+}
+
+// benchStoreURL gives a PostgreSQL URL the search_path nitrowallet_bench
+// unless it names one; other stores pass unchanged.
+func benchStoreURL(store string) (string, error) {
+	if !isPostgresURL(store) {
+		return store, nil
+	}
+	u, err := neturl.Parse(store)
+	if err != nil {
+		return "", err
+	}
+	q := u.Query()
+	if q.Get("search_path") == "" {
+		q.Set("search_path", "nitrowallet_bench")
+	}
+	u.RawQuery = q.Encode()
+	return u.String(), nil
+}
+
+// newBenchParty starts the wallet named name ("A" or "B": its key and
+// destination follow from the name) on chain with the store, and returns
+// it with what closes it, in order (closers is set even on an error).
+func newBenchParty(ctx context.Context, chain benchChain, store, name string) (party *benchParty, closers []func(), err error) {
+	key, err := crypto.ToECDSA(crypto.Keccak256([]byte("nitrowallet-bench-" + name)))
+	if err != nil {
+		return nil, nil, err
+	}
+	s := memory.NewSigner(key)
+	acct, err := chain.account(ctx, key)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, closeStore, err := newStore(ctx, store, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	closers = append(closers, closeStore)
+	w, err := app.New(ctx, app.Config{Signer: s, Store: st, Chain: acct})
+	if err != nil {
+		return nil, closers, err
+	}
+	closers = append(closers, func() { _ = w.Close() })
+	dest := nitro.Address(crypto.Keccak256([]byte("nitrowallet-bench-destination-" + name))[12:])
+	return &benchParty{name: name, w: w, store: st,
+		me: app.Participant{ParticipantID: name, SigningAddress: s.Address(), Destination: nitro.AddressToDestination(dest)}}, closers, nil
 }
 
 // close stops the wallets, then closes their stores.
@@ -240,9 +259,15 @@ func benchDefunded(r app.ChannelResult) bool {
 
 // allocation is A's and B's share of the channel's 8 wei.
 func (p *benchPair) allocation(a, b int64) []app.Allocation {
-	return []app.Allocation{{AssetHolderAddress: p.chain.asset(), AllocationItems: []app.AllocationItem{
-		{Destination: p.parties[0].me.Destination, Amount: big.NewInt(a)},
-		{Destination: p.parties[1].me.Destination, Amount: big.NewInt(b)},
+	return benchAllocation(p.chain.asset(), p.parties, a, b)
+}
+
+// benchAllocation gives a to the first party's destination and b to the
+// second's in the asset.
+func benchAllocation(asset nitro.Address, parties []*benchParty, a, b int64) []app.Allocation {
+	return []app.Allocation{{AssetHolderAddress: asset, AllocationItems: []app.AllocationItem{
+		{Destination: parties[0].me.Destination, Amount: big.NewInt(a)},
+		{Destination: parties[1].me.Destination, Amount: big.NewInt(b)},
 	}}}
 }
 

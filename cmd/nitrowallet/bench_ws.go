@@ -1,0 +1,300 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nitrowallet/nitrowallet/app"
+	"github.com/nitrowallet/nitrowallet/client"
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/server"
+)
+
+// benchWSPair is wallets A and B on the memory chain and store, each behind
+// its own server.Server on a loopback listener, used only through the
+// JSON-RPC API over WebSocket, as a backend in another language would use
+// `nitrowallet serve`: one session per server carries the calls, and a
+// relay per session hands each MessageQueued notification to the other
+// server's PushMessage. It tracks the channel results both servers notify.
+type benchWSPair struct {
+	ctx     context.Context
+	chain   benchChain
+	parties []*benchParty
+	clients []*client.Client
+	closers []func()
+
+	mu      sync.Mutex
+	cond    *sync.Cond
+	results []map[nitro.Bytes32]app.ChannelResult // per party
+	err     error
+
+	turns sync.Map // nitro.Bytes32 → *atomic.Int64: updates made per channel
+}
+
+// benchWSToken is the servers' bearer token (loopback only).
+const benchWSToken = "nitrowallet-bench-token"
+
+// newBenchWSPair starts the wallets, their servers and a session with each.
+func newBenchWSPair(ctx context.Context) (*benchWSPair, error) {
+	p := &benchWSPair{ctx: ctx, chain: newBenchMemoryChain()}
+	p.cond = sync.NewCond(&p.mu)
+	for _, name := range []string{"A", "B"} {
+		party, closers, err := newBenchParty(ctx, p.chain, "memory", name)
+		p.closers = append(p.closers, closers...)
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		srv, err := server.New(party.w, server.Config{Token: benchWSToken, RatePerSecond: 1e9, Burst: 1 << 30})
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		hs := httptest.NewServer(srv.Handler())
+		p.closers = append(p.closers, func() { hs.Close(); _ = srv.Close() })
+		c, err := client.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/api", benchWSToken)
+		if err != nil {
+			p.close()
+			return nil, err
+		}
+		p.closers = append(p.closers, func() { _ = c.Close() })
+		p.parties = append(p.parties, party)
+		p.clients = append(p.clients, c)
+		p.results = append(p.results, map[nitro.Bytes32]app.ChannelResult{})
+	}
+	for i, c := range p.clients {
+		// Messages are relayed by benchWSRelays goroutines: a channel has
+		// one update in flight at a time, so concurrent pushes never
+		// reorder one channel's messages.
+		relay := make(chan app.Message, 1024)
+		var wg sync.WaitGroup
+		for range benchWSRelays {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for m := range relay {
+					p.relay(m)
+				}
+			}()
+		}
+		go func() {
+			defer close(relay)
+			for n := range c.Notifications() {
+				if n.Method == "MessageQueued" {
+					relay <- n.Message
+					continue
+				}
+				p.note(i, n)
+			}
+		}()
+		// The session's close (above) ends the notifications, then the relays.
+		p.closers = append(p.closers, func() { _ = c.Close(); wg.Wait() })
+	}
+	return p, nil
+}
+
+// close ends the sessions, the servers and the wallets, in reverse order.
+func (p *benchWSPair) close() {
+	for i := len(p.closers) - 1; i >= 0; i-- {
+		p.closers[i]()
+	}
+	p.closers = nil
+}
+
+// benchWSRelays is how many goroutines relay each server's messages.
+const benchWSRelays = 16
+
+// relay pushes a message queued by one server to its recipient's server.
+func (p *benchWSPair) relay(m app.Message) {
+	to := p.index(m.Recipient)
+	if to < 0 {
+		p.fail(fmt.Errorf("bench: no server for recipient %q", m.Recipient))
+		return
+	}
+	if err := p.clients[to].PushMessage(p.ctx, m); err != nil && !errors.Is(err, context.Canceled) {
+		p.fail(fmt.Errorf("bench: push to %s: %w", m.Recipient, err))
+	}
+}
+
+// note records a channel result notified by party i's server.
+func (p *benchWSPair) note(i int, n client.Notification) {
+	switch n.Method {
+	case "ChannelProposed", "ChannelUpdated", "ChannelClosed":
+		p.mu.Lock()
+		if old, ok := p.results[i][n.Channel.ChannelID]; !ok || n.Channel.TurnNum >= old.TurnNum {
+			p.results[i][n.Channel.ChannelID] = n.Channel
+		}
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	}
+}
+
+func (p *benchWSPair) index(name string) int {
+	for i, q := range p.parties {
+		if q.name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func (p *benchWSPair) fail(err error) {
+	p.mu.Lock()
+	if p.err == nil {
+		p.err = err
+	}
+	p.cond.Broadcast()
+	p.mu.Unlock()
+}
+
+// wait blocks until cond holds for channel id on the given parties' servers.
+func (p *benchWSPair) wait(id nitro.Bytes32, timeout time.Duration, cond func(app.ChannelResult) bool, parties ...int) error {
+	deadline := time.Now().Add(timeout)
+	t := time.AfterFunc(timeout, func() {
+		p.mu.Lock()
+		p.cond.Broadcast()
+		p.mu.Unlock()
+	})
+	defer t.Stop()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for {
+		if p.err != nil {
+			return p.err
+		}
+		ok := true
+		for _, i := range parties {
+			if r, found := p.results[i][id]; !found || !cond(r) {
+				ok = false
+			}
+		}
+		if ok {
+			return nil
+		}
+		if !time.Now().Before(deadline) {
+			return fmt.Errorf("bench: channel %s: timed out after %v over WebSocket (A: %q turn %d, B: %q turn %d)", id, timeout,
+				p.results[0][id].Status, p.results[0][id].TurnNum, p.results[1][id].Status, p.results[1][id].TurnNum)
+		}
+		p.cond.Wait()
+	}
+}
+
+// allocation is A's and B's share of the channel's 8 wei.
+func (p *benchWSPair) allocation(a, b int64) []app.Allocation {
+	return benchAllocation(p.chain.asset(), p.parties, a, b)
+}
+
+// open creates n channels from A over the API, has B join each once its
+// server notified the proposal, and waits until both servers report them
+// running.
+func (p *benchWSPair) open(n int) ([]nitro.Bytes32, error) {
+	A, B := p.parties[0], p.parties[1]
+	ids := make([]nitro.Bytes32, 0, n)
+	for i := 0; i < n; i++ {
+		r, err := p.clients[0].CreateChannel(p.ctx, app.CreateChannelParams{Participants: []app.Participant{A.me, B.me}, Allocations: p.allocation(5, 3)})
+		if err != nil {
+			return nil, err
+		}
+		p.turns.Store(r.ChannelID, new(atomic.Int64))
+		if err := p.wait(r.ChannelID, time.Minute, func(app.ChannelResult) bool { return true }, 1); err != nil {
+			return nil, err
+		}
+		if _, err := p.clients[1].JoinChannel(p.ctx, r.ChannelID); err != nil {
+			return nil, err
+		}
+		ids = append(ids, r.ChannelID)
+	}
+	for _, id := range ids {
+		if err := p.wait(id, time.Minute, func(r app.ChannelResult) bool { return r.Status == core.StatusRunning }, 0, 1); err != nil {
+			return nil, err
+		}
+	}
+	return ids, nil
+}
+
+// update makes one off-chain update over the API: the next mover's server
+// signs (UpdateChannel), and the update counts once the other server has
+// notified the new turn (the relay pushed it there). Movers alternate, A
+// first, each paying the other 1 wei.
+func (p *benchWSPair) update(id nitro.Bytes32) error {
+	t, _ := p.turns.Load(id)
+	turns := t.(*atomic.Int64)
+	k := turns.Load()
+	mover := int(k % 2)
+	r, err := p.clients[mover].UpdateChannel(p.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: p.allocation(4+k%2, 4-k%2)})
+	if err != nil {
+		return err
+	}
+	turn := r.TurnNum
+	if err := p.wait(id, time.Minute, func(c app.ChannelResult) bool { return c.TurnNum >= turn }, 1-mover); err != nil {
+		return err
+	}
+	turns.Add(1)
+	return nil
+}
+
+// updatesWorkload updates the channels concurrently over the API, one
+// goroutine per channel, logging each update's latency (from the mover's
+// call to the receiver's server notifying the new turn).
+func (p *benchWSPair) updatesWorkload(ids []nitro.Bytes32) benchWorkload {
+	return func(stop *atomic.Bool, rec *benchRecorder) error {
+		var wg sync.WaitGroup
+		errs := make(chan error, len(ids))
+		for _, id := range ids {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				log := rec.worker()
+				defer log.done()
+				for !stop.Load() {
+					t0 := time.Now()
+					if err := p.update(id); err != nil {
+						errs <- err
+						return
+					}
+					log.add(time.Since(t0))
+				}
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		p.mu.Lock()
+		err := p.err
+		p.mu.Unlock()
+		return errors.Join(<-errs, err)
+	}
+}
+
+// benchWSUpdates measures n channels updated in parallel over WebSocket
+// between two servers on loopback, each repetition paired with a run of
+// the same n channels between two wallets in process (benchPair on the
+// memory store): the row's "ceiling" is the in-process figure of the same
+// run, and its ratio what the API costs.
+func benchWSUpdates(ctx context.Context, o benchOptions, n int) (rows, ceils []benchSample, err error) {
+	ws, err := newBenchWSPair(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer ws.close()
+	wsIDs, err := ws.open(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	in, err := newBenchPair(ctx, newBenchMemoryChain(), "memory")
+	if err != nil {
+		return nil, nil, err
+	}
+	defer in.close()
+	inIDs, err := in.open(n)
+	if err != nil {
+		return nil, nil, err
+	}
+	return benchMeasure(ctx, o, ws.updatesWorkload(wsIDs), in.updatesWorkload(inIDs, 0))
+}
