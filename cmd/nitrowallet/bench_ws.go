@@ -30,12 +30,29 @@ type benchWSPair struct {
 	clients []*client.Client
 	closers []func()
 
-	mu      sync.Mutex
-	cond    *sync.Cond
-	results []map[nitro.Bytes32]app.ChannelResult // per party
-	err     error
+	chans    sync.Map // nitro.Bytes32 → *benchWSChannel
+	failOnce sync.Once
+	failed   chan struct{} // closed by fail
+	err      error         // set before failed is closed
+}
 
-	turns sync.Map // nitro.Bytes32 → *atomic.Int64: updates made per channel
+// benchWSChannel is what the servers notified of one channel, with the
+// updates made on it. Its waiters wake on changed, which a notification
+// closes and replaces: each update wakes only its own channel's waiter.
+type benchWSChannel struct {
+	mu      sync.Mutex
+	results [2]*app.ChannelResult // per party, the newest turn notified
+	changed chan struct{}
+	turns   atomic.Int64 // updates made
+}
+
+// channel returns the record of id, made on first use.
+func (p *benchWSPair) channel(id nitro.Bytes32) *benchWSChannel {
+	if c, ok := p.chans.Load(id); ok {
+		return c.(*benchWSChannel)
+	}
+	c, _ := p.chans.LoadOrStore(id, &benchWSChannel{changed: make(chan struct{})})
+	return c.(*benchWSChannel)
 }
 
 // benchWSToken is the servers' bearer token (loopback only).
@@ -43,8 +60,7 @@ const benchWSToken = "nitrowallet-bench-token"
 
 // newBenchWSPair starts the wallets, their servers and a session with each.
 func newBenchWSPair(ctx context.Context) (*benchWSPair, error) {
-	p := &benchWSPair{ctx: ctx, chain: newBenchMemoryChain()}
-	p.cond = sync.NewCond(&p.mu)
+	p := &benchWSPair{ctx: ctx, chain: newBenchMemoryChain(), failed: make(chan struct{})}
 	for _, name := range []string{"A", "B"} {
 		party, closers, err := newBenchParty(ctx, p.chain, "memory", name)
 		p.closers = append(p.closers, closers...)
@@ -67,7 +83,6 @@ func newBenchWSPair(ctx context.Context) (*benchWSPair, error) {
 		p.closers = append(p.closers, func() { _ = c.Close() })
 		p.parties = append(p.parties, party)
 		p.clients = append(p.clients, c)
-		p.results = append(p.results, map[nitro.Bytes32]app.ChannelResult{})
 	}
 	for i, c := range p.clients {
 		// Messages are relayed by benchWSRelays goroutines: a channel has
@@ -127,12 +142,15 @@ func (p *benchWSPair) relay(m app.Message) {
 func (p *benchWSPair) note(i int, n client.Notification) {
 	switch n.Method {
 	case "ChannelProposed", "ChannelUpdated", "ChannelClosed":
-		p.mu.Lock()
-		if old, ok := p.results[i][n.Channel.ChannelID]; !ok || n.Channel.TurnNum >= old.TurnNum {
-			p.results[i][n.Channel.ChannelID] = n.Channel
+		c := p.channel(n.Channel.ChannelID)
+		r := n.Channel
+		c.mu.Lock()
+		if old := c.results[i]; old == nil || r.TurnNum >= old.TurnNum {
+			c.results[i] = &r
+			close(c.changed)
+			c.changed = make(chan struct{})
 		}
-		p.cond.Broadcast()
-		p.mu.Unlock()
+		c.mu.Unlock()
 	}
 }
 
@@ -146,44 +164,56 @@ func (p *benchWSPair) index(name string) int {
 }
 
 func (p *benchWSPair) fail(err error) {
-	p.mu.Lock()
-	if p.err == nil {
+	p.failOnce.Do(func() {
 		p.err = err
+		close(p.failed)
+	})
+}
+
+// failure returns the first failure, if any.
+func (p *benchWSPair) failure() error {
+	select {
+	case <-p.failed:
+		return p.err
+	default:
+		return nil
 	}
-	p.cond.Broadcast()
-	p.mu.Unlock()
 }
 
 // wait blocks until cond holds for channel id on the given parties' servers.
 func (p *benchWSPair) wait(id nitro.Bytes32, timeout time.Duration, cond func(app.ChannelResult) bool, parties ...int) error {
-	deadline := time.Now().Add(timeout)
-	t := time.AfterFunc(timeout, func() {
-		p.mu.Lock()
-		p.cond.Broadcast()
-		p.mu.Unlock()
-	})
-	defer t.Stop()
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	c := p.channel(id)
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
 	for {
-		if p.err != nil {
-			return p.err
-		}
+		c.mu.Lock()
 		ok := true
 		for _, i := range parties {
-			if r, found := p.results[i][id]; !found || !cond(r) {
+			if r := c.results[i]; r == nil || !cond(*r) {
 				ok = false
 			}
 		}
+		changed, a, b := c.changed, c.results[0], c.results[1]
+		c.mu.Unlock()
 		if ok {
 			return nil
 		}
-		if !time.Now().Before(deadline) {
-			return fmt.Errorf("bench: channel %s: timed out after %v over WebSocket (A: %q turn %d, B: %q turn %d)", id, timeout,
-				p.results[0][id].Status, p.results[0][id].TurnNum, p.results[1][id].Status, p.results[1][id].TurnNum)
+		select {
+		case <-changed:
+		case <-p.failed:
+			return p.err
+		case <-timer.C:
+			return fmt.Errorf("bench: channel %s: timed out after %v over WebSocket (A: %s, B: %s)", id, timeout, benchWSShow(a), benchWSShow(b))
 		}
-		p.cond.Wait()
 	}
+}
+
+// benchWSShow names a notified result's status and turn.
+func benchWSShow(r *app.ChannelResult) string {
+	if r == nil {
+		return "nothing notified"
+	}
+	return fmt.Sprintf("%s turn %d", r.Status, r.TurnNum)
 }
 
 // allocation is A's and B's share of the channel's 8 wei.
@@ -202,7 +232,6 @@ func (p *benchWSPair) open(n int) ([]nitro.Bytes32, error) {
 		if err != nil {
 			return nil, err
 		}
-		p.turns.Store(r.ChannelID, new(atomic.Int64))
 		if err := p.wait(r.ChannelID, time.Minute, func(app.ChannelResult) bool { return true }, 1); err != nil {
 			return nil, err
 		}
@@ -224,8 +253,7 @@ func (p *benchWSPair) open(n int) ([]nitro.Bytes32, error) {
 // notified the new turn (the relay pushed it there). Movers alternate, A
 // first, each paying the other 1 wei.
 func (p *benchWSPair) update(id nitro.Bytes32) error {
-	t, _ := p.turns.Load(id)
-	turns := t.(*atomic.Int64)
+	turns := &p.channel(id).turns
 	k := turns.Load()
 	mover := int(k % 2)
 	r, err := p.clients[mover].UpdateChannel(p.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: p.allocation(4+k%2, 4-k%2)})
@@ -265,10 +293,7 @@ func (p *benchWSPair) updatesWorkload(ids []nitro.Bytes32) benchWorkload {
 		}
 		wg.Wait()
 		close(errs)
-		p.mu.Lock()
-		err := p.err
-		p.mu.Unlock()
-		return errors.Join(<-errs, err)
+		return errors.Join(<-errs, p.failure())
 	}
 }
 
