@@ -160,6 +160,9 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, log *slog.Logg
 	}
 	fmt.Fprintf(out, "listening on %s://%s\n", scheme, ln.Addr())
 	log.Info("serving", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "signingAddress", w.Address().Hex(), "dev", o.dev)
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tlsConfig == nil && !tcp.IP.IsLoopback() {
+		log.Warn("serving plain HTTP beyond loopback: the token crosses the network in clear text; use --tls-cert and --tls-key, or a TLS proxy")
+	}
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
