@@ -86,9 +86,7 @@ func TestSlowClientDoesNotStall(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fast.Close()
-	if got := n.srv.Subscribers(); got != 2 {
-		t.Fatalf("%d subscribers, want 2", got)
-	}
+	waitSubscribers(t, n.srv, 2)
 	// Each CreateChannel queues a proposal for the peer: one MessageQueued
 	// notification of about 1.5 kB to every connection.
 	const calls = 300
@@ -125,12 +123,20 @@ func TestSlowClientDoesNotStall(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("the reading client got %d of %d notifications", got, calls)
 	}
+	waitSubscribers(t, n.srv, 1) // the stalled client is dropped
+}
+
+// waitSubscribers waits until the server counts want WebSocket sessions
+// (a session is counted once the server has accepted it, just after the
+// client's dial returns).
+func waitSubscribers(t *testing.T, s *server.Server, want int) {
+	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
-	for n.srv.Subscribers() != 1 {
+	for s.Subscribers() != want {
 		if time.Now().After(deadline) {
-			t.Fatalf("the stalled client was never dropped: %d subscribers", n.srv.Subscribers())
+			t.Fatalf("%d WebSocket sessions, want %d", s.Subscribers(), want)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
