@@ -1,17 +1,22 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/coder/websocket"
 
 	"github.com/nitrowallet/nitrowallet/app"
 	"github.com/nitrowallet/nitrowallet/client"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/server"
 	"github.com/nitrowallet/nitrowallet/server/metrics"
 )
@@ -137,9 +142,94 @@ func TestTLS(t *testing.T) {
 	if err != nil || len(cs) != 0 {
 		t.Fatalf("over https POST: %v, %v", cs, err)
 	}
+	// The extension methods, and an error of theirs typed on the client.
+	trueApp := []byte{0x60, 0x01, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xf3}
+	if err := c.RegisterAppBytecode(ctx, nitro.Address{0xa1}, trueApp); err != nil {
+		t.Fatalf("RegisterAppBytecode: %v", err)
+	}
+	err = c.RegisterAppBytecode(ctx, nitro.Address{0xa2}, nil)
+	wantCode(t, "RegisterAppBytecode without code", err, app.CodeInvalidAppDefinition, app.ErrInvalidAppDefinition)
+	err = c.RegisterAppDefinition(ctx, nitro.Address{0xa3})
+	wantCode(t, "RegisterAppDefinition of an address without code", err, app.CodeInvalidAppDefinition, app.ErrInvalidAppDefinition)
 	bad := client.DialHTTP(n.hs.URL+"/api", "wrong", client.Options{HTTPClient: n.hs.Client()})
 	defer bad.Close()
 	if _, err := bad.GetChannels(ctx); err == nil {
 		t.Fatal("POST with a wrong token over https succeeded")
 	}
+}
+
+// TestCloseEndsSessions: Close ends every WebSocket session (the client's
+// notification stream ends) and refuses new ones.
+func TestCloseEndsSessions(t *testing.T) {
+	n := newLight(t, false, nil)
+	ctx := context.Background()
+	c, err := client.Dial(ctx, n.wsURL(), "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	waitSubscribers(t, n.srv, 1)
+	if err := n.srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case _, open := <-c.Notifications():
+		if open {
+			t.Fatal("a notification after Close")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the session outlived Close")
+	}
+	if c2, err := client.Dial(ctx, n.wsURL(), "secret-token"); err == nil {
+		if _, err := c2.GetChannels(ctx); err == nil {
+			t.Fatal("a call on a session opened after Close succeeded")
+		}
+		c2.Close()
+	}
+}
+
+// TestTokenNeverLogged: refused and accepted calls, at debug level, log
+// neither the token nor a wrong one offered.
+func TestTokenNeverLogged(t *testing.T) {
+	var buf lockedBuffer
+	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) {
+		c.Logger = slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	hc := n.hs.Client()
+	call := []byte(`{"jsonrpc":"2.0","id":1,"method":"GetState","params":{"channelId":"0x` + strings.Repeat("1", 64) + `"}}`)
+	post(t, hc, n.hs.URL, "offered-wrong-token", call)
+	post(t, hc, n.hs.URL, "secret-token", call)
+	_, _ = client.Dial(context.Background(), n.wsURL(), "offered-wrong-token")
+	c, err := client.Dial(context.Background(), n.wsURL(), "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = c.GetState(context.Background(), [32]byte{1})
+	c.Close()
+	logs := buf.String()
+	if !strings.Contains(logs, "unauthorized") || !strings.Contains(logs, "call failed") {
+		t.Fatalf("the logs lack the refusal or the failed call:\n%s", logs)
+	}
+	for _, secret := range []string{"secret-token", "offered-wrong-token"} {
+		if strings.Contains(logs, secret) {
+			t.Fatalf("the logs hold %q:\n%s", secret, logs)
+		}
+	}
+}
+
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

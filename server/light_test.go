@@ -26,7 +26,7 @@ type lightNode struct {
 	chain *memory.Chain
 }
 
-func newLight(t *testing.T, tls bool, tune func(*server.Config, *app.Wallet)) *lightNode {
+func newLight(t testing.TB, tls bool, tune func(*server.Config, *app.Wallet)) *lightNode {
 	t.Helper()
 	ctx := context.Background()
 	signer := memory.SignerFromSeed("server-light-" + t.Name())

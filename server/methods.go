@@ -223,8 +223,9 @@ func getState(ctx context.Context, s *Server, req *jrpc2.Request) (any, error) {
 	return s.w.GetState(ctx, p.ChannelID)
 }
 
-// getChannels returns the wallet's channels; closed ones only with
-// includeClosed true (as the schema's param says).
+// getChannels returns the wallet's channels, closed ones included unless
+// includeClosed is false (the schema gives the param no default; absent
+// means all, as app.Wallet.GetChannels returns).
 func getChannels(ctx context.Context, s *Server, req *jrpc2.Request) (any, error) {
 	var p getChannelsParams
 	if err := decodeParams(req, &p); err != nil {
@@ -236,7 +237,7 @@ func getChannels(ctx context.Context, s *Server, req *jrpc2.Request) (any, error
 	}
 	out := make([]app.ChannelResult, 0, len(cs))
 	for _, c := range cs {
-		if c.Status == core.StatusClosed && (p.IncludeClosed == nil || !*p.IncludeClosed) {
+		if c.Status == core.StatusClosed && p.IncludeClosed != nil && !*p.IncludeClosed {
 			continue
 		}
 		out = append(out, c)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
 	"math/big"
 	"testing"
 	"time"
@@ -136,6 +137,14 @@ func TestSeedPathOverAPI(t *testing.T) {
 		cs, err := n.c.GetChannels(ctx)
 		if err != nil || len(cs) != 1 || cs[0].Status != core.StatusClosed {
 			t.Fatalf("%s: GetChannels %+v, %v; want the one closed channel", n.name, cs, err)
+		}
+		// Over POST: closed channels are left out only when asked to.
+		for params, want := range map[string]int{`{}`: 1, `{"includeClosed":true}`: 1, `{"includeClosed":false}`: 0} {
+			_, body := post(t, n.hs.Client(), n.hs.URL, n.token, []byte(`{"jsonrpc":"2.0","id":7,"method":"GetChannels","params":`+params+`}`))
+			var got []json.RawMessage
+			if r := reply(t, "GetChannels", body); r.Error != nil || json.Unmarshal(r.Result, &got) != nil || len(got) != want {
+				t.Fatalf("%s: POST GetChannels %s: %s, want %d channels", n.name, params, body, want)
+			}
 		}
 		checked, skipped := n.check.counts()
 		t.Logf("%s: validated against the schema %v; extensions (envelope only) %v", n.name, checked, skipped)

@@ -30,7 +30,7 @@ func wantCode(t *testing.T, what string, err error, code int, sentinel error) {
 
 // testLogger logs to t (shown with -v or on failure), from warnings up
 // unless NITROWALLET_TEST_LOG=debug.
-func testLogger(t *testing.T, name string) *slog.Logger {
+func testLogger(t testing.TB, name string) *slog.Logger {
 	lvl := slog.LevelWarn
 	if os.Getenv("NITROWALLET_TEST_LOG") == "debug" {
 		lvl = slog.LevelDebug
@@ -38,7 +38,7 @@ func testLogger(t *testing.T, name string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(tWriter{t}, &slog.HandlerOptions{Level: lvl})).With("node", name)
 }
 
-type tWriter struct{ t *testing.T }
+type tWriter struct{ t testing.TB }
 
 func (w tWriter) Write(b []byte) (int, error) {
 	w.t.Log(strings.TrimSuffix(string(b), "\n"))
