@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"io"
 	"math/big"
 	"net/http"
@@ -113,6 +114,13 @@ func TestServeProcessesSeedPath(t *testing.T) {
 		t.Fatalf("B printed a token though it has $NITROWALLET_TOKEN:\n%s", B.proc.Stdout())
 	}
 	refusesWithoutToken(t, A.proc.addr)
+	var refused *client.Error
+	if c, err := client.Dial(ctx, "ws://"+A.proc.addr+"/api", B.token); !errors.As(err, &refused) || refused.Code != -32001 {
+		if c != nil {
+			c.Close()
+		}
+		t.Fatalf("WebSocket with another server's token: %v, want code -32001", err)
+	}
 
 	for _, p := range ps {
 		if p.c, err = client.Dial(ctx, "ws://"+p.proc.addr+"/api", p.token); err != nil {

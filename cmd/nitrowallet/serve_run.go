@@ -12,7 +12,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -49,13 +48,10 @@ type serveParts struct {
 	store  ports.Store
 	chain  ports.Chain
 	closer []func()
-	// onTx sees each of the wallet's transactions once, mined or given up
-	// (the Ethereum adapter's Config.OnTx); it is set once the metrics
-	// exist, after the chain.
-	onTx atomic.Pointer[func(ethereum.TxInfo)]
 }
 
-// tx is the chain's Config.OnTx: it logs the transaction and passes it on.
+// tx is the chain's Config.OnTx: it logs each of the wallet's
+// transactions once, when it is mined or given up.
 func (p *serveParts) tx(log *slog.Logger) func(ethereum.TxInfo) {
 	return func(i ethereum.TxInfo) {
 		attrs := []any{"kind", i.Kind, "hash", i.Hash.Hex(), "nonce", i.Nonce, "block", i.Block, "gasUsed", i.GasUsed, "resubmissions", i.Resubmissions}
@@ -63,9 +59,6 @@ func (p *serveParts) tx(log *slog.Logger) func(ethereum.TxInfo) {
 			log.Warn("transaction failed", append(attrs, "err", i.Err)...)
 		} else {
 			log.Info("transaction mined", attrs...)
-		}
-		if f := p.onTx.Load(); f != nil {
-			(*f)(i)
 		}
 	}
 }
@@ -160,6 +153,9 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, log *slog.Logg
 	}
 	fmt.Fprintf(out, "listening on %s://%s\n", scheme, ln.Addr())
 	log.Info("serving", "addr", ln.Addr().String(), "tls", tlsConfig != nil, "signingAddress", w.Address().Hex(), "dev", o.dev)
+	if tcp, ok := ln.Addr().(*net.TCPAddr); ok && tlsConfig == nil && !tcp.IP.IsLoopback() {
+		log.Warn("serving plain HTTP beyond loopback: the token crosses the network in clear text; use --tls-cert and --tls-key, or a TLS proxy")
+	}
 	select {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
