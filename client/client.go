@@ -53,7 +53,9 @@ type Client struct {
 	pending []Notification
 	limit   int
 	dropped uint64
-	closed  bool
+	closed  bool          // the connection ended (or Close)
+	quit    chan struct{} // closed by Close: nobody reads any more
+	quitter sync.Once
 }
 
 // Dial opens a WebSocket session with the server at url (ws:// or wss://,
@@ -107,13 +109,14 @@ func newClient(o Options) *Client {
 	if o.Queue <= 0 {
 		o.Queue = 1 << 16
 	}
-	c := &Client{notes: make(chan Notification), limit: o.Queue}
+	c := &Client{notes: make(chan Notification), limit: o.Queue, quit: make(chan struct{})}
 	c.cond = sync.NewCond(&c.mu)
 	return c
 }
 
-// Close ends the session.
+// Close ends the session. Notifications not yet read are dropped.
 func (c *Client) Close() error {
+	c.quitter.Do(func() { close(c.quit) })
 	c.mu.Lock()
 	c.closed = true
 	c.cond.Broadcast()
@@ -121,8 +124,9 @@ func (c *Client) Close() error {
 	return c.rpc.Close()
 }
 
-// Notifications returns the server's notifications, in order. It is
-// closed after Close or when the connection ends.
+// Notifications returns the server's notifications, in order. When the
+// connection ends it gives the notifications received before, then is
+// closed; after Close it is closed at once.
 func (c *Client) Notifications() <-chan Notification { return c.notes }
 
 // Dropped returns how many notifications were dropped because the
@@ -163,7 +167,8 @@ func (c *Client) onNotify(req *jrpc2.Request) {
 }
 
 // deliver hands queued notifications to the Notifications channel, so
-// that a slow reader never holds up the connection.
+// that a slow reader never holds up the connection. When the connection
+// ends, what was received is still handed over, until Close.
 func (c *Client) deliver() {
 	defer close(c.notes)
 	for {
@@ -177,17 +182,12 @@ func (c *Client) deliver() {
 		}
 		n := c.pending[0]
 		c.pending = c.pending[1:]
-		closed := c.closed
 		c.mu.Unlock()
-		if closed {
-			select {
-			case c.notes <- n:
-			default:
-				return
-			}
-			continue
+		select {
+		case c.notes <- n:
+		case <-c.quit:
+			return
 		}
-		c.notes <- n
 	}
 }
 

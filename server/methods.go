@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/creachadair/jrpc2"
@@ -86,6 +87,7 @@ var methods = map[string]method{
 type assigner struct {
 	s       *Server
 	limited bool
+	owed    *atomic.Int64 // a WebSocket session's calls awaiting their response (nil over POST)
 }
 
 func (a assigner) Assign(_ context.Context, name string) jrpc2.Handler {
@@ -99,7 +101,16 @@ func (a assigner) Assign(_ context.Context, name string) jrpc2.Handler {
 		start := time.Now()
 		var res any
 		var err error
+		admitted := s.calls.enter()
+		if admitted {
+			defer s.calls.exit()
+		}
+		if a.owed != nil {
+			a.owed.Add(1) // the session's channel counts the response written
+		}
 		switch {
+		case !admitted:
+			err = &jrpc2.Error{Code: CodeShuttingDown, Message: msgShuttingDown}
 		case a.limited && !s.limiter.Allow():
 			err = &jrpc2.Error{Code: CodeRateLimited, Message: msgRateLimited}
 		case !known:

@@ -102,6 +102,7 @@ type Server struct {
 	limiter *rate.Limiter
 	bridge  jhttp.Bridge
 	conns   *connSet
+	calls   inflight
 
 	life      context.Context // ends at Close
 	stop      context.CancelFunc

@@ -1,11 +1,13 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -23,12 +25,29 @@ type wsChannel struct {
 	ctx     context.Context
 	max     int64
 	timeout time.Duration
+	owed    *atomic.Int64 // the session's calls awaiting their response
 }
+
+// pushPrefix starts every notification jrpc2 pushes (its encoder writes
+// the fields in this order); anything else the server sends is a response
+// or a batch of them.
+var pushPrefix = []byte(`{"jsonrpc":"2.0","method":`)
 
 func (ch *wsChannel) Send(b []byte) error {
 	ctx, cancel := context.WithTimeout(ch.ctx, ch.timeout)
 	defer cancel()
-	return ch.c.Write(ctx, websocket.MessageText, b)
+	err := ch.c.Write(ctx, websocket.MessageText, b)
+	if ch.owed != nil && !bytes.HasPrefix(b, pushPrefix) {
+		n := int64(1)
+		if len(b) > 0 && b[0] == '[' {
+			var batch []json.RawMessage
+			if json.Unmarshal(b, &batch) == nil {
+				n = int64(len(batch))
+			}
+		}
+		ch.owed.Add(-n)
+	}
+	return err
 }
 
 func (ch *wsChannel) Recv() ([]byte, error) {
@@ -66,6 +85,8 @@ type wsConn struct {
 	srv    *jrpc2.Server
 	ws     *websocket.Conn
 	queue  chan note
+	unsent atomic.Int64 // notifications queued and not yet written
+	owed   atomic.Int64 // calls begun whose response is not yet written
 	cancel context.CancelFunc
 	remote string
 }
@@ -122,9 +143,11 @@ func (cs *connSet) broadcast(method string, params any) {
 	var slow []*wsConn
 	cs.mu.Lock()
 	for c := range cs.conns {
+		c.unsent.Add(1)
 		select {
 		case c.queue <- n:
 		default:
+			c.unsent.Add(-1)
 			slow = append(slow, c)
 		}
 	}
@@ -156,6 +179,10 @@ func (cs *connSet) closeAll() {
 
 // serveWS upgrades GET /api to a WebSocket session (auth checked before).
 func (s *Server) serveWS(rw http.ResponseWriter, r *http.Request) {
+	if s.calls.isDraining() {
+		writeRPCError(rw, http.StatusServiceUnavailable, CodeShuttingDown, msgShuttingDown)
+		return
+	}
 	ws, err := websocket.Accept(rw, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol}})
 	if err != nil {
 		s.log.Info("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
@@ -164,12 +191,13 @@ func (s *Server) serveWS(rw http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(4 * s.cfg.MaxRequestBytes)
 	ctx, cancel := context.WithCancel(s.life)
 	defer cancel()
-	ch := &wsChannel{c: ws, ctx: ctx, max: s.cfg.MaxRequestBytes, timeout: s.cfg.WriteTimeout}
-	srv := jrpc2.NewServer(assigner{s: s, limited: true}, &jrpc2.ServerOptions{
+	c := &wsConn{ws: ws, queue: make(chan note, s.cfg.NotificationQueue), cancel: cancel, remote: r.RemoteAddr}
+	ch := &wsChannel{c: ws, ctx: ctx, max: s.cfg.MaxRequestBytes, timeout: s.cfg.WriteTimeout, owed: &c.owed}
+	srv := jrpc2.NewServer(assigner{s: s, limited: true, owed: &c.owed}, &jrpc2.ServerOptions{
 		AllowPush: true, DisableBuiltin: true, Concurrency: 8,
 		NewContext: func() context.Context { return ctx },
 	})
-	c := &wsConn{srv: srv, ws: ws, queue: make(chan note, s.cfg.NotificationQueue), cancel: cancel, remote: r.RemoteAddr}
+	c.srv = srv
 	if !s.conns.add(c) {
 		_ = ws.Close(websocket.StatusGoingAway, "server closing")
 		return
@@ -180,7 +208,9 @@ func (s *Server) serveWS(rw http.ResponseWriter, r *http.Request) {
 	go func() {
 		defer close(pumped)
 		for n := range c.queue {
-			if err := srv.Notify(ctx, n.method, n.params); err != nil {
+			err := srv.Notify(ctx, n.method, n.params)
+			c.unsent.Add(-1)
+			if err != nil {
 				s.log.Info("websocket notification not sent; connection dropped", "remote", c.remote, "err", err)
 				cancel()
 				_ = ws.CloseNow()

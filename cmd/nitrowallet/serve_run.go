@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -48,6 +49,9 @@ type serveParts struct {
 	store  ports.Store
 	chain  ports.Chain
 	closer []func()
+	// metrics, once set, counts the fee bumps of the mined transactions
+	// (the chain is built before the wallet and its metrics).
+	metrics atomic.Pointer[metrics.Metrics]
 }
 
 // tx is the chain's Config.OnTx: it logs each of the wallet's
@@ -55,6 +59,9 @@ type serveParts struct {
 func (p *serveParts) tx(log *slog.Logger) func(ethereum.TxInfo) {
 	return func(i ethereum.TxInfo) {
 		attrs := []any{"kind", i.Kind, "hash", i.Hash.Hex(), "nonce", i.Nonce, "block", i.Block, "gasUsed", i.GasUsed, "resubmissions", i.Resubmissions}
+		if m := p.metrics.Load(); m != nil {
+			m.TxReplaced(i.Resubmissions)
+		}
 		if i.Err != nil {
 			log.Warn("transaction failed", append(attrs, "err", i.Err)...)
 		} else {
@@ -90,8 +97,9 @@ func (p *serveParts) ready(log *slog.Logger) func(context.Context) error {
 }
 
 // runServe opens the store, the chain and the wallet, serves the API until
-// ctx ends, then shuts down in order: the HTTP server (calls in flight
-// finish, up to o.shutdown), the API server, the wallet, the chain, the store.
+// ctx ends, then shuts down in order: the API server (calls in flight over
+// POST and WebSocket finish, up to o.shutdown), the HTTP server, the
+// wallet, the chain, the store.
 func runServe(ctx context.Context, o serveOptions, out io.Writer, log *slog.Logger) error {
 	key, err := serveKey(o)
 	if err != nil {
@@ -132,7 +140,9 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, log *slog.Logg
 		return fmt.Errorf("serve: %w", err)
 	}
 	defer w.Close()
-	srv, err := server.New(w, server.Config{Token: token, Ready: p.ready(log), Metrics: metrics.New(w), Logger: log, Destination: o.destination})
+	m := metrics.New(w)
+	p.metrics.Store(m)
+	srv, err := server.New(w, server.Config{Token: token, Ready: p.ready(log), Metrics: m, Logger: log, Destination: o.destination})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
@@ -164,6 +174,12 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, log *slog.Logg
 	log.Info("shutting down: finishing calls in flight", "timeout", o.shutdown.String())
 	sctx, cancel := context.WithTimeout(context.Background(), o.shutdown)
 	defer cancel()
+	// The API server first: it refuses new calls, lets those in flight over
+	// POST and WebSocket finish and writes out what they queued; then the
+	// HTTP server, which does not track WebSocket connections.
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("shutdown: API calls still in flight; closing their sessions", "err", err)
+	}
 	if err := hs.Shutdown(sctx); err != nil {
 		log.Warn("shutdown: calls still in flight; closing their connections", "err", err)
 		_ = hs.Close()
