@@ -145,17 +145,10 @@ func (c *Client) onStop(*jrpc2.Client, error) {
 	c.mu.Unlock()
 }
 
+// onNotify queues a notification as it came; deliver decodes it. It runs
+// under the jrpc2 client's lock, which the responses to calls wait for.
 func (c *Client) onNotify(req *jrpc2.Request) {
 	n := Notification{Method: req.Method(), Params: json.RawMessage(req.ParamString())}
-	switch n.Method {
-	case "ChannelProposed", "ChannelUpdated", "ChannelClosed":
-		_ = json.Unmarshal(n.Params, &n.Channel)
-	case "MessageQueued", "MessageReceived":
-		var m message
-		if json.Unmarshal(n.Params, &m) == nil {
-			n.Message = app.Message{Recipient: m.Recipient, Sender: m.Sender, Data: m.Data}
-		}
-	}
 	c.mu.Lock()
 	if len(c.pending) >= c.limit {
 		c.dropped++
@@ -183,10 +176,24 @@ func (c *Client) deliver() {
 		n := c.pending[0]
 		c.pending = c.pending[1:]
 		c.mu.Unlock()
+		decode(&n)
 		select {
 		case c.notes <- n:
 		case <-c.quit:
 			return
+		}
+	}
+}
+
+// decode fills a notification's Channel or Message from its params.
+func decode(n *Notification) {
+	switch n.Method {
+	case "ChannelProposed", "ChannelUpdated", "ChannelClosed":
+		_ = json.Unmarshal(n.Params, &n.Channel)
+	case "MessageQueued", "MessageReceived":
+		var m message
+		if json.Unmarshal(n.Params, &m) == nil {
+			n.Message = app.Message{Recipient: m.Recipient, Sender: m.Sender, Data: m.Data}
 		}
 	}
 }
