@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -41,6 +42,11 @@ type Options struct {
 	// Queue bounds the notifications held for Notifications; more are
 	// dropped and counted (Dropped). Zero means 65536.
 	Queue int
+	// Quiet opens a WebSocket session for calls only: the server pushes it
+	// no notifications. A backend with many concurrent calls can spread
+	// them over several quiet sessions beside one that takes the
+	// notifications (one session's calls share its connection).
+	Quiet bool
 }
 
 // Client calls one server. It is safe for concurrent use.
@@ -68,6 +74,16 @@ func Dial(ctx context.Context, url, token string) (*Client, error) {
 func DialWith(ctx context.Context, url, token string, o Options) (*Client, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+token)
+	if o.Quiet {
+		u, err := neturl.Parse(url)
+		if err != nil {
+			return nil, fmt.Errorf("client: %w", err)
+		}
+		q := u.Query()
+		q.Set("notifications", "off")
+		u.RawQuery = q.Encode()
+		url = u.String()
+	}
 	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h, HTTPClient: o.HTTPClient, Subprotocols: []string{"nitrowallet"}})
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
