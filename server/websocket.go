@@ -85,7 +85,7 @@ type wsConn struct {
 	srv    *jrpc2.Server
 	ws     *websocket.Conn
 	queue  chan note
-	quiet  bool // opened with ?notifications=off: calls only
+	quiet  bool         // opened with ?notifications=off: calls only
 	unsent atomic.Int64 // notifications queued and not yet written
 	owed   atomic.Int64 // calls begun whose response is not yet written
 	cancel context.CancelFunc
