@@ -398,19 +398,32 @@ func (w *Wallet) GetChannels(ctx context.Context) ([]ChannelResult, error) {
 
 // PushMessage takes a wire message (JSON) from a peer. A message is applied
 // whole or not at all: any bad part rejects it and changes nothing.
+//
+// data is either the envelope {recipient, sender, data: Payload} (what
+// Message.Data holds) or, as the server wallet's pushMessage takes it, the
+// bare Payload {walletVersion, signedStates, objectives, requests}: the two
+// share no key, and an object mixing them is refused (wire.DecodePushedIDs).
+// A bare payload is taken as addressed to this wallet (no recipient is
+// checked) and names no sender, so its GetChannel requests are not
+// answered (counted as ignored in Stats): push the envelope, or call
+// SyncChannel, for an answer.
 func (w *Wallet) PushMessage(ctx context.Context, data []byte) (Result, error) {
 	if err := w.enter(ctx); err != nil {
 		return Result{}, apiError(err)
 	}
 	defer w.leave()
-	msg, ids, err := wire.DecodeMessageIDs(data, w.cfg.Limits)
+	msg, ids, bare, err := wire.DecodePushedIDs(data, w.cfg.Limits)
 	if err != nil {
 		return Result{}, apiError(err)
+	}
+	if bare {
+		w.gate.ignored.Add(uint64(len(msg.Payload.Requests))) // no sender to answer
+		msg.Payload.Requests = nil
 	}
 	msg.Payload.Requests = w.admitRequests(ctx, msg, ids)
 	// The deployment is filled in where a message starts a channel (see
 	// applyLocked): only a proposal needs it.
-	jobs := receiveJobs(core.Receive{Me: w.me, Recipient: msg.Recipient, Sender: msg.Sender}, msg, ids)
+	jobs := receiveJobs(core.Receive{Me: w.me, Recipient: msg.Recipient, Sender: msg.Sender, Bare: bare}, msg, ids)
 	res, err := w.apply(ctx, jobs)
 	if err == nil {
 		w.meter.receivedStates(&msg)
