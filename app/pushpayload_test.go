@@ -32,7 +32,7 @@ func TestPushBarePayload(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
 		e := newEnvWith(t, 2, withStore(t, k, func(name string, c *app.Config) {
 			if name == "B" {
-				c.Limits.MaxStates = 2
+				c.Limits.MaxObjectives = 2
 			}
 		}))
 		A, B := e.parties[0], e.parties[1]
@@ -110,14 +110,14 @@ func TestPushBarePayload(t *testing.T) {
 		wantOutbox(t, "B on the sync envelope", res, "A")
 
 		// The limits hold for a payload as for an envelope: B takes at
-		// most 2 states a message.
+		// most 2 objectives a message.
 		r, err = A.w.CreateChannels(ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(1, 1)}, 3)
 		if err != nil {
 			t.Fatal(err)
 		}
 		before := durable(t, B.store)
 		if _, err := B.w.PushMessage(ctx, payloadOf(t, r.Outbox[0])); !errors.Is(err, app.ErrTooLarge) {
-			t.Fatalf("payload of 3 states: err %v, want ErrTooLarge", err)
+			t.Fatalf("payload of 3 objectives: err %v, want ErrTooLarge", err)
 		}
 		if durable(t, B.store) != before {
 			t.Fatal("a payload over the limits changed the store")
