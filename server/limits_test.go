@@ -60,7 +60,11 @@ func TestRateLimit(t *testing.T) {
 // other client gets every notification.
 func TestSlowClientDoesNotStall(t *testing.T) {
 	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) {
-		c.NotificationQueue, c.WriteTimeout = 64, 500*time.Millisecond
+		// The queue holds every notification the calls below make (about two
+		// each), so the reading client is never dropped however late its
+		// pump runs on a loaded machine; the stalled one is dropped when a
+		// write to it times out.
+		c.NotificationQueue, c.WriteTimeout = 1024, 500*time.Millisecond
 	})
 	ctx := context.Background()
 	// A slow network: small socket buffers on the server's side (and the
