@@ -16,6 +16,7 @@ const (
 	chanConcluded
 	chanCloseInitiator
 	chanPending
+	chanCloseRequested
 )
 
 // appendChannel appends the encoding of c to b.
@@ -30,7 +31,7 @@ func appendChannel(b []byte, c *core.Channel) []byte {
 	for _, f := range []struct {
 		set  bool
 		flag byte
-	}{{c.Joined, chanJoined}, {c.Creator, chanCreator}, {c.Concluded, chanConcluded}, {c.CloseInitiator, chanCloseInitiator}, {c.Pending != nil, chanPending}} {
+	}{{c.Joined, chanJoined}, {c.Creator, chanCreator}, {c.Concluded, chanConcluded}, {c.CloseInitiator, chanCloseInitiator}, {c.Pending != nil, chanPending}, {c.CloseRequested, chanCloseRequested}} {
 		if f.set {
 			flags |= f.flag
 		}
@@ -112,6 +113,7 @@ func decodeChannel(data []byte) (core.Channel, error) {
 	flags := d.byte()
 	c.Joined, c.Creator = flags&chanJoined != 0, flags&chanCreator != 0
 	c.Concluded, c.CloseInitiator = flags&chanConcluded != 0, flags&chanCloseInitiator != 0
+	c.CloseRequested = flags&chanCloseRequested != 0
 	c.Setup = d.state(nil)
 	c.States = list(&d, 36, func() core.StoredState {
 		return core.StoredState{State: d.state(&c.Setup), Hash: d.word(), Sigs: d.sigs()}
