@@ -16,6 +16,8 @@ const (
 	chanConcluded
 	chanCloseInitiator
 	chanPending
+	// chanCloseRequested came later in the same format: rows written
+	// before it have the bit clear, which reads as false, as they meant.
 	chanCloseRequested
 )
 
