@@ -46,7 +46,7 @@ func TestCloseObjectiveWaitsForMyTurn(t *testing.T) {
 		t.Fatal("p1 closed on p0's turn")
 	}
 	w.step(0, core.Update{Outcome: w.pays(0, 1, 1)}) // turn 4
-	w.deliverAll()                                    // p1 gets turn 4: its turn, it signs final turn 5
+	w.deliverAll()                                   // p1 gets turn 4: its turn, it signs final turn 5
 	for i := range w.nodes {
 		l, _ := w.nodes[i].Latest()
 		if l.State.TurnNum != 5 || !l.State.IsFinal {
