@@ -167,14 +167,15 @@ func TestUpdateFundingForChannels(t *testing.T) {
 			name string
 			ups  []app.FundingUpdate
 			want error
+			code int
 		}{
-			{"unknown channel", []app.FundingUpdate{good, {ChannelID: nitro.Bytes32{1}, AssetHolder: eth, Amount: big.NewInt(1)}}, app.ErrChannelNotFound},
-			{"unknown asset", []app.FundingUpdate{good, {ChannelID: id, AssetHolder: nitro.Address{0x99}, Amount: big.NewInt(1)}}, app.ErrUnknownAsset},
-			{"negative", []app.FundingUpdate{good, {ChannelID: id, AssetHolder: eth, Amount: big.NewInt(-1)}}, app.ErrInvalidHoldings},
-			{"nil amount", []app.FundingUpdate{good, {ChannelID: id, AssetHolder: eth}}, app.ErrInvalidParams},
+			{"unknown channel", []app.FundingUpdate{good, {ChannelID: nitro.Bytes32{1}, AssetHolder: eth, Amount: big.NewInt(1)}}, app.ErrChannelNotFound, app.CodeChannelNotFoundUpdate},
+			{"unknown asset", []app.FundingUpdate{good, {ChannelID: id, AssetHolder: nitro.Address{0x99}, Amount: big.NewInt(1)}}, app.ErrUnknownAsset, app.CodeWalletError},
+			{"negative", []app.FundingUpdate{good, {ChannelID: id, AssetHolder: eth, Amount: big.NewInt(-1)}}, app.ErrInvalidHoldings, app.CodeWalletError},
+			{"nil amount", []app.FundingUpdate{good, {ChannelID: id, AssetHolder: eth}}, app.ErrInvalidParams, app.CodeWalletError},
 		} {
 			for _, p := range []*party{A, B} {
-				if _, err := p.w.UpdateFundingForChannels(ctx, tc.ups); !errors.Is(err, tc.want) || app.Code(err) != app.CodeWalletError {
+				if _, err := p.w.UpdateFundingForChannels(ctx, tc.ups); !errors.Is(err, tc.want) || app.Code(err) != tc.code {
 					t.Fatalf("%s at %s: err %v (code %d), want %v", tc.name, p.name, err, app.Code(err), tc.want)
 				}
 			}
