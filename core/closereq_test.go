@@ -75,4 +75,12 @@ func TestCloseObjectiveIgnored(t *testing.T) {
 	if w.nodes[0].CloseRequested {
 		t.Fatal("an objective about another channel noted a close request")
 	}
+	for _, sender := range []string{"", "p0", "stranger"} {
+		m = w.closeObjective(1, 0)
+		m.Sender = sender
+		w.step(0, w.receive(0, m))
+		if w.nodes[0].CloseRequested || len(w.net) != 0 {
+			t.Fatalf("an objective from sender %q noted a close request", sender)
+		}
+	}
 }
