@@ -49,10 +49,11 @@ func TestFakeFundingSeedPath(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// Funded at once: B waits only for A's postfund.
-		wantStatus(t, "B after join", one(t, r, id), core.StatusFunding, 1)
+		// Funded at once: B waits only for A's postfund. No deposit queue,
+		// so opening until running, the TypeScript wallet's statuses.
+		wantStatus(t, "B after join", one(t, r, id), core.StatusOpening, 1)
 		r = e.push(r.Outbox[0])
-		wantStatus(t, "A on msg1", one(t, r, id), core.StatusFunding, 2)
+		wantStatus(t, "A on msg1", one(t, r, id), core.StatusOpening, 2)
 		r = e.push(r.Outbox[0])
 		wantStatus(t, "B on msg2", one(t, r, id), core.StatusRunning, 3)
 		r = e.push(r.Outbox[0])

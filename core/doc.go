@@ -86,7 +86,8 @@
 //	proposed  I have not joined the channel
 //	running   every postfund state is signed, or a later state exists
 //	funding   the prefund states are all signed and the deposit queue has
-//	          reached me in every asset (holdings >= sum of items before mine)
+//	          reached me in every asset (holdings >= sum of items before mine);
+//	          never with Fake funding, which has no queue
 //	opening   otherwise
 //
 // With two participants this gives the founding document's sequence: A is
