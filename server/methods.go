@@ -27,6 +27,7 @@ const (
 	MethodGetWalletInformation  = "GetWalletInformation"
 	MethodRegisterAppDefinition = "RegisterAppDefinition" // extension
 	MethodRegisterAppBytecode   = "RegisterAppBytecode"   // extension
+
 	// MethodUpdateFundingForChannels (extension, the TypeScript wallet's
 	// updateFundingForChannels): see updateFundingForChannels (funding.go).
 	MethodUpdateFundingForChannels = "UpdateFundingForChannels"
@@ -70,18 +71,19 @@ var Messages = map[int]string{
 type method func(ctx context.Context, s *Server, req *jrpc2.Request) (any, error)
 
 var methods = map[string]method{
-	MethodCreateChannel:            createChannel,
-	MethodJoinChannel:              onChannel((*app.Wallet).JoinChannel),
-	MethodUpdateChannel:            updateChannel,
-	MethodCloseChannel:             onChannel((*app.Wallet).CloseChannel),
-	MethodChallengeChannel:         onChannel((*app.Wallet).ChallengeChannel),
-	MethodGetState:                 getState,
-	MethodGetChannels:              getChannels,
-	MethodPushMessage:              pushMessage,
-	MethodSyncChannel:              syncChannel,
-	MethodGetWalletInformation:     getWalletInformation,
-	MethodRegisterAppDefinition:    registerAppDefinition,
-	MethodRegisterAppBytecode:      registerAppBytecode,
+	MethodCreateChannel:         createChannel,
+	MethodJoinChannel:           onChannel((*app.Wallet).JoinChannel),
+	MethodUpdateChannel:         updateChannel,
+	MethodCloseChannel:          onChannel((*app.Wallet).CloseChannel),
+	MethodChallengeChannel:      onChannel((*app.Wallet).ChallengeChannel),
+	MethodGetState:              getState,
+	MethodGetChannels:           getChannels,
+	MethodPushMessage:           pushMessage,
+	MethodSyncChannel:           syncChannel,
+	MethodGetWalletInformation:  getWalletInformation,
+	MethodRegisterAppDefinition: registerAppDefinition,
+	MethodRegisterAppBytecode:   registerAppBytecode,
+
 	MethodUpdateFundingForChannels: updateFundingForChannels, // funding.go
 }
 
