@@ -157,7 +157,8 @@ async function call(name, params) {
 function errorOf(e) {
   // PushMessageError wraps the cause; report both messages.
   const err = {name: (e && e.constructor && e.constructor.name) || (e && e.name) || 'Error', message: String((e && e.message) || e)};
-  if (e && e.cause) err.cause = String(e.cause.message || e.cause);
+  const cause = e && ((e.data && e.data.cause) || e.cause);
+  if (cause) err.cause = String(cause.message || cause);
   return err;
 }
 
