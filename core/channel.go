@@ -107,6 +107,10 @@ type Channel struct {
 	Participants    []Participant
 	MyIndex         int
 	FundingStrategy string
+	// Protocol is the nitro-protocol generation whose state hash the
+	// channel's states are signed under, taken from the Deployment when
+	// the channel starts (Create, or the Receive that proposes it).
+	Protocol nitro.Protocol
 	// Setup is the prefund state of turn 0: the fixed part, the funding
 	// outcome and the appData every setup state carries.
 	Setup nitro.State

@@ -34,6 +34,10 @@ type Deployment struct {
 	// challengeDuration (seconds, inclusive); zero means the default.
 	MinChallengeDuration uint64
 	MaxChallengeDuration uint64
+	// Protocol is the state-hash generation this wallet signs and checks
+	// (nitro.Protocol0170, the zero value, or nitro.Protocol0101); a
+	// channel takes it when it starts and keeps it (Channel.Protocol).
+	Protocol nitro.Protocol
 }
 
 // Bounds returns the challenge-duration bounds in force, defaults applied.

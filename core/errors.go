@@ -37,6 +37,14 @@ var (
 	ErrWrongChain         = fmt.Errorf("%w: wrong chain id", ErrUnusableChannel)
 	ErrUnknownAssetHolder = fmt.Errorf("%w: unknown asset holder", ErrUnusableChannel)
 	ErrChallengeDuration  = fmt.Errorf("%w: challenge duration out of bounds", ErrUnusableChannel)
+	// ErrProtocolChanged: the channel was started under another protocol
+	// profile (nitro.Protocol) than the Deployment's.
+	ErrProtocolChanged = fmt.Errorf("%w: channel uses another protocol profile", ErrUnusableChannel)
+
+	// ErrWrongProtocol refines ErrWrongSigner: a signature recovers to no
+	// participant under the channel's protocol profile but to one under
+	// the other, so the peer signs another nitro-protocol generation.
+	ErrWrongProtocol = fmt.Errorf("%w: signed under another protocol profile", ErrWrongSigner)
 
 	// Refinements of ErrInvalidTransition.
 	ErrFixedPartMismatch = fmt.Errorf("%w: fixed part differs from the channel's", ErrInvalidTransition)

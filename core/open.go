@@ -38,7 +38,7 @@ func (s *stepper) create(in Create) error {
 	if err := in.Deployment.Fits(st); err != nil {
 		return err
 	}
-	if err := s.initChannel(st, in.Participants, in.Me, in.FundingStrategy); err != nil {
+	if err := s.initChannel(st, in.Participants, in.Me, in.FundingStrategy, in.Deployment.Protocol); err != nil {
 		return err
 	}
 	s.c.Joined, s.c.Creator = true, true
@@ -46,7 +46,7 @@ func (s *stepper) create(in Create) error {
 }
 
 // initChannel fills a new channel from its setup state.
-func (s *stepper) initChannel(setup nitro.State, ps []Participant, me nitro.Address, strategy string) error {
+func (s *stepper) initChannel(setup nitro.State, ps []Participant, me nitro.Address, strategy string, p nitro.Protocol) error {
 	n := len(ps)
 	if n < 2 {
 		return fmt.Errorf("%w: %d participants", ErrInvalidParams, n)
@@ -82,11 +82,11 @@ func (s *stepper) initChannel(setup nitro.State, ps []Participant, me nitro.Addr
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
 	}
-	if _, err := setup.HashWithChannelID(id); err != nil {
+	if _, err := setup.HashWithChannelIDFor(id, p); err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
 	}
 	s.c = Channel{
-		ID: id, Participants: slices.Clone(ps), MyIndex: my, FundingStrategy: strategy,
+		ID: id, Participants: slices.Clone(ps), MyIndex: my, FundingStrategy: strategy, Protocol: p,
 		Setup: setup.Clone(), MyLastTurn: -1,
 	}
 	assets := make([]nitro.Address, len(setup.Outcome))
@@ -135,6 +135,9 @@ func (s *stepper) join(in Join) error {
 	// current bounds.
 	if err := in.Deployment.Fits(s.c.Setup); err != nil {
 		return err
+	}
+	if in.Deployment.Protocol != s.c.Protocol {
+		return fmt.Errorf("%w: %s, this wallet's is %s", ErrProtocolChanged, s.c.Protocol, in.Deployment.Protocol)
 	}
 	s.c.Joined = true
 	return nil

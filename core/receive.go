@@ -62,7 +62,7 @@ func (s *stepper) receive(in Receive) error {
 				strategy = o.FundingStrategy
 			}
 		}
-		if err := s.initChannel(first.State.Clone(), first.Participants, in.Me, strategy); err != nil {
+		if err := s.initChannel(first.State.Clone(), first.Participants, in.Me, strategy, in.Deployment.Protocol); err != nil {
 			return err
 		}
 	}
@@ -99,7 +99,7 @@ func (c *Channel) checkFixed(ss SignedState) error {
 // participant. The state's fixed part must have passed checkFixed, so its
 // channel id is the channel's.
 func (c *Channel) verified(ss SignedState) (nitro.Bytes32, []nitro.Signature, error) {
-	h, err := ss.State.HashWithChannelID(c.ID)
+	h, err := ss.State.HashWithChannelIDFor(c.ID, c.Protocol)
 	if err != nil {
 		return h, nil, fmt.Errorf("%w: %w", ErrInvalidParams, err)
 	}
@@ -124,7 +124,7 @@ next:
 		}
 		i := slices.Index(c.Setup.Participants, who)
 		if i < 0 {
-			return h, nil, fmt.Errorf("%w: %s is not a participant", ErrWrongSigner, who)
+			return h, nil, c.notParticipant(ss, who, sig)
 		}
 		sigs[i] = sig
 	}
@@ -132,6 +132,24 @@ next:
 		return h, nil, fmt.Errorf("%w: turn %d lacks its mover's signature", ErrWrongSigner, ss.State.TurnNum)
 	}
 	return h, sigs, nil
+}
+
+// notParticipant is the error for a signature of ss that recovers to who,
+// no participant: ErrWrongProtocol if it recovers to a participant under
+// the other protocol profile (a peer on another nitro-protocol
+// generation), ErrWrongSigner otherwise. Only a refused state pays for the
+// second recovery.
+func (c *Channel) notParticipant(ss SignedState, who nitro.Address, sig nitro.Signature) error {
+	other := nitro.Protocol0101
+	if c.Protocol == nitro.Protocol0101 {
+		other = nitro.Protocol0170
+	}
+	if h, err := ss.State.HashWithChannelIDFor(c.ID, other); err == nil {
+		if w, err := nitro.RecoverSigner(h, sig); err == nil && slices.Contains(c.Setup.Participants, w) {
+			return fmt.Errorf("%w: the state is signed under nitro-protocol %s, this channel's is %s", ErrWrongProtocol, other, c.Protocol)
+		}
+	}
+	return fmt.Errorf("%w: %s is not a participant", ErrWrongSigner, who)
 }
 
 // accept checks one received state and keeps it, holds it for later,
@@ -178,7 +196,7 @@ func (s *stepper) accept(ss SignedState) error {
 	// A state held for this turn while it was in the future must be the
 	// same state: two different ones prove their mover dishonest.
 	if o, held := c.heldAt(t); held {
-		if oh, _ := o.State.Hash(); oh != h {
+		if oh, _ := o.State.HashWithChannelIDFor(s.c.ID, s.c.Protocol); oh != h {
 			return s.equivocation(o, ss)
 		}
 	}
@@ -195,7 +213,7 @@ func (s *stepper) accept(ss SignedState) error {
 // hold keeps a well-signed state for a turn that cannot be applied yet.
 func (s *stepper) hold(ss SignedState, h nitro.Bytes32) error {
 	if o, ok := s.c.heldAt(ss.State.TurnNum); ok {
-		if oh, _ := o.State.Hash(); oh != h {
+		if oh, _ := o.State.HashWithChannelIDFor(s.c.ID, s.c.Protocol); oh != h {
 			return s.equivocation(o, ss)
 		}
 		return nil

@@ -21,7 +21,7 @@ func (s *stepper) requestSign(st nitro.State) error {
 		return fmt.Errorf("%w: turn %d", ErrStaleState, st.TurnNum)
 	}
 	// Every state this wallet signs has the channel's fixed part.
-	h, err := st.HashWithChannelID(s.c.ID)
+	h, err := st.HashWithChannelIDFor(s.c.ID, s.c.Protocol)
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrInvalidParams, err)
 	}

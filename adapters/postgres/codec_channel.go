@@ -7,6 +7,7 @@ import (
 	"slices"
 
 	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
 // Flags of an encoded channel.
@@ -16,6 +17,10 @@ const (
 	chanConcluded
 	chanCloseInitiator
 	chanPending
+	// chanProtocol0101 marks a channel signed under nitro.Protocol0101; a
+	// channel without it (every row written before profiles existed) is
+	// nitro.Protocol0170, so those rows read as they were written.
+	chanProtocol0101
 )
 
 // appendChannel appends the encoding of c to b.
@@ -30,7 +35,7 @@ func appendChannel(b []byte, c *core.Channel) []byte {
 	for _, f := range []struct {
 		set  bool
 		flag byte
-	}{{c.Joined, chanJoined}, {c.Creator, chanCreator}, {c.Concluded, chanConcluded}, {c.CloseInitiator, chanCloseInitiator}, {c.Pending != nil, chanPending}} {
+	}{{c.Joined, chanJoined}, {c.Creator, chanCreator}, {c.Concluded, chanConcluded}, {c.CloseInitiator, chanCloseInitiator}, {c.Pending != nil, chanPending}, {c.Protocol == nitro.Protocol0101, chanProtocol0101}} {
 		if f.set {
 			flags |= f.flag
 		}
@@ -112,6 +117,9 @@ func decodeChannel(data []byte) (core.Channel, error) {
 	flags := d.byte()
 	c.Joined, c.Creator = flags&chanJoined != 0, flags&chanCreator != 0
 	c.Concluded, c.CloseInitiator = flags&chanConcluded != 0, flags&chanCloseInitiator != 0
+	if flags&chanProtocol0101 != 0 {
+		c.Protocol = nitro.Protocol0101
+	}
 	c.Setup = d.state(nil)
 	c.States = list(&d, 36, func() core.StoredState {
 		return core.StoredState{State: d.state(&c.Setup), Hash: d.word(), Sigs: d.sigs()}

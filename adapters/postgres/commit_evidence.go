@@ -102,7 +102,7 @@ func (s *Store) prepareEvidence(req *request, c *core.Channel) error {
 		if len(h.Signatures) == 0 {
 			continue
 		}
-		hash, err := h.State.Hash()
+		hash, err := h.State.HashWithChannelIDFor(c.ID, c.Protocol)
 		if err != nil {
 			continue
 		}

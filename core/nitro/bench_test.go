@@ -59,3 +59,15 @@ func BenchmarkSignRecover(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkStateHash0101 is BenchmarkStateHash under the 0.10.1 profile
+// (the outcome bytes hashed once more, wrapped in abi.encode(bytes)).
+func BenchmarkStateHash0101(b *testing.B) {
+	s := benchState()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		if _, err := s.HashFor(nitro.Protocol0101); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -287,14 +287,8 @@ func (o Outcome) Encode() ([]byte, error) {
 
 // Hash returns keccak256 of the outcome bytes (0.17.0's outcomeHash).
 func (o Outcome) Hash() (Bytes32, error) {
-	for _, a := range o {
-		if a.Guarantee == nil {
-			for _, it := range a.Allocation {
-				if err := CheckAmount(it.Amount); err != nil {
-					return Bytes32{}, err
-				}
-			}
-		}
+	if err := o.checkAmounts(); err != nil {
+		return Bytes32{}, err
 	}
 	buf := scratch.Get().(*[]byte)
 	*buf = appendOutcome((*buf)[:0], o)
@@ -303,6 +297,20 @@ func (o Outcome) Hash() (Bytes32, error) {
 		scratch.Put(buf)
 	}
 	return h, nil
+}
+
+// checkAmounts checks every allocation amount (appendOutcome needs them checked).
+func (o Outcome) checkAmounts() error {
+	for _, a := range o {
+		if a.Guarantee == nil {
+			for _, it := range a.Allocation {
+				if err := CheckAmount(it.Amount); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
 }
 
 // DecodeOutcome parses outcome bytes.
