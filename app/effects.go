@@ -204,11 +204,12 @@ func (w *Wallet) driveNext(ctx context.Context, id nitro.Bytes32, did map[uint64
 		return false, err
 	}
 	if follow != nil {
-		if _, err := b.stepResult(ctx, e.ChannelID, follow); err != nil {
+		if _, err := b.stepResults(ctx, []effectResult{{entry: e.ID, channel: e.ChannelID, in: follow}}); err != nil {
 			return false, err
 		}
+	} else {
+		b.done = append(b.done, e.ID)
 	}
-	b.done = append(b.done, e.ID)
 	b.markDone(ctx)
 	did[e.ID] = true
 	w.publishQueued(b.finish())
@@ -225,27 +226,89 @@ func isTransaction(eff core.Effect) bool {
 	return false
 }
 
-// stepResult steps the input an effect produced into channel id and
-// commits it, returning the entries the step adds to the outbox. A result
-// the core refuses is logged and commits nothing.
-func (b *batch) stepResult(ctx context.Context, id nitro.Bytes32, follow core.Input) ([]ports.OutboxEntry, error) {
-	c, ok, err := b.load(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if !ok {
-		return nil, fmt.Errorf("%w: %s", core.ErrChannelNotFound, id)
-	}
-	next, effs, err := b.w.step(c, follow)
-	if err != nil {
-		b.w.log.Warn("effect result rejected", "channel", id, "input", fmt.Sprintf("%T", follow), "err", err)
+// effectResult is the input an outbox entry's effect produced.
+type effectResult struct {
+	entry   uint64
+	channel nitro.Bytes32
+	in      core.Input
+}
+
+// stepResults steps each result into its channel, in order, and commits
+// the channels they changed in one store commit (one change per channel,
+// its effects in order); the entries are then done, and the entries the
+// commit queued are returned. A result the core rejects is logged and its
+// entry is done (the effect took place; its result changes nothing).
+func (b *batch) stepResults(ctx context.Context, results []effectResult) ([]ports.OutboxEntry, error) {
+	if len(results) == 0 {
 		return nil, nil
 	}
-	more, err := b.commit(ctx, []ports.Change{{Channel: next, Effects: effs}})
-	if err != nil {
-		return nil, err
+	var (
+		changes []ports.Change
+		at      map[nitro.Bytes32]int // channel -> its change, once there are several
+	)
+	find := func(id nitro.Bytes32) int {
+		if at != nil {
+			if i, ok := at[id]; ok {
+				return i
+			}
+			return -1
+		}
+		for i := range changes {
+			if changes[i].Channel.ID == id {
+				return i
+			}
+		}
+		return -1
 	}
-	b.set(next)
+	for _, r := range results {
+		i := find(r.channel)
+		var c core.Channel
+		if i >= 0 {
+			c = changes[i].Channel
+		} else {
+			cur, ok, err := b.load(ctx, r.channel)
+			if err != nil {
+				return nil, err
+			}
+			if !ok {
+				return nil, fmt.Errorf("%w: %s", core.ErrChannelNotFound, r.channel)
+			}
+			c = cur
+		}
+		next, effs, err := b.w.step(c, r.in)
+		if err != nil {
+			b.w.log.Warn("effect result rejected", "channel", r.channel, "input", fmt.Sprintf("%T", r.in), "err", err)
+			continue
+		}
+		if i >= 0 {
+			changes[i].Channel = next
+			changes[i].Effects = append(changes[i].Effects, effs...)
+			continue
+		}
+		changes = append(changes, ports.Change{Channel: next, Effects: effs})
+		switch {
+		case at != nil:
+			at[next.ID] = len(changes) - 1
+		case len(changes) > 16:
+			at = make(map[nitro.Bytes32]int, 2*len(changes))
+			for j := range changes {
+				at[changes[j].Channel.ID] = j
+			}
+		}
+	}
+	var more []ports.OutboxEntry
+	if len(changes) > 0 {
+		var err error
+		if more, err = b.commit(ctx, changes); err != nil {
+			return nil, err
+		}
+		for _, ch := range changes {
+			b.set(ch.Channel)
+		}
+	}
+	for _, r := range results {
+		b.done = append(b.done, r.entry)
+	}
 	return more, nil
 }
 

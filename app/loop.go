@@ -10,7 +10,6 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
-	"github.com/nitrowallet/nitrowallet/core/wire"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
@@ -234,29 +233,37 @@ func (b *batch) commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 }
 
 // drain carries out outbox entries, stepping each result back into its
-// channel and committing it; markDone then marks the entries done.
+// channel and committing it; markDone then marks the entries done. The
+// entries go in rounds: every entry queued is carried out, then the
+// results of the round are stepped and committed in one store commit
+// (one change per channel), and the entries that commit queues make the
+// next round. So a call on many channels (a batch, a message about many
+// channels) commits once per round, not once per channel.
 func (b *batch) drain(ctx context.Context, queue []ports.OutboxEntry) error {
 	var firstErr error
 	for len(queue) > 0 {
-		e := queue[0]
-		queue = queue[1:]
-		follow, err := b.execute(ctx, e)
+		var results []effectResult
+		for _, e := range queue {
+			follow, err := b.execute(ctx, e)
+			if err != nil {
+				// The entry stays pending; a tick or a restart drives it again.
+				b.w.log.Warn("effect failed", "channel", e.ChannelID, "effect", fmt.Sprintf("%T", e.Effect), "err", err)
+				if firstErr == nil {
+					firstErr = err
+				}
+				continue
+			}
+			if follow == nil {
+				b.done = append(b.done, e.ID)
+				continue
+			}
+			results = append(results, effectResult{entry: e.ID, channel: e.ChannelID, in: follow})
+		}
+		more, err := b.stepResults(ctx, results)
 		if err != nil {
-			// The entry stays pending; a tick or a restart drives it again.
-			b.w.log.Warn("effect failed", "channel", e.ChannelID, "effect", fmt.Sprintf("%T", e.Effect), "err", err)
-			if firstErr == nil {
-				firstErr = err
-			}
-			continue
+			return err
 		}
-		var more []ports.OutboxEntry
-		if follow != nil {
-			if more, err = b.stepResult(ctx, e.ChannelID, follow); err != nil {
-				return err
-			}
-		}
-		b.done = append(b.done, e.ID)
-		queue = append(queue, more...)
+		queue = more
 	}
 	return firstErr
 }
@@ -291,7 +298,7 @@ func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, e
 		w.meter.signed[stateKind(&eff.State)].Add(1)
 		return core.Signed{Hash: eff.Hash, Signature: sig}, nil
 	case core.Send:
-		b.out.add(eff.Message)
+		b.out.add(eff.ChannelID, eff.Message)
 		return nil, nil
 	case core.Deposit:
 		_, err := w.cfg.Chain.Deposit(ctx, ports.DepositRequest{ChannelID: eff.ChannelID, Asset: eff.Asset, ExpectedHeld: eff.ExpectedHeld, Amount: eff.Amount})
@@ -520,44 +527,4 @@ func (w *Wallet) resumeChannels(ctx context.Context, ids []nitro.Bytes32) {
 			w.log.Warn("resume failed", "channel", id, "err", err)
 		}
 	})
-}
-
-// outbox merges the messages of one call into one per recipient and sender,
-// in the order of their first message. A call has few recipients.
-type outbox struct {
-	version string
-	msgs    []core.Message
-}
-
-func (o *outbox) add(m core.Message) {
-	for i := range o.msgs {
-		cur := &o.msgs[i]
-		if cur.Sender == m.Sender && cur.Recipient == m.Recipient {
-			cur.Payload.SignedStates = append(cur.Payload.SignedStates, m.Payload.SignedStates...)
-			cur.Payload.Objectives = append(cur.Payload.Objectives, m.Payload.Objectives...)
-			cur.Payload.Requests = append(cur.Payload.Requests, m.Payload.Requests...)
-			return
-		}
-	}
-	m.Payload.WalletVersion = o.version
-	// The lists may be shared with the effect (and, for a broadcast, with
-	// other recipients' messages): merging must copy them.
-	m.Payload.SignedStates = slices.Clip(m.Payload.SignedStates)
-	m.Payload.Objectives = slices.Clip(m.Payload.Objectives)
-	m.Payload.Requests = slices.Clip(m.Payload.Requests)
-	o.msgs = append(o.msgs, m)
-}
-
-func (o *outbox) messages() []Message {
-	out := make([]Message, 0, len(o.msgs))
-	for i := range o.msgs {
-		m := &o.msgs[i]
-		data, err := wire.EncodeMessage(*m)
-		if err != nil {
-			// Our own states always encode; a failure here is a bug.
-			panic(fmt.Sprintf("app: encode own message: %v", err))
-		}
-		out = append(out, Message{Recipient: m.Recipient, Sender: m.Sender, Data: data})
-	}
-	return out
 }

@@ -117,7 +117,7 @@ func (w *Wallet) retried(ctx context.Context, id nitro.Bytes32, want intent) (_ 
 	}
 	for i, p := range c.Participants {
 		if i != c.MyIndex {
-			b.out.add(core.Message{Recipient: p.ParticipantID, Sender: c.Me().ParticipantID, Payload: payload})
+			b.out.add(c.ID, core.Message{Recipient: p.ParticipantID, Sender: c.Me().ParticipantID, Payload: payload})
 		}
 	}
 	return Result{ChannelResults: []ChannelResult{ResultOf(c)}, Outbox: b.out.messages()}, true, nil

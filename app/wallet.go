@@ -237,13 +237,30 @@ func (w *Wallet) CreateChannel(ctx context.Context, p CreateChannelParams) (Resu
 		return Result{}, apiError(err)
 	}
 	defer w.leave()
-	rules := []codeRule{{core.ErrNotParticipant, CodeSigningAddressNotFound}, appRule}
+	in, addrs, err := w.createInput(p)
+	if err != nil {
+		return Result{}, apiError(err, createRules...)
+	}
+	id, err := w.pickNonce(ctx, &in, addrs)
+	if err != nil {
+		return Result{}, apiError(err, createRules...)
+	}
+	res, err := w.apply(ctx, []job{{id: id, in: in, create: true}})
+	return res, apiError(err, createRules...)
+}
+
+// createRules give CreateChannel's errors their client API codes.
+var createRules = []codeRule{{core.ErrNotParticipant, CodeSigningAddressNotFound}, appRule}
+
+// createInput checks CreateChannel's parameters and returns the core
+// input (without its nonce) and the participants' signing addresses.
+func (w *Wallet) createInput(p CreateChannelParams) (core.Create, []nitro.Address, error) {
 	if err := w.requireApp(p.AppDefinition); err != nil {
-		return Result{}, apiError(err, rules...)
+		return core.Create{}, nil, err
 	}
 	outcome, err := toOutcome(p.Allocations)
 	if err != nil {
-		return Result{}, apiError(err, rules...)
+		return core.Create{}, nil, err
 	}
 	if p.FundingStrategy == "" {
 		p.FundingStrategy = core.FundingDirect
@@ -253,26 +270,20 @@ func (w *Wallet) CreateChannel(ctx context.Context, p CreateChannelParams) (Resu
 	}
 	dep := w.deployment()
 	if len(p.AppData) > w.cfg.Limits.MaxAppDataBytes {
-		return Result{}, apiError(fmt.Errorf("%w: appData of %d bytes", ErrInvalidParams, len(p.AppData)), rules...)
+		return core.Create{}, nil, fmt.Errorf("%w: appData of %d bytes", ErrInvalidParams, len(p.AppData))
 	}
 	addrs := make([]nitro.Address, len(p.Participants))
 	for i, pp := range p.Participants {
 		addrs[i] = pp.SigningAddress
 	}
 	if !slices.Contains(addrs, w.me) {
-		return Result{}, apiError(core.ErrNotParticipant, rules...)
+		return core.Create{}, nil, core.ErrNotParticipant
 	}
-	in := core.Create{
+	return core.Create{
 		Me: w.me, ChainID: dep.ChainID, Participants: toCoreParticipants(p.Participants),
 		Outcome: outcome, AppDefinition: p.AppDefinition, AppData: p.AppData,
 		ChallengeDuration: p.ChallengeDuration, FundingStrategy: p.FundingStrategy, Deployment: dep,
-	}
-	id, err := w.pickNonce(ctx, &in, addrs)
-	if err != nil {
-		return Result{}, apiError(err, rules...)
-	}
-	res, err := w.apply(ctx, []job{{id: id, in: in, create: true}})
-	return res, apiError(err, rules...)
+	}, addrs, nil
 }
 
 // JoinChannel accepts a proposed channel and signs its setup state.
@@ -282,13 +293,27 @@ func (w *Wallet) JoinChannel(ctx context.Context, id nitro.Bytes32) (Result, err
 	}
 	defer w.leave()
 	res, err := w.apply(ctx, []job{{id: id, in: core.Join{Deployment: w.deployment()}}})
-	return res, apiError(err,
-		codeRule{core.ErrChannelNotFound, CodeChannelNotFoundJoin},
-		codeRule{core.ErrAlreadyJoined, CodeInvalidTransitionJoin},
-		codeRule{core.ErrUnusableChannel, CodeInvalidTransitionJoin},
-		codeRule{core.ErrUnsupportedFunding, CodeInvalidTransitionJoin},
-		codeRule{core.ErrInvalidTransition, CodeInvalidTransitionJoin})
+	return res, apiError(err, joinRules...)
 }
+
+// joinRules, closeRules and syncRules give JoinChannel's, CloseChannel's
+// and SyncChannel's errors their client API codes.
+var (
+	joinRules = []codeRule{
+		{core.ErrChannelNotFound, CodeChannelNotFoundJoin},
+		{core.ErrAlreadyJoined, CodeInvalidTransitionJoin},
+		{core.ErrUnusableChannel, CodeInvalidTransitionJoin},
+		{core.ErrUnsupportedFunding, CodeInvalidTransitionJoin},
+		{core.ErrInvalidTransition, CodeInvalidTransitionJoin},
+	}
+	closeRules = []codeRule{
+		{core.ErrChannelNotFound, CodeChannelNotFoundClose},
+		{core.ErrNotYourTurn, CodeNotYourTurnClose},
+		{core.ErrSigningInProgress, CodeNotYourTurnClose},
+		{core.ErrChannelClosed, CodeNotYourTurnClose},
+	}
+	syncRules = []codeRule{{core.ErrChannelNotFound, CodeChannelNotFoundSync}}
+)
 
 // UpdateChannel signs the next state on this wallet's turn.
 func (w *Wallet) UpdateChannel(ctx context.Context, p UpdateChannelParams) (Result, error) {
@@ -342,11 +367,7 @@ func (w *Wallet) CloseChannel(ctx context.Context, id nitro.Bytes32) (Result, er
 			res, err = r, rerr
 		}
 	}
-	return res, apiError(err,
-		codeRule{core.ErrChannelNotFound, CodeChannelNotFoundClose},
-		codeRule{core.ErrNotYourTurn, CodeNotYourTurnClose},
-		codeRule{core.ErrSigningInProgress, CodeNotYourTurnClose},
-		codeRule{core.ErrChannelClosed, CodeNotYourTurnClose})
+	return res, apiError(err, closeRules...)
 }
 
 // SyncChannel resends this wallet's states to every peer and asks them for
@@ -357,7 +378,7 @@ func (w *Wallet) SyncChannel(ctx context.Context, id nitro.Bytes32) (Result, err
 	}
 	defer w.leave()
 	res, err := w.apply(ctx, []job{{id: id, in: core.Sync{}}})
-	return res, apiError(err, codeRule{core.ErrChannelNotFound, CodeChannelNotFoundSync})
+	return res, apiError(err, syncRules...)
 }
 
 // GetState returns one channel's result.
@@ -398,19 +419,32 @@ func (w *Wallet) GetChannels(ctx context.Context) ([]ChannelResult, error) {
 
 // PushMessage takes a wire message (JSON) from a peer. A message is applied
 // whole or not at all: any bad part rejects it and changes nothing.
+//
+// data is either the envelope {recipient, sender, data: Payload} (what
+// Message.Data holds) or, as the server wallet's pushMessage takes it, the
+// bare Payload {walletVersion, signedStates, objectives, requests}: the two
+// share no key, and an object mixing them is refused (wire.DecodePushedIDs).
+// A bare payload is taken as addressed to this wallet (no recipient is
+// checked) and names no sender, so its GetChannel requests are not
+// answered (counted as ignored in Stats): push the envelope, or call
+// SyncChannel, for an answer.
 func (w *Wallet) PushMessage(ctx context.Context, data []byte) (Result, error) {
 	if err := w.enter(ctx); err != nil {
 		return Result{}, apiError(err)
 	}
 	defer w.leave()
-	msg, ids, err := wire.DecodeMessageIDs(data, w.cfg.Limits)
+	msg, ids, bare, err := wire.DecodePushedIDs(data, w.cfg.Limits)
 	if err != nil {
 		return Result{}, apiError(err)
+	}
+	if bare {
+		w.gate.ignored.Add(uint64(len(msg.Payload.Requests))) // no sender to answer
+		msg.Payload.Requests = nil
 	}
 	msg.Payload.Requests = w.admitRequests(ctx, msg, ids)
 	// The deployment is filled in where a message starts a channel (see
 	// applyLocked): only a proposal needs it.
-	jobs := receiveJobs(core.Receive{Me: w.me, Recipient: msg.Recipient, Sender: msg.Sender}, msg, ids)
+	jobs := receiveJobs(core.Receive{Me: w.me, Recipient: msg.Recipient, Sender: msg.Sender, Bare: bare}, msg, ids)
 	res, err := w.apply(ctx, jobs)
 	if err == nil {
 		w.meter.receivedStates(&msg)

@@ -46,12 +46,16 @@ type Close struct{}
 // Receive carries what a peer sent about this channel. Me identifies this
 // wallet when the channel is new to it, and Deployment is what such a new
 // channel must fit. Recipient is the message's recipient: it must be this
-// wallet's participant id in the channel.
+// wallet's participant id in the channel, unless Bare.
 type Receive struct {
 	Me         nitro.Address
 	Deployment Deployment
 	Recipient  string
 	Sender     string
+	// Bare: the states came as a bare Payload (no envelope), as the server
+	// wallet's pushMessage takes them; there is no recipient to check,
+	// and no sender to answer requests to (Sender is empty).
+	Bare       bool
 	States     []SignedState
 	Objectives []Objective
 	Requests   []Request

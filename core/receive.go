@@ -66,7 +66,7 @@ func (s *stepper) receive(in Receive) error {
 			return err
 		}
 	}
-	if in.Recipient != s.c.Me().ParticipantID {
+	if !in.Bare && in.Recipient != s.c.Me().ParticipantID {
 		return fmt.Errorf("%w: recipient %q, mine is %q", ErrWrongRecipient, in.Recipient, s.c.Me().ParticipantID)
 	}
 	for _, st := range states {

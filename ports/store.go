@@ -115,6 +115,15 @@ type Store interface {
 	Apps(ctx context.Context) ([]App, error)
 }
 
+// NonceRanger is implemented by stores that reserve many channel nonces
+// in one write (both adapters): NextNonces reserves n >= 1 consecutive
+// counter values for a participant list, as n NextNonce calls would, and
+// returns the last of them. The wallet's CreateChannels uses it when the
+// store has it, else NextNonce n times.
+type NonceRanger interface {
+	NextNonces(ctx context.Context, participants []nitro.Address, n int) (uint64, error)
+}
+
 // CommitBatch describes one transaction of a store that groups concurrent
 // commits into one (group commit).
 type CommitBatch struct {

@@ -127,6 +127,25 @@ func (s *Store) NextNonce(ctx context.Context, participants []nitro.Address) (ui
 	return s.nonces[k.String()], nil
 }
 
+// NextNonces reserves n consecutive nonces for a participant list and
+// returns the last (ports.NonceRanger).
+func (s *Store) NextNonces(ctx context.Context, participants []nitro.Address, n int) (uint64, error) {
+	if err := ended(ctx); err != nil {
+		return 0, err
+	}
+	if n < 1 {
+		return 0, fmt.Errorf("memory: NextNonces of %d", n)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var k strings.Builder
+	for _, p := range participants {
+		k.WriteString(p.Hex())
+	}
+	s.nonces[k.String()] += uint64(n)
+	return s.nonces[k.String()], nil
+}
+
 // ChainCursor returns where to read chain events from.
 func (s *Store) ChainCursor(ctx context.Context) (ports.Cursor, error) {
 	if err := ended(ctx); err != nil {

@@ -394,6 +394,26 @@ func (s *Store) NextNonce(ctx context.Context, participants []nitro.Address) (ui
 	return uint64(n), nil
 }
 
+// NextNonces reserves n consecutive nonces for a participant list in one
+// statement and returns the last (ports.NonceRanger).
+func (s *Store) NextNonces(ctx context.Context, participants []nitro.Address, n int) (uint64, error) {
+	if n < 1 {
+		return 0, fmt.Errorf("postgres: NextNonces of %d", n)
+	}
+	key := make([]byte, 0, 20*len(participants))
+	for _, p := range participants {
+		key = append(key, p[:]...)
+	}
+	var last int64
+	err := s.db.QueryRowContext(ctx, `INSERT INTO channel_nonces (participants, last_nonce) VALUES ($1, $2)
+		ON CONFLICT (participants) DO UPDATE SET last_nonce = channel_nonces.last_nonce + $2
+		RETURNING last_nonce`, key, int64(n)).Scan(&last)
+	if err != nil {
+		return 0, callError(ctx, "next nonces", err)
+	}
+	return uint64(last), nil
+}
+
 // Commit saves the channels and appends their effects to the outbox in one
 // transaction, durable when it returns, and returns the entries in order.
 // Concurrent Commits (and Done calls) share
