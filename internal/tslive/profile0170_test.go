@@ -57,8 +57,8 @@ func TestProfile0170RejectsTS(t *testing.T) {
 				t.Fatalf("TS createChannel queued %d messages, want 1", len(out.Outbox))
 			}
 			_, err = p.goW.PushMessage(ctx, envelope(t, out.Outbox[0]))
-			if !errors.Is(err, core.ErrWrongSigner) {
-				t.Fatalf("our wallet took the TS wallet's 0.10.1 proposal: %v, want core.ErrWrongSigner", err)
+			if !errors.Is(err, core.ErrWrongProtocol) {
+				t.Fatalf("our wallet took the TS wallet's 0.10.1 proposal: %v, want core.ErrWrongProtocol", err)
 			}
 			if after := durable(t, p.store); after != before {
 				t.Fatalf("our store changed on a refused message:\nbefore %s\nafter  %s", before, after)
