@@ -135,6 +135,9 @@ type Channel struct {
 	Concluded bool
 	// CloseInitiator is true on the wallet whose CloseChannel made the final state.
 	CloseInitiator bool
+	// CloseRequested is set once a peer's CloseChannel objective arrived:
+	// the wallet signs the final state when its turn comes (close.go).
+	CloseRequested bool
 	// Now is the latest Tick time; ClosedAt the first Tick time seen closed.
 	Now      int64
 	ClosedAt int64
@@ -294,6 +297,9 @@ func (c *Channel) myQueuePosition(a nitro.AssetOutcome) *big.Int {
 
 // Funded reports whether every asset holds at least the funding outcome's total.
 func (c *Channel) Funded() bool {
+	if c.fake() {
+		return true // Fake: funded without deposits (funding.go)
+	}
 	for i, a := range c.fundingOutcome() {
 		if i >= len(c.Funding) || cmpTotal(c.Funding[i].Holdings, a.Allocation) < 0 {
 			return false
@@ -303,6 +309,9 @@ func (c *Channel) Funded() bool {
 }
 
 func (c *Channel) queueReachedMe() bool {
+	if c.fake() {
+		return true
+	}
 	for i, a := range c.fundingOutcome() {
 		if i >= len(c.Funding) || c.Funding[i].Holdings.Cmp(c.myQueuePosition(a)) < 0 {
 			return false
@@ -448,7 +457,7 @@ func (c *Channel) NeedsTick() bool {
 			}
 		}
 	}
-	if f, ok := c.Final(); ok && f.SignedByAll() && !c.Concluded {
+	if f, ok := c.Final(); ok && f.SignedByAll() && !c.Concluded && !c.fake() {
 		return true
 	}
 	return false

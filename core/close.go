@@ -2,7 +2,15 @@
 // with the latest outcome, every other participant countersigns it, and
 // once all have signed it is concluded on chain and paid out.
 //
-// Input: Close (close), on my turn like an update (nextTurnCheck, run.go).
+// Input: Close (close), on my turn like an update (nextTurnCheck, run.go);
+// on another's turn it is refused with ErrNotYourTurn and nothing changes
+// (the TypeScript wallet instead queues its CloseChannel objective: see
+// docs/api.md). A peer's CloseChannel objective (Receive) sets
+// CloseRequested (closeRequested).
+// Guard before a final state is held: closeOnTurn, once CloseRequested, on
+// my turn of a running channel with no dispute, signs the final state as
+// Close would (so a peer that asked to close on my turn is not left
+// waiting).
 // Guards, in protocol order (the crank, crank.go, runs them once a final
 // state is held):
 //  1. countersign: a final state I have not signed, once;
@@ -19,6 +27,16 @@ package core
 import "slices"
 
 func (s *stepper) close() error {
+	if err := s.signFinal(); err != nil {
+		return err
+	}
+	s.c.CloseInitiator = true
+	return nil
+}
+
+// signFinal asks to sign, on my turn, the final state keeping the latest
+// outcome.
+func (s *stepper) signFinal() error {
 	l, err := s.nextTurnCheck()
 	if err != nil {
 		return err
@@ -29,8 +47,35 @@ func (s *stepper) close() error {
 	if err := s.checkRule(l.State, next); err != nil {
 		return err
 	}
-	s.c.CloseInitiator = true
 	return s.requestSign(next)
+}
+
+// closeRequested notes a peer's CloseChannel objective for this channel,
+// once joined (a proposal is not closed before it is joined) and while no
+// final state is held (one that is, is countersigned anyway).
+func (s *stepper) closeRequested(in Receive) {
+	if _, final := s.c.Final(); final {
+		return
+	}
+	for _, o := range in.Objectives {
+		if o.Type == ObjectiveCloseChannel && o.TargetChannelID == s.c.ID && s.c.Joined {
+			s.c.CloseRequested = true
+		}
+	}
+}
+
+// closeOnTurn signs the final state a peer asked for, once it is my turn
+// on a running channel and no dispute runs. It reports whether it signed,
+// which ends the crank.
+func (s *stepper) closeOnTurn() bool {
+	c := &s.c
+	if !c.CloseRequested || c.Dispute != nil || c.Challenge == TxRequested || c.Challenge == TxRetry {
+		return false
+	}
+	if _, final := c.Final(); final || !c.MyTurn() {
+		return false
+	}
+	return s.signFinal() == nil // a rule that refuses it leaves the channel running
 }
 
 // countersign signs the final state unless I have signed or requested it.
@@ -51,6 +96,9 @@ func (s *stepper) countersign(final StoredState) bool {
 // or at once under a challenge.
 func (s *stepper) conclude(final StoredState) {
 	c := &s.c
+	if c.fake() {
+		return // Fake: nothing was deposited, nothing is concluded on chain
+	}
 	if final.SignedByAll() && !c.Concluded && c.Conclude == TxNone && !c.depositUnseen() {
 		mover := c.mover(final.State.TurnNum) == c.MyIndex
 		if mover || s.backupDue || c.Dispute != nil {

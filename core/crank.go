@@ -5,7 +5,8 @@
 //     signPostfund;
 //  2. run, for an app-less channel (noapp.go): countersign the latest
 //     running state of another mover;
-//  3. close (close.go): a final state held; countersign; conclude.
+//  3. close (close.go): no final state held: closeOnTurn (a peer's
+//     CloseChannel objective); else countersign; conclude.
 // Updates (run.go) and sync (sync.go) are inputs only: no guard waits on
 // them.
 
@@ -40,6 +41,7 @@ func (s *stepper) crank() {
 	// Close (close.go).
 	final, ok := c.Final()
 	if !ok {
+		s.closeOnTurn()
 		return
 	}
 	if s.countersign(final) {

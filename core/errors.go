@@ -28,6 +28,12 @@ var (
 	// ErrUnusableChannel: the channel does not fit this wallet's
 	// Deployment, so its deposits could never be paid out.
 	ErrUnusableChannel = errors.New("core: channel cannot be concluded on this wallet's deployment")
+	// ErrUnknownAsset: reported holdings (ReportHoldings) name an asset
+	// holder the channel's outcome does not have.
+	ErrUnknownAsset = errors.New("core: asset holder not in the channel's outcome")
+	// ErrInvalidHoldings: reported holdings are negative, missing or
+	// above 2^256-1; it refines ErrInvalidParams.
+	ErrInvalidHoldings = fmt.Errorf("%w: holdings outside 0..2^256-1", ErrInvalidParams)
 
 	// ErrEquivocation refines ErrConflictingState: the conflicting states
 	// are both signed by their turn's mover (see EquivocationError).

@@ -2,7 +2,10 @@
 // allocation in order, sign the postfund states.
 //
 // Inputs: Create (create, initChannel, checkFundingOutcome), Join (join); a
-// Receive that starts a channel goes through initChannel too.
+// Receive that starts a channel goes through initChannel too. Each refuses
+// a funding strategy other than Direct and Fake (checkFunding, funding.go);
+// a Fake channel counts as funded at once (Channel.Funded), so it skips
+// guard 3.
 // Guards, in protocol order (the crank, crank.go, runs them):
 //  1. signPrefund: once joined, sign my prefund state, turn i;
 //  2. wait until every prefund state 0..n-1 is signed;
@@ -25,8 +28,8 @@ func (s *stepper) create(in Create) error {
 	if s.c.ID != (nitro.Bytes32{}) {
 		return ErrChannelExists
 	}
-	if in.FundingStrategy != FundingDirect {
-		return fmt.Errorf("%w: %q", ErrUnsupportedFunding, in.FundingStrategy)
+	if err := checkFunding(in.FundingStrategy); err != nil { // funding.go
+		return err
 	}
 	st := nitro.State{
 		ChainID: in.ChainID, ChannelNonce: in.ChannelNonce, AppDefinition: in.AppDefinition,
@@ -74,6 +77,9 @@ func (s *stepper) initChannel(setup nitro.State, ps []Participant, me nitro.Addr
 	if my < 0 {
 		return ErrNotParticipant
 	}
+	if err := checkFunding(strategy); err != nil { // a proposal's strategy too
+		return err
+	}
 	if err := checkFundingOutcome(setup.Outcome); err != nil {
 		return err
 	}
@@ -94,7 +100,9 @@ func (s *stepper) initChannel(setup nitro.State, ps []Participant, me nitro.Addr
 		s.c.Funding = append(s.c.Funding, AssetFunding{Asset: a.AssetHolder, Holdings: new(big.Int)})
 		assets[i] = a.AssetHolder
 	}
-	s.emit(Watch{ChannelID: id, Assets: assets})
+	if !s.c.fake() { // Fake: nothing to watch on chain (funding.go)
+		s.emit(Watch{ChannelID: id, Assets: assets})
+	}
 	return nil
 }
 
@@ -128,8 +136,8 @@ func (s *stepper) join(in Join) error {
 	if s.c.Joined {
 		return ErrAlreadyJoined
 	}
-	if s.c.FundingStrategy != FundingDirect {
-		return fmt.Errorf("%w: %q", ErrUnsupportedFunding, s.c.FundingStrategy)
+	if err := checkFunding(s.c.FundingStrategy); err != nil {
+		return err
 	}
 	// Checked again on join: the proposal may predate the deployment's
 	// current bounds.

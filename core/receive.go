@@ -4,8 +4,9 @@
 // Guards of receive, in order: a channel not yet known is learned only from
 // a prefund state that fits the deployment (initChannel, open.go); the
 // message is for me; each state in turn order passes accept; held states
-// that became reachable apply (applyHeld); requests are answered
-// (answerRequests, sync.go).
+// that became reachable apply (applyHeld); a CloseChannel objective is noted
+// (closeRequested, close.go); requests are answered (answerRequests,
+// sync.go).
 // Guards of accept, in order: the channel's fixed part (checkFixed); known
 // participants' signatures, the turn's mover's among them (verified); a
 // different state for a turn held proves equivocation (equivocation.go); a
@@ -75,6 +76,7 @@ func (s *stepper) receive(in Receive) error {
 		}
 	}
 	s.applyHeld()
+	s.closeRequested(in) // close.go
 	s.answerRequests(in)
 	return nil
 }

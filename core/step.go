@@ -1,7 +1,7 @@
 // Step, the dispatcher: it hands each input to the phase that handles it
 // (Create and Join: open.go; Update: run.go; Close: close.go; Signed:
 // sign.go; Receive: receive.go; ChainEvent, TxFailed and Tick: onchain.go;
-// Sync: sync.go), then runs the crank (crank.go), which takes every action
+// Sync: sync.go; ReportHoldings: funding.go), then runs the crank (crank.go), which takes every action
 // the new state calls for. Also the stepper, which carries the channel and
 // the effects through one Step, and its copy-on-write helpers.
 
@@ -49,6 +49,8 @@ func step(c Channel, in Input, rule TransitionRule) (Channel, []Effect, error) {
 			s.chainEvent(in)
 		case Rewound:
 			err = s.rewound(in)
+		case ReportHoldings:
+			err = s.reportHoldings(in) // funding.go
 		case TxFailed:
 			s.txFailed(in)
 		case Tick:

@@ -22,7 +22,8 @@ type SignedState struct {
 	Signatures   []nitro.Signature
 }
 
-// Funding strategies of the wire format. Only Direct is implemented.
+// Funding strategies of the wire format. Direct and Fake are implemented
+// (funding.go); the others are refused with ErrUnsupportedFunding.
 const (
 	FundingDirect  = "Direct"
 	FundingLedger  = "Ledger"

@@ -21,6 +21,7 @@ const (
 	// channel without it (every row written before profiles existed) is
 	// nitro.Protocol0170, so those rows read as they were written.
 	chanProtocol0101
+	chanCloseRequested
 )
 
 // appendChannel appends the encoding of c to b.
@@ -35,7 +36,7 @@ func appendChannel(b []byte, c *core.Channel) []byte {
 	for _, f := range []struct {
 		set  bool
 		flag byte
-	}{{c.Joined, chanJoined}, {c.Creator, chanCreator}, {c.Concluded, chanConcluded}, {c.CloseInitiator, chanCloseInitiator}, {c.Pending != nil, chanPending}, {c.Protocol == nitro.Protocol0101, chanProtocol0101}} {
+	}{{c.Joined, chanJoined}, {c.Creator, chanCreator}, {c.Concluded, chanConcluded}, {c.CloseInitiator, chanCloseInitiator}, {c.Pending != nil, chanPending}, {c.Protocol == nitro.Protocol0101, chanProtocol0101}, {c.CloseRequested, chanCloseRequested}} {
 		if f.set {
 			flags |= f.flag
 		}
@@ -120,6 +121,7 @@ func decodeChannel(data []byte) (core.Channel, error) {
 	if flags&chanProtocol0101 != 0 {
 		c.Protocol = nitro.Protocol0101
 	}
+	c.CloseRequested = flags&chanCloseRequested != 0
 	c.Setup = d.state(nil)
 	c.States = list(&d, 36, func() core.StoredState {
 		return core.StoredState{State: d.state(&c.Setup), Hash: d.word(), Sigs: d.sigs()}

@@ -307,8 +307,12 @@ func syntheticCorpus() []Snapshot {
 		core.Watch{ChannelID: full.ID, Assets: []nitro.Address{{1}, {2}}},
 		core.Watch{ChannelID: full.ID},
 	}
+	// Fake funding and a peer's CloseChannel objective (core/funding.go,
+	// core/close.go), added after the format's first corpus: a new record.
+	fakeClose := core.Channel{ID: nitro.Bytes32{0xc0, 0xff, 0xf0}, MyLastTurn: -1, FundingStrategy: core.FundingFake, Joined: true, CloseRequested: true}
 	return []Snapshot{
 		{Stage: "synthetic: every field set, extreme values", Channel: full, Effects: effects},
 		{Stage: "synthetic: bare channel", Channel: bare},
+		{Stage: "synthetic: Fake funding, close requested", Channel: fakeClose},
 	}
 }
