@@ -9,7 +9,8 @@ type Stats struct {
 	RequestsAnswered uint64
 	// RequestsIgnored counts GetChannel requests not answered because they
 	// came from a stranger: the channel is unknown, or the message's sender
-	// is not a participant other than this wallet.
+	// is not a participant other than this wallet, or the message was a
+	// bare payload (no sender; see PushMessage).
 	RequestsIgnored uint64
 	// RequestsOverMessage counts GetChannel requests dropped because their
 	// message asked for more than RequestLimits.PerMessage channels or for

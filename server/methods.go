@@ -27,6 +27,11 @@ const (
 	MethodGetWalletInformation  = "GetWalletInformation"
 	MethodRegisterAppDefinition = "RegisterAppDefinition" // extension
 	MethodRegisterAppBytecode   = "RegisterAppBytecode"   // extension
+	// The server wallet's batch calls (extensions; batch.go).
+	MethodCreateChannels = "CreateChannels"
+	MethodJoinChannels   = "JoinChannels"
+	MethodCloseChannels  = "CloseChannels"
+	MethodSyncChannels   = "SyncChannels"
 )
 
 // Notifications the server pushes to every WebSocket connection.
@@ -79,6 +84,10 @@ var methods = map[string]method{
 	MethodGetWalletInformation:  getWalletInformation,
 	MethodRegisterAppDefinition: registerAppDefinition,
 	MethodRegisterAppBytecode:   registerAppBytecode,
+	MethodCreateChannels:        createChannels,
+	MethodJoinChannels:          onChannels((*app.Wallet).JoinChannels),
+	MethodCloseChannels:         onChannels((*app.Wallet).CloseChannels),
+	MethodSyncChannels:          onChannels((*app.Wallet).SyncChannels),
 }
 
 // assigner gives every method name a handler that bounds the call's time,
@@ -182,17 +191,29 @@ func (s *Server) queueOutbox(out []app.Message) {
 	}
 }
 
+// createRequired are CreateChannel's required params.
+var createRequired = []string{"participants", "allocations", "appDefinition", "appData", "fundingStrategy"}
+
 func createChannel(ctx context.Context, s *Server, req *jrpc2.Request) (any, error) {
 	var p createParams
-	if err := decodeParams(req, &p, "participants", "allocations", "appDefinition", "appData", "fundingStrategy"); err != nil {
+	if err := decodeParams(req, &p, createRequired...); err != nil {
 		return nil, err
 	}
-	as, err := toAllocations(p.Allocations)
+	cp, err := p.toApp()
 	if err != nil {
 		return nil, err
 	}
+	return s.result(s.w.CreateChannel(ctx, cp))
+}
+
+// toApp checks p and gives it the wallet's form.
+func (p createParams) toApp() (app.CreateChannelParams, error) {
+	as, err := toAllocations(p.Allocations)
+	if err != nil {
+		return app.CreateChannelParams{}, err
+	}
 	if p.FundingLedgerChannelID != nil && *p.FundingLedgerChannelID != "" {
-		return nil, &app.Error{Code: app.CodeWalletError, Err: app.ErrUnsupportedFunding}
+		return app.CreateChannelParams{}, &app.Error{Code: app.CodeWalletError, Err: app.ErrUnsupportedFunding}
 	}
 	cp := app.CreateChannelParams{
 		Participants: toParticipants(p.Participants), Allocations: as, AppDefinition: p.AppDefinition,
@@ -201,7 +222,7 @@ func createChannel(ctx context.Context, s *Server, req *jrpc2.Request) (any, err
 	if p.ChallengeDuration != nil {
 		cp.ChallengeDuration = *p.ChallengeDuration
 	}
-	return s.result(s.w.CreateChannel(ctx, cp))
+	return cp, nil
 }
 
 func onChannel(f func(*app.Wallet, context.Context, nitro.Bytes32) (app.Result, error)) method {
