@@ -39,7 +39,7 @@ soak:
 		$(GO) test -count=1 -v -timeout 0 -run 'TestRandomCommandSequences|TestExplore|TestRunsAreReproducible|TestRegressions' ./property_tests/
 	NITROWALLET_FAULT_RUN=full $(GO) test -count=1 -v -timeout 0 -run '^TestFaultRun$$' ./app/
 
-## oracle: install the pinned npm packages (Nitro 0.17.0, wire-format, client-api-schema)
+## oracle: install the pinned npm packages (Nitro 0.17.0 and 0.10.1, wire-format, client-api-schema)
 oracle: $(STAMP)
 $(STAMP): $(ORACLE)/package.json $(ORACLE)/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
@@ -81,6 +81,7 @@ bench-chain: oracle
 ## vectors: regenerate the committed encoding vectors with the npm helpers
 vectors: oracle
 	cd $(ORACLE) && node gen-vectors.js > ../../testdata/vectors/nitro-0.17.0.json
+	cd $(ORACLE) && node gen-vectors-0101.js > ../../testdata/vectors/nitro-0.10.1.json
 
 vet:
 	$(GO) vet ./...

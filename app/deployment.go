@@ -19,6 +19,7 @@ func (w *Wallet) deployment() core.Deployment {
 		AssetHolders:         w.cfg.Chain.AssetHolders(),
 		MinChallengeDuration: wholeSeconds(w.cfg.MinChallengeDuration),
 		MaxChallengeDuration: wholeSeconds(w.cfg.MaxChallengeDuration),
+		Protocol:             w.cfg.Protocol,
 	}
 }
 

@@ -68,7 +68,7 @@ func (w *Wallet) challengerSignature(ctx context.Context, p core.SupportProof) (
 	if len(p.States) == 0 {
 		return nitro.Signature{}, fmt.Errorf("%w: empty support proof", ErrInvalidParams)
 	}
-	h, err := p.States[len(p.States)-1].Hash()
+	h, err := p.States[len(p.States)-1].HashFor(w.cfg.Protocol)
 	if err != nil {
 		return nitro.Signature{}, fmt.Errorf("%w: %w", ErrInvalidParams, err)
 	}

@@ -41,9 +41,15 @@ func newEnv(t testing.TB, n int) *env { return newEnvWith(t, n, nil) }
 // not nil) before the wallet is made.
 func newEnvWith(t testing.TB, n int, with func(name string, c *app.Config)) *env {
 	t.Helper()
+	return newEnvOn(t, n, memory.NewChain(big.NewInt(1337)), with)
+}
+
+// newEnvOn is newEnvWith on the given chain.
+func newEnvOn(t testing.TB, n int, chain *memory.Chain, with func(name string, c *app.Config)) *env {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	e := &env{t: t, ctx: ctx, chain: memory.NewChain(big.NewInt(1337))}
+	e := &env{t: t, ctx: ctx, chain: chain}
 	for i := 0; i < n; i++ {
 		name := string(rune('A' + i))
 		s := memory.SignerFromSeed("app-test-" + name)
@@ -146,8 +152,11 @@ func TestSeedHappyPath(t *testing.T) {
 	}
 }
 
-func seedPath(t *testing.T, m int) {
-	e := newEnv(t, 2)
+func seedPath(t *testing.T, m int) { seedPathIn(t, newEnv(t, 2), m) }
+
+// seedPathIn runs the seed's sequence with m updates each between the
+// first two wallets of e and returns the channel id.
+func seedPathIn(t *testing.T, e *env, m int) nitro.Bytes32 {
 	A, B := e.parties[0], e.parties[1]
 	ctx := e.ctx
 
@@ -255,4 +264,5 @@ func seedPath(t *testing.T, m int) {
 		}
 		wantStatus(t, p.name+" final", c, core.StatusClosed, final)
 	}
+	return id
 }

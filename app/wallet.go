@@ -51,6 +51,16 @@ type Config struct {
 	// ErrChallengeDuration.
 	MinChallengeDuration time.Duration
 	MaxChallengeDuration time.Duration
+	// Protocol is the nitro-protocol generation whose state hash this
+	// wallet signs and checks: nitro.Protocol0170 (the zero value, the
+	// default, matching the contracts the chain adapters call) or
+	// nitro.Protocol0101 (the TypeScript server wallet 1.13.1's). Every
+	// channel the wallet creates or is proposed takes it and keeps it in
+	// the store (core.Channel.Protocol); a peer's state signed under the
+	// other generation is refused with core.ErrWrongProtocol and nothing
+	// is stored, and joining a channel stored under another profile
+	// fails with core.ErrProtocolChanged.
+	Protocol nitro.Protocol
 	// AutoChallengeAfter is a liveness exit: when positive, a channel that
 	// has awaited a peer this long (whole seconds of Tick time) is
 	// challenged on its own, as by ChallengeChannel. A channel awaits a
@@ -155,6 +165,9 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	}
 	if err := checkChallengeBounds(cfg); err != nil {
 		return nil, err
+	}
+	if err := cfg.Protocol.Check(); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidParams, err)
 	}
 	if cfg.Limits == (wire.Limits{}) {
 		cfg.Limits = wire.DefaultLimits()

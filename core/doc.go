@@ -64,6 +64,22 @@
 //     wait.
 //     Updates wait while a dispute runs (ErrDisputed).
 //
+// Protocol profile: every state hash the core signs or checks is the one of
+// the channel's nitro.Protocol (Channel.Protocol): 0.17.0's by default, or
+// 0.10.1's, whose outcomeHash is keccak256(abi.encode(bytes outcome)) (the
+// TypeScript server wallet 1.13.1 signs it); the channel id, appPartHash and
+// outcome bytes are the same in both. The profile is the wallet's, given
+// in the Deployment of Create, Join and Receive (like the chain id, it is
+// what the wallet's contracts check), and a channel takes it when it
+// starts (Create, or the Receive that proposes it) and keeps it: it is a
+// field of the stored channel, so a restart keeps it. A peer's state whose
+// signatures recover to a participant only under the other profile is
+// refused with ErrWrongProtocol (an ErrWrongSigner; the second recovery is
+// paid only on refusal), and Join under another profile than the
+// channel's with ErrProtocolChanged; as with every error, nothing changes.
+// The default path costs nothing: nitro's 0.17.0 hash is the same code.
+// On chain, disputes and conclude need contracts of the same generation.
+//
 // Status rule (reported as ChannelResult.status), first match wins:
 //
 //	closed    a final state is signed by every participant, or one is

@@ -36,12 +36,20 @@ type chainConfig struct {
 	startTime     uint64
 	blockTime     uint64
 	confirmations uint64
+	protocol      nitro.Protocol
 }
 
 // WithManualMining makes submitted transactions queue until Mine (or
 // AdjustTime) seals them, all in one block, in submission order. Without it
 // every accepted transaction is mined at once in a block of its own.
 func WithManualMining() ChainOption { return func(c *chainConfig) { c.manual = true } }
+
+// WithProtocol makes the adjudicator check signatures over (and record
+// outcome hashes of) protocol p's state hash, as the contracts of that
+// nitro-protocol generation do; without it the chain is 0.17.0's. Only the
+// hashes change: the model's rules and events stay 0.17.0's. It lets
+// wallets on nitro.Protocol0101 run their whole protocol on this chain.
+func WithProtocol(p nitro.Protocol) ChainOption { return func(c *chainConfig) { c.protocol = p } }
 
 // WithStartTime sets the genesis block time in seconds (default
 // ChainDefaultStartTime).
@@ -107,6 +115,7 @@ type Chain struct {
 	manual      bool
 	blockTime   uint64
 	confirms    uint64
+	protocol    nitro.Protocol
 	adjudicator nitro.Address
 	ethHolder   nitro.Address
 	holders     map[nitro.Address]*chainAssetHolder
@@ -201,6 +210,7 @@ func NewChain(chainID *big.Int, opts ...ChainOption) *Chain {
 		manual:      cfg.manual,
 		blockTime:   cfg.blockTime,
 		confirms:    cfg.confirmations,
+		protocol:    cfg.protocol,
 		adjudicator: chainContractAddress("NitroAdjudicator"),
 		ethHolder:   chainContractAddress("ETHAssetHolder"),
 		holders:     map[nitro.Address]*chainAssetHolder{},

@@ -60,7 +60,7 @@ func (x *chainExec) conclude(req ports.ConcludeRequest) error {
 	}
 	final := st
 	final.IsFinal = true
-	hash, err := final.Hash()
+	hash, err := final.HashFor(x.c.protocol)
 	if err != nil {
 		return fmt.Errorf("memory chain: conclude: %w", err)
 	}
@@ -73,7 +73,7 @@ func (x *chainExec) conclude(req ports.ConcludeRequest) error {
 			return chainRevert(ChainReasonInvalidSignatures)
 		}
 	}
-	outcomeHash, err := st.Outcome.Hash()
+	outcomeHash, err := st.Outcome.HashFor(x.c.protocol)
 	if err != nil {
 		return fmt.Errorf("memory chain: conclude: %w", err)
 	}

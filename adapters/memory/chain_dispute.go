@@ -127,7 +127,7 @@ func (x *chainExec) challenge(req ports.ChallengeRequest) error {
 		return chainRevert(ChainReasonChallengerNotPart)
 	}
 	last := states[len(states)-1]
-	outcomeHash, err := last.Outcome.Hash()
+	outcomeHash, err := last.Outcome.HashFor(x.c.protocol)
 	if err != nil {
 		return fmt.Errorf("memory chain: challenge: %w", err)
 	}
@@ -193,15 +193,15 @@ func (x *chainExec) respond(req ports.RespondRequest) error {
 	b.ChainID, b.Participants, b.ChannelNonce = fixed.ChainID, fixed.Participants, fixed.ChannelNonce
 	b.AppDefinition, b.ChallengeDuration = fixed.AppDefinition, fixed.ChallengeDuration
 	b.TurnNum = (rec.turnNumRecord + 1) & nitro.MaxUint48
-	ha, err := a.HashWithChannelID(id)
+	ha, err := a.HashWithChannelIDFor(id, x.c.protocol)
 	if err != nil {
 		return fmt.Errorf("memory chain: respond: %w", err)
 	}
-	hb, err := b.HashWithChannelID(id)
+	hb, err := b.HashWithChannelIDFor(id, x.c.protocol)
 	if err != nil {
 		return fmt.Errorf("memory chain: respond: %w", err)
 	}
-	oa, err := a.Outcome.Hash()
+	oa, err := a.Outcome.HashFor(x.c.protocol)
 	if err != nil {
 		return fmt.Errorf("memory chain: respond: %w", err)
 	}
@@ -249,11 +249,11 @@ func (x *chainExec) pushOutcome(req ports.PushOutcomeRequest) error {
 	if x.c.modeLocked(id, x.time) != chainFinalized {
 		return chainRevert(ChainReasonChannelNotFinalized)
 	}
-	h, err := st.HashWithChannelID(id)
+	h, err := st.HashWithChannelIDFor(id, x.c.protocol)
 	if err != nil {
 		return fmt.Errorf("memory chain: push outcome: %w", err)
 	}
-	oh, err := st.Outcome.Hash()
+	oh, err := st.Outcome.HashFor(x.c.protocol)
 	if err != nil {
 		return fmt.Errorf("memory chain: push outcome: %w", err)
 	}
@@ -293,7 +293,7 @@ func (x *chainExec) requireSupported(id nitro.Bytes32, p ports.SupportProof, isF
 	for i, st := range p.States {
 		st.IsFinal = st.TurnNum >= firstFinal
 		states[i] = st
-		h, err := st.HashWithChannelID(id)
+		h, err := st.HashWithChannelIDFor(id, x.c.protocol)
 		if err != nil {
 			return nil, nitro.Bytes32{}, fmt.Errorf("memory chain: support proof: %w", err)
 		}

@@ -268,3 +268,32 @@ func exactDiff(a, b reflect.Value) string {
 	}
 	return storetest.Diff(a.Interface(), b.Interface())
 }
+
+// TestCodecKeepsProtocol: a channel's protocol profile survives the
+// encoding (a flag bit), and a 0.17.0 channel encodes as before profiles
+// existed (the bit clear), so the golden records stay as they were.
+func TestCodecKeepsProtocol(t *testing.T) {
+	for _, snap := range storetest.Corpus() {
+		c := snap.Channel
+		before := appendChannel(nil, &c)
+		c.Protocol = nitro.Protocol0101
+		data := appendChannel(nil, &c)
+		if slices.Equal(before, data) {
+			t.Fatalf("%s: the profile does not change the encoding", snap.Stage)
+		}
+		got, err := decodeChannel(data)
+		if err != nil {
+			t.Fatalf("%s: %v", snap.Stage, err)
+		}
+		if got.Protocol != nitro.Protocol0101 {
+			t.Fatalf("%s: decoded profile %s, want 0.10.1", snap.Stage, got.Protocol)
+		}
+		if d := storetest.Diff(c, got); d != "" {
+			t.Fatalf("%s: channel differs: %s", snap.Stage, d)
+		}
+		back, err := decodeChannel(before)
+		if err != nil || back.Protocol != nitro.Protocol0170 {
+			t.Fatalf("%s: a 0.17.0 channel decodes with profile %s, %v", snap.Stage, back.Protocol, err)
+		}
+	}
+}

@@ -1,0 +1,81 @@
+package app_test
+
+import (
+	"errors"
+	"fmt"
+	"math/big"
+	"testing"
+
+	"github.com/nitrowallet/nitrowallet/adapters/memory"
+	"github.com/nitrowallet/nitrowallet/app"
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// withProtocol is a config hook (see newEnvWith) that gives wallet name
+// the profile of profiles[name] on a store of kind k.
+func withProtocol(t *testing.T, k storeKind, profiles map[string]nitro.Protocol) func(string, *app.Config) {
+	return withStore(t, k, func(name string, c *app.Config) { c.Protocol = profiles[name] })
+}
+
+// TestSeedPathProtocol0101 runs the seed's sequence between two wallets
+// on the 0.10.1 profile, on a memory chain whose adjudicator checks 0.10.1
+// state hashes (so the conclude proves both wallets signed them), on each
+// store; the channel keeps its profile across a store reopen.
+func TestSeedPathProtocol0101(t *testing.T) {
+	eachStore(t, func(t *testing.T, k storeKind) {
+		chain := memory.NewChain(big.NewInt(1337), memory.WithProtocol(nitro.Protocol0101))
+		e := newEnvOn(t, 2, chain, withProtocol(t, k, map[string]nitro.Protocol{"A": nitro.Protocol0101, "B": nitro.Protocol0101}))
+		id := seedPathIn(t, e, 1)
+		for _, p := range e.parties {
+			c, err := reopenStore(t, p.store).Get(e.ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Protocol != nitro.Protocol0101 {
+				t.Fatalf("%s: stored channel has profile %s, want 0.10.1", p.name, c.Protocol)
+			}
+			for _, st := range c.States {
+				h10, err1 := st.State.HashFor(nitro.Protocol0101)
+				h17, err2 := st.State.HashFor(nitro.Protocol0170)
+				if err := errors.Join(err1, err2); err != nil {
+					t.Fatal(err)
+				}
+				if st.Hash != h10 || h10 == h17 {
+					t.Fatalf("%s: turn %d stored with hash %s; 0.10.1's is %s, 0.17.0's %s", p.name, st.State.TurnNum, st.Hash, h10, h17)
+				}
+			}
+		}
+	})
+}
+
+// TestProtocolMismatchRefused: a wallet on one profile refuses a peer's
+// states signed under the other, both ways, on each store: the proposal
+// and a running channel's update fail with core.ErrWrongProtocol (an
+// ErrWrongSigner) and nothing stored changes.
+func TestProtocolMismatchRefused(t *testing.T) {
+	for _, pair := range [][2]nitro.Protocol{{nitro.Protocol0170, nitro.Protocol0101}, {nitro.Protocol0101, nitro.Protocol0170}} {
+		t.Run(fmt.Sprintf("%s to %s", pair[0], pair[1]), func(t *testing.T) {
+			eachStore(t, func(t *testing.T, k storeKind) {
+				e := newEnvWith(t, 2, withProtocol(t, k, map[string]nitro.Protocol{"A": pair[0], "B": pair[1]}))
+				A, B := e.parties[0], e.parties[1]
+				r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				id := r.ChannelResults[0].ChannelID
+				before := durable(t, B.store)
+				_, err = B.w.PushMessage(e.ctx, r.Outbox[0].Data)
+				if !errors.Is(err, core.ErrWrongProtocol) || !errors.Is(err, app.ErrWrongSigner) {
+					t.Fatalf("B pushed A's proposal: err %v, want core.ErrWrongProtocol", err)
+				}
+				if after := durable(t, B.store); after != before {
+					t.Fatalf("the refused proposal changed B's store:\nbefore %s\nafter  %s", before, after)
+				}
+				if _, err := B.w.GetState(e.ctx, id); err == nil {
+					t.Fatal("B holds the refused channel")
+				}
+			})
+		})
+	}
+}
