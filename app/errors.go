@@ -32,6 +32,11 @@ var (
 	ErrSigningInProgress   = core.ErrSigningInProgress
 	ErrUnexpectedSignature = core.ErrUnexpectedSignature
 	ErrWrongRecipient      = core.ErrWrongRecipient
+	// ErrUnknownAsset and ErrInvalidHoldings: UpdateFundingForChannels
+	// names an asset holder the channel does not use, or an amount
+	// outside 0..2^256-1 (ErrInvalidHoldings refines ErrInvalidParams).
+	ErrUnknownAsset    = core.ErrUnknownAsset
+	ErrInvalidHoldings = core.ErrInvalidHoldings
 	// ErrDisputed: a challenge runs on the channel (or mine is asked for);
 	// updates wait for its end.
 	ErrDisputed = core.ErrDisputed

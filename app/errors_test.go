@@ -104,6 +104,7 @@ var appErrors = map[string]error{
 	"ErrChannelIDMismatch": app.ErrChannelIDMismatch, "ErrUnsupported": app.ErrUnsupported,
 	"ErrClosed": app.ErrClosed, "ErrContextDone": app.ErrContextDone, "ErrIncomplete": app.ErrIncomplete,
 	"ErrSigner": app.ErrSigner, "ErrStore": app.ErrStore,
+	"ErrUnknownAsset": app.ErrUnknownAsset, "ErrInvalidHoldings": app.ErrInvalidHoldings,
 	"ErrWrongRecipient": app.ErrWrongRecipient, "ErrUnusableChannel": app.ErrUnusableChannel,
 	"ErrWrongChain": app.ErrWrongChain, "ErrUnknownAssetHolder": app.ErrUnknownAssetHolder,
 	"ErrChallengeDuration": app.ErrChallengeDuration, "ErrEquivocation": app.ErrEquivocation,

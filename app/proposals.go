@@ -64,6 +64,10 @@ type Proposal struct {
 	Sender string
 	// Channel is the channel as it would be stored.
 	Channel ChannelResult
+	// FundingStrategy is the proposal's: core.FundingDirect, or
+	// core.FundingFake (no deposits: the channel runs unfunded on chain,
+	// as the TypeScript wallet's Fake strategy).
+	FundingStrategy string
 }
 
 // ProposalPolicy decides what happens to a channel a peer proposes, after
@@ -265,7 +269,7 @@ func (w *Wallet) admitProposal(in core.Input, next core.Channel, effs []core.Eff
 	r, _ := in.(core.Receive)
 	decision := ProposalHold
 	if w.cfg.ProposalPolicy != nil {
-		decision = w.cfg.ProposalPolicy.Decide(Proposal{Proposer: proposer, Sender: r.Sender, Channel: ResultOf(next)})
+		decision = w.cfg.ProposalPolicy.Decide(Proposal{Proposer: proposer, Sender: r.Sender, Channel: ResultOf(next), FundingStrategy: next.FundingStrategy})
 	}
 	switch decision {
 	case ProposalReject:

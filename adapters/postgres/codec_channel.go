@@ -21,6 +21,8 @@ const (
 	// channel without it (every row written before profiles existed) is
 	// nitro.Protocol0170, so those rows read as they were written.
 	chanProtocol0101
+	// chanCloseRequested came later in the same format: rows written
+	// before it have the bit clear, which reads as false, as they meant.
 	chanCloseRequested
 )
 

@@ -172,7 +172,7 @@ func TestCodecKnowsEveryField(t *testing.T) {
 		v      any
 		fields []string
 	}{
-		{core.Channel{}, []string{"ID", "Participants", "MyIndex", "FundingStrategy", "Protocol", "Setup", "Joined", "Creator", "States", "Held", "MyLastTurn", "Pending", "Funding", "Conclude", "Concluded", "CloseInitiator", "Now", "ClosedAt", "TxWaitSince", "ReplyWaitSince", "Challenge", "Dispute"}},
+		{core.Channel{}, []string{"ID", "Participants", "MyIndex", "FundingStrategy", "Protocol", "Setup", "Joined", "Creator", "States", "Held", "MyLastTurn", "Pending", "Funding", "Conclude", "Concluded", "CloseInitiator", "CloseRequested", "Now", "ClosedAt", "TxWaitSince", "ReplyWaitSince", "Challenge", "Dispute"}},
 		{core.Dispute{}, []string{"TurnNumRecord", "FinalizesAt", "Challenger", "Challenged", "Checkpoint", "Push", "ChainTime"}},
 		{core.SupportProof{}, []string{"States", "Signatures", "WhoSignedWhat"}},
 		{core.SubmitChallenge{}, []string{"ChannelID", "Proof"}},

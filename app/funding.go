@@ -1,0 +1,61 @@
+package app
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+
+	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+)
+
+// FundingUpdate is what an asset holder holds for a channel, as a chain
+// watcher outside the wallet reports it (the TypeScript wallet's
+// updateFundingForChannels entry): the total holdings, not an increment.
+type FundingUpdate struct {
+	ChannelID   nitro.Bytes32
+	AssetHolder nitro.Address
+	Amount      *big.Int
+}
+
+// UpdateFundingForChannels sets the holdings of channels whose chain
+// watcher is outside the wallet. Each update reaches its channel's core as
+// a Deposited event with those holdings would (core.ReportHoldings), so
+// the deposits of a directly funded channel follow in allocation order and
+// the postfund states are signed once it is funded; holdings only grow
+// until the payout, so a report below what the channel knows changes
+// nothing. All updates apply in one commit or none does: an unknown channel
+// (ErrChannelNotFound), an asset holder not in the channel's outcome
+// (ErrUnknownAsset) or an amount outside 0..2^256-1 (ErrInvalidHoldings,
+// which refines ErrInvalidParams) refuses the whole call and stores
+// nothing. The result has each channel once, in the order first named.
+func (w *Wallet) UpdateFundingForChannels(ctx context.Context, updates []FundingUpdate) (Result, error) {
+	if err := w.enter(ctx); err != nil {
+		return Result{}, apiError(err)
+	}
+	defer w.leave()
+	var (
+		jobs []job
+		idx  = map[nitro.Bytes32]int{}
+	)
+	for _, u := range updates {
+		if err := nitro.CheckAmount(u.Amount); err != nil {
+			return Result{}, apiError(fmt.Errorf("%w: channel %s asset %s: %w", core.ErrInvalidHoldings, u.ChannelID, u.AssetHolder, err))
+		}
+		h := core.AssetHoldings{Asset: u.AssetHolder, Amount: new(big.Int).Set(u.Amount)}
+		i, ok := idx[u.ChannelID]
+		if !ok {
+			i = len(jobs)
+			idx[u.ChannelID] = i
+			jobs = append(jobs, job{id: u.ChannelID, in: core.ReportHoldings{}})
+		}
+		r := jobs[i].in.(core.ReportHoldings)
+		r.Holdings = append(r.Holdings, h)
+		jobs[i].in = r
+	}
+	if len(jobs) == 0 {
+		return Result{}, nil
+	}
+	res, err := w.apply(ctx, jobs)
+	return res, apiError(err)
+}
