@@ -64,13 +64,16 @@ func openPostgres(t testing.TB) ports.Store {
 func newPair(t testing.TB, store ports.Store, cfg app.Config) *pair {
 	t.Helper()
 	ctx := context.Background()
-	p := &pair{t: t, store: store, chain: memory.NewChain(big.NewInt(1337))}
+	p := &pair{t: t, store: store, chain: memory.NewChain(big.NewInt(1337), memory.WithProtocol(cfg.Protocol))}
 	started := make(chan *tslive.Wallet, 1)
 	go func() {
 		defer close(started)
 		started <- startTSNoFatal(t, "peer")
 	}()
 	signer := memory.SignerFromSeed(fmt.Sprintf("tslive-%p", p))
+	// Directly funded channels: our wallet deposits on the memory chain
+	// itself (and is told the holdings too); the TS wallet is told them.
+	p.chain.Fund(signer.Address(), big.NewInt(1_000_000))
 	cfg.Signer, cfg.Store, cfg.Chain = signer, store, p.chain.Account(signer.Address())
 	if cfg.TickInterval == 0 {
 		cfg.TickInterval = -1
@@ -169,7 +172,8 @@ func payloadOf(t testing.TB, m app.Message) json.RawMessage {
 	return env.Data
 }
 
-// envelope wraps a TS outbox item into the message our wallet takes.
+// envelope wraps a TS outbox item into our wallet's message envelope
+// (PushMessage takes both forms).
 func envelope(t testing.TB, m tslive.Outgoing) []byte {
 	t.Helper()
 	b, err := json.Marshal(struct {
@@ -210,7 +214,7 @@ func (p *pair) relay(ctx context.Context, goOut []app.Message, tsOut []tslive.Ou
 				p.t.Fatalf("TS wallet sent a message to %q, want %q", m.Recipient, goID)
 			}
 			p.sentToGo++
-			res, err := p.goW.PushMessage(ctx, envelope(p.t, m))
+			res, err := p.goW.PushMessage(ctx, m.Data) // the bare Payload, as TS peers take it
 			if err != nil {
 				p.t.Fatalf("our wallet refused the TS message: %v\n%s", err, m.Data)
 			}

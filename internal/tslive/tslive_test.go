@@ -95,8 +95,8 @@ func TestCallErrors(t *testing.T) {
 	}
 	// An envelope instead of the Payload: the wire schema refuses it.
 	_, err = w.PushMessage(ctx, []byte(`{"recipient":"a","sender":"b","data":{"walletVersion":"x"}}`))
-	if !errors.As(err, &ce) || ce.Name != "PushMessageError" {
-		t.Fatalf("pushMessage of an envelope: %v, want a PushMessageError", err)
+	if !errors.As(err, &ce) || ce.Name != "WireFormatValidationError" || !strings.Contains(ce.Cause+ce.Message, "Invalid message") {
+		t.Fatalf("pushMessage of an envelope: %v, want a WireFormatValidationError", err)
 	}
 }
 
