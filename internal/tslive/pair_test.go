@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -65,11 +66,6 @@ func newPair(t testing.TB, store ports.Store, cfg app.Config) *pair {
 	t.Helper()
 	ctx := context.Background()
 	p := &pair{t: t, store: store, chain: memory.NewChain(big.NewInt(1337), memory.WithProtocol(cfg.Protocol))}
-	started := make(chan *tslive.Wallet, 1)
-	go func() {
-		defer close(started)
-		started <- startTSNoFatal(t, "peer")
-	}()
 	signer := memory.SignerFromSeed(fmt.Sprintf("tslive-%p", p))
 	// Directly funded channels: our wallet deposits on the memory chain
 	// itself (and is told the holdings too); the TS wallet is told them.
@@ -87,38 +83,50 @@ func newPair(t testing.TB, store ports.Store, cfg app.Config) *pair {
 	var unsub func()
 	p.notes, unsub = w.Subscribe()
 	t.Cleanup(unsub)
-	p.ts = <-started
-	if p.ts == nil {
-		t.FailNow()
-	}
+	p.ts = sharedTS(t)
 	p.goP = app.Participant{ParticipantID: goID, SigningAddress: signer.Address(), Destination: nitro.AddressToDestination(signer.Address())}
 	p.tsP = tsParticipant(tsID, p.ts.Address)
 	return p
 }
 
-// startTSNoFatal is startTS for another goroutine: it reports with Errorf.
-func startTSNoFatal(t testing.TB, who string) *tslive.Wallet {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	key, _ := newKey(t)
-	cfg := pgConfig(t)
-	cfg.DBName, cfg.PrivateKey = dbName(t, who), key
-	w, err := tslive.Start(ctx, cfg)
-	if err != nil {
-		t.Errorf("start the TS wallet: %v", err)
-		return nil
+var shared struct {
+	once sync.Once
+	w    *tslive.Wallet
+	err  error
+}
+
+// sharedTS is the TS wallet every pair of the package talks to (started
+// once: a node start costs seconds), stopped by TestMain. Each pair's
+// wallet of ours has its own key, so their channels never mix.
+func sharedTS(t testing.TB) *tslive.Wallet {
+	t.Helper()
+	shared.once.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		defer cancel()
+		key, _ := newKey(t)
+		cfg := pgConfig(t)
+		cfg.DBName, cfg.PrivateKey = dbName(t, "peer"), key
+		shared.w, shared.err = tslive.Start(ctx, cfg)
+	})
+	if shared.err != nil {
+		t.Fatalf("start the TS wallet: %v", shared.err)
 	}
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		defer cancel()
-		if err := w.Stop(ctx); err != nil {
-			t.Errorf("stop the TS wallet: %v", err)
-		}
 		if t.Failed() {
-			t.Logf("TS driver stderr:\n%s", w.Stderr())
+			t.Logf("TS driver stderr so far:\n%s", shared.w.Stderr())
 		}
 	})
-	return w
+	return shared.w
+}
+
+// stopShared stops the shared TS wallet, dropping its database.
+func stopShared() error {
+	if shared.w == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return shared.w.Stop(ctx)
 }
 
 // goAlloc is the allocation in our wallet's types: go's item then ts's, or
@@ -255,15 +263,18 @@ func durable(t testing.TB, s ports.Store) string {
 	return fmt.Sprintf("%+v\n%+v", cs, pend)
 }
 
-// tsHasNoChannels fails t unless the TS wallet holds no channel.
-func (p *pair) tsHasNoChannels(ctx context.Context) {
+// tsHasNoChannel fails t unless the TS wallet holds no channel id.
+func (p *pair) tsHasNoChannel(ctx context.Context, id nitro.Bytes32) {
 	p.t.Helper()
 	var o tslive.Output
 	if err := p.ts.Call(ctx, "getChannels", nil, &o); err != nil {
 		p.t.Fatal(err)
 	}
-	if len(o.ChannelResults) != 0 {
-		p.t.Fatalf("the TS wallet stored %d channels, want none: %+v", len(o.ChannelResults), o.ChannelResults)
+	if c, ok := o.Channel(id.Hex()); ok {
+		p.t.Fatalf("the TS wallet stored channel %s: %+v", id, c)
+	}
+	if _, err := p.ts.SignedStates(ctx, id.Hex()); !errors.Is(err, tslive.ErrCall) {
+		p.t.Fatalf("the TS wallet's database has channel %s (%v)", id, err)
 	}
 }
 

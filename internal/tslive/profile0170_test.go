@@ -39,7 +39,7 @@ func TestProfile0170RejectsTS(t *testing.T) {
 			if !errors.As(err, &ce) || !strings.Contains(ce.Message+ce.Cause, "not a participant") {
 				t.Fatalf("TS wallet took our 0.17.0 proposal: %v, want it refused (recovered signer not a participant)", err)
 			}
-			p.tsHasNoChannels(ctx)
+			p.tsHasNoChannel(ctx, res.ChannelResults[0].ChannelID)
 
 			// The TS proposal, pushed into our wallet.
 			before := durable(t, p.store)

@@ -17,6 +17,17 @@ import (
 	"github.com/nitrowallet/nitrowallet/internal/tslive"
 )
 
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if err := stopShared(); err != nil {
+		fmt.Fprintln(os.Stderr, "stop the shared TS wallet:", err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
 // need skips t when node is missing outside CI (CI=true fails instead) and
 // fails it when the npm packages are not installed.
 func need(t *testing.T) {
@@ -83,7 +94,7 @@ func startTS(t testing.TB, who string) *tslive.Wallet {
 func TestCallErrors(t *testing.T) {
 	need(t)
 	ctx := context.Background()
-	w := startTS(t, "errs")
+	w := sharedTS(t)
 	err := w.Call(ctx, "noSuchCall", nil, nil)
 	var ce *tslive.CallError
 	if !errors.Is(err, tslive.ErrCall) || !errors.As(err, &ce) || !strings.Contains(ce.Message, "unknown call") {
@@ -107,7 +118,7 @@ func TestTwoTSWallets(t *testing.T) {
 	need(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	a, b := startTS(t, "a"), startTS(t, "b")
+	a, b := sharedTS(t), startTS(t, "b")
 	r := tsRelay{t: t, ws: map[string]*tslive.Wallet{"a": a, "b": b}}
 	pa, pb := tsParticipant("a", a.Address), tsParticipant("b", b.Address)
 	out, err := a.CreateChannel(ctx, tsParams(pa, pb, 5, 3))
