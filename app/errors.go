@@ -49,6 +49,12 @@ var (
 	ErrWrongChain         = core.ErrWrongChain
 	ErrUnknownAssetHolder = core.ErrUnknownAssetHolder
 	ErrChallengeDuration  = core.ErrChallengeDuration
+	// ErrProtocolChanged refines ErrUnusableChannel: Join of a channel
+	// stored under another protocol profile than Config.Protocol.
+	ErrProtocolChanged = core.ErrProtocolChanged
+	// ErrWrongProtocol refines ErrWrongSigner: a peer's state is signed
+	// under the other protocol profile (Config.Protocol).
+	ErrWrongProtocol = core.ErrWrongProtocol
 	// ErrEquivocation: a peer signed two different states for one turn
 	// (errors.As gives the *core.EquivocationError with the evidence). It
 	// refines ErrConflictingState.

@@ -108,6 +108,7 @@ var appErrors = map[string]error{
 	"ErrWrongRecipient": app.ErrWrongRecipient, "ErrUnusableChannel": app.ErrUnusableChannel,
 	"ErrWrongChain": app.ErrWrongChain, "ErrUnknownAssetHolder": app.ErrUnknownAssetHolder,
 	"ErrChallengeDuration": app.ErrChallengeDuration, "ErrEquivocation": app.ErrEquivocation,
+	"ErrProtocolChanged": app.ErrProtocolChanged, "ErrWrongProtocol": app.ErrWrongProtocol,
 	"ErrProposalRejected": app.ErrProposalRejected, "ErrTooManyProposals": app.ErrTooManyProposals,
 	"ErrStoreUnavailable": app.ErrStoreUnavailable, "ErrStoreTimeout": app.ErrStoreTimeout, "ErrOutcomeUnknown": app.ErrOutcomeUnknown,
 	"ErrInvalidAppDefinition": app.ErrInvalidAppDefinition, "ErrAppCodeConflict": app.ErrAppCodeConflict,

@@ -8,7 +8,6 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/app"
-	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
@@ -66,8 +65,9 @@ func TestProtocolMismatchRefused(t *testing.T) {
 				id := r.ChannelResults[0].ChannelID
 				before := durable(t, B.store)
 				_, err = B.w.PushMessage(e.ctx, r.Outbox[0].Data)
-				if !errors.Is(err, core.ErrWrongProtocol) || !errors.Is(err, app.ErrWrongSigner) {
-					t.Fatalf("B pushed A's proposal: err %v, want core.ErrWrongProtocol", err)
+				wantAppError(t, "B pushed A's proposal", err, app.ErrWrongProtocol, app.CodeWalletError)
+				if !errors.Is(err, app.ErrWrongSigner) {
+					t.Fatalf("B pushed A's proposal: err %v, want an ErrWrongSigner", err)
 				}
 				if after := durable(t, B.store); after != before {
 					t.Fatalf("the refused proposal changed B's store:\nbefore %s\nafter  %s", before, after)
@@ -78,4 +78,47 @@ func TestProtocolMismatchRefused(t *testing.T) {
 			})
 		})
 	}
+}
+
+// TestJoinUnderOtherProtocolRefused: a proposal B stored on the 0.10.1
+// profile cannot be joined once B restarts on 0.17.0 (ErrProtocolChanged,
+// code 1101), and nothing stored changes; back on 0.10.1 it joins.
+func TestJoinUnderOtherProtocolRefused(t *testing.T) {
+	eachStore(t, func(t *testing.T, k storeKind) {
+		e := newEnvWith(t, 2, withProtocol(t, k, map[string]nitro.Protocol{"A": nitro.Protocol0101, "B": nitro.Protocol0101}))
+		A, B := e.parties[0], e.parties[1]
+		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		id := r.ChannelResults[0].ChannelID
+		e.push(r.Outbox[0])
+		if err := B.w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		restart := func(p nitro.Protocol) *app.Wallet {
+			B.store = reopenStore(t, B.store)
+			w, err := app.New(e.ctx, app.Config{Signer: B.signer, Store: B.store, Chain: e.chain.Account(B.signer.Address()), TickInterval: -1, Protocol: p})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = w.Close() })
+			return w
+		}
+		w := restart(nitro.Protocol0170)
+		before := durable(t, B.store)
+		_, err = w.JoinChannel(e.ctx, id)
+		wantAppError(t, "join under 0.17.0", err, app.ErrProtocolChanged, app.CodeInvalidTransitionJoin)
+		if after := durable(t, B.store); after != before {
+			t.Fatalf("the refused join changed B's store:\nbefore %s\nafter  %s", before, after)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		r, err = restart(nitro.Protocol0101).JoinChannel(e.ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantStatus(t, "B after join on 0.10.1", one(t, r, id), "opening", 1)
+	})
 }
