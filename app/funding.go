@@ -28,7 +28,10 @@ type FundingUpdate struct {
 // (ErrChannelNotFound), an asset holder not in the channel's outcome
 // (ErrUnknownAsset) or an amount outside 0..2^256-1 (ErrInvalidHoldings,
 // which refines ErrInvalidParams) refuses the whole call and stores
-// nothing. The result has each channel once, in the order first named.
+// nothing. An unknown channel has code CodeChannelNotFoundUpdate (400),
+// the others CodeWalletError (ErrUnknownAsset and ErrInvalidHoldings both
+// refine ErrInvalidParams). The result has each channel once, in the order
+// first named.
 func (w *Wallet) UpdateFundingForChannels(ctx context.Context, updates []FundingUpdate) (Result, error) {
 	if err := w.enter(ctx); err != nil {
 		return Result{}, apiError(err)
@@ -57,5 +60,5 @@ func (w *Wallet) UpdateFundingForChannels(ctx context.Context, updates []Funding
 		return Result{}, nil
 	}
 	res, err := w.apply(ctx, jobs)
-	return res, apiError(err)
+	return res, apiError(err, codeRule{core.ErrChannelNotFound, CodeChannelNotFoundUpdate})
 }

@@ -310,7 +310,7 @@ func (c *Channel) Funded() bool {
 
 func (c *Channel) queueReachedMe() bool {
 	if c.fake() {
-		return true
+		return false // no deposit queue: opening until running, as the TypeScript wallet shows
 	}
 	for i, a := range c.fundingOutcome() {
 		if i >= len(c.Funding) || c.Funding[i].Holdings.Cmp(c.myQueuePosition(a)) < 0 {

@@ -51,10 +51,19 @@ func (s *stepper) signFinal() error {
 }
 
 // closeRequested notes a peer's CloseChannel objective for this channel,
-// once joined (a proposal is not closed before it is joined) and while no
-// final state is held (one that is, is countersigned anyway).
+// once joined (a proposal is not closed before it is joined), while no
+// final state is held (one that is, is countersigned anyway), and only
+// when the message's sender is the participantId of a participant other
+// than me (as for GetChannel requests, sync.go).
 func (s *stepper) closeRequested(in Receive) {
 	if _, final := s.c.Final(); final {
+		return
+	}
+	peer := false
+	for i, p := range s.c.Participants {
+		peer = peer || i != s.c.MyIndex && p.ParticipantID == in.Sender
+	}
+	if !peer {
 		return
 	}
 	for _, o := range in.Objectives {

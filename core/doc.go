@@ -21,8 +21,14 @@
 //     down, and each receiver countersigns the state, since the
 //     adjudicator proves an app-less running state only when all signed it
 //     (Channel.Supported is the latest state the wallet can prove).
+//   - funding strategies (funding.go): Direct, as above, or Fake: no
+//     deposits, funded at once, never concluded on chain; holdings a
+//     watcher outside the wallet reports (ReportHoldings) apply as
+//     Deposited events do.
 //   - close: the mover of turn latest+1 signs an isFinal state with the
 //     latest outcome; every other participant countersigns it on receipt.
+//     A peer's CloseChannel objective makes the wallet sign it once its
+//     turn comes.
 //     Once all have signed, the final state's mover submits
 //     concludePushOutcomeAndTransferAll; the others back it up only after
 //     BackupConcludeDelay seconds of Tick time without a Concluded event
@@ -96,7 +102,8 @@
 //	proposed  I have not joined the channel
 //	running   every postfund state is signed, or a later state exists
 //	funding   the prefund states are all signed and the deposit queue has
-//	          reached me in every asset (holdings >= sum of items before mine)
+//	          reached me in every asset (holdings >= sum of items before mine);
+//	          never with Fake funding, which has no queue
 //	opening   otherwise
 //
 // With two participants this gives the founding document's sequence: A is
@@ -123,7 +130,8 @@
 //	open.go       open, fund              Create, Join; signPrefund, all prefund
 //	                                      signed, deposit, signPostfund
 //	run.go        run (take turns)        Update; nextTurnCheck, checkTransition
-//	close.go      close, conclude         Close; countersign, conclude
+//	close.go      close, conclude         Close; closeOnTurn, countersign, conclude
+//	funding.go    funding strategies      ReportHoldings; checkFunding (Direct, Fake)
 //	sign.go       sign and keep states    Signed; requestSign, insert, prune
 //	receive.go    peer states (any phase) Receive; checkFixed, verified, equivocation
 //	                                      (equivocation.go), setup unchanged, hold,

@@ -30,7 +30,8 @@ var (
 	ErrUnusableChannel = errors.New("core: channel cannot be concluded on this wallet's deployment")
 	// ErrUnknownAsset: reported holdings (ReportHoldings) name an asset
 	// holder the channel's outcome does not have.
-	ErrUnknownAsset = errors.New("core: asset holder not in the channel's outcome")
+	// It refines ErrInvalidParams.
+	ErrUnknownAsset = fmt.Errorf("%w: asset holder not in the channel's outcome", ErrInvalidParams)
 	// ErrInvalidHoldings: reported holdings are negative, missing or
 	// above 2^256-1; it refines ErrInvalidParams.
 	ErrInvalidHoldings = fmt.Errorf("%w: holdings outside 0..2^256-1", ErrInvalidParams)

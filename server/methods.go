@@ -32,6 +32,10 @@ const (
 	MethodJoinChannels   = "JoinChannels"
 	MethodCloseChannels  = "CloseChannels"
 	MethodSyncChannels   = "SyncChannels"
+
+	// MethodUpdateFundingForChannels (extension, the TypeScript wallet's
+	// updateFundingForChannels): see updateFundingForChannels (funding.go).
+	MethodUpdateFundingForChannels = "UpdateFundingForChannels"
 )
 
 // Notifications the server pushes to every WebSocket connection.
@@ -88,6 +92,8 @@ var methods = map[string]method{
 	MethodJoinChannels:          onChannels((*app.Wallet).JoinChannels),
 	MethodCloseChannels:         onChannels((*app.Wallet).CloseChannels),
 	MethodSyncChannels:          onChannels((*app.Wallet).SyncChannels),
+
+	MethodUpdateFundingForChannels: updateFundingForChannels, // funding.go
 }
 
 // assigner gives every method name a handler that bounds the call's time,

@@ -24,7 +24,8 @@
 // as does /metrics; /healthz, /readyz and the page at / do not. See
 // docs/serve.md for the API (the methods and notifications of
 // @statechannels/client-api-schema 0.5.0, plus RegisterAppDefinition,
-// RegisterAppBytecode and the MessageReceived notification).
+// RegisterAppBytecode, UpdateFundingForChannels and the MessageReceived
+// notification).
 package server
 
 import (

@@ -76,7 +76,7 @@ func (w *World) checkCommitLocked(wal *Wallet, prev core.Channel, had bool, next
 	for _, f := range []struct {
 		name    string
 		was, is bool
-	}{{"Joined", prev.Joined, next.Joined}, {"Creator", prev.Creator, next.Creator}, {"Concluded", prev.Concluded, next.Concluded}, {"CloseInitiator", prev.CloseInitiator, next.CloseInitiator}} {
+	}{{"Joined", prev.Joined, next.Joined}, {"Creator", prev.Creator, next.Creator}, {"Concluded", prev.Concluded, next.Concluded}, {"CloseInitiator", prev.CloseInitiator, next.CloseInitiator}, {"CloseRequested", prev.CloseRequested, next.CloseRequested}} {
 		if f.was && !f.is {
 			bad("%s was unset", f.name)
 		}

@@ -47,7 +47,7 @@ const SnapshotTimeout = 5 * time.Second
 var Methods = []string{
 	"CreateChannel", "JoinChannel", "UpdateChannel", "CloseChannel", "ChallengeChannel",
 	"GetState", "GetChannels", "PushMessage", "SyncChannel", "GetWalletInformation",
-	"RegisterAppDefinition", "RegisterAppBytecode",
+	"RegisterAppDefinition", "RegisterAppBytecode", "UpdateFundingForChannels",
 }
 
 // OtherMethod is the method label of calls to a name not in Methods.
