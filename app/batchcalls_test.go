@@ -124,15 +124,20 @@ func (e *env) pumpUntil(t *testing.T, what string, done func() bool) {
 	}
 }
 
-// allAt reports whether every channel of ids is at status s in p's wallet.
+// allAt reports whether every channel of ids is at status s in p's wallet
+// (one GetChannels: a store read per channel would slow the pump).
 func allAt(t *testing.T, p *party, ids []nitro.Bytes32, s core.Status) bool {
 	t.Helper()
+	cs, err := p.w.GetChannels(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := make(map[nitro.Bytes32]core.Status, len(cs))
+	for _, c := range cs {
+		status[c.ChannelID] = c.Status
+	}
 	for _, id := range ids {
-		c, err := p.w.GetState(t.Context(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.Status != s {
+		if status[id] != s {
 			return false
 		}
 	}

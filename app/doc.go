@@ -42,8 +42,20 @@
 // client API's error code where the API has one for that call and cause
 // (CreateChannel 1000/1001, JoinChannel 1100/1101, UpdateChannel 400-404,
 // CloseChannel 300/301, PushMessage 900/1001, GetState 1200, SyncChannel
-// 1400, RegisterAppDefinition and RegisterAppBytecode 1001),
-// and CodeWalletError (500) otherwise.
+// 1400, RegisterAppDefinition and RegisterAppBytecode 1001; the batch
+// calls CreateChannels, JoinChannels, CloseChannels and SyncChannels those
+// of their single call), and CodeWalletError (500) otherwise.
+//
+// # Batch calls
+//
+// CreateChannels, JoinChannels, CloseChannels and SyncChannels do what
+// their single calls do for many channels (at most MaxBatchChannels) in
+// one call: all or nothing, one store commit, one result with every
+// channel and one merged message per peer (see MaxBatchChannels). Every
+// call's outbox is merged and deduplicated, as the TypeScript server
+// wallet's mergeOutgoing does: one message per recipient, each state
+// (channel and turn) once with its signatures merged, each objective and
+// request once.
 //
 // # Apps
 //

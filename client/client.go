@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	neturl "net/url"
 	"sync"
 
 	"github.com/coder/websocket"
@@ -41,6 +42,11 @@ type Options struct {
 	// Queue bounds the notifications held for Notifications; more are
 	// dropped and counted (Dropped). Zero means 65536.
 	Queue int
+	// Quiet opens a WebSocket session for calls only: the server pushes it
+	// no notifications. A backend with many concurrent calls can spread
+	// them over several quiet sessions beside one that takes the
+	// notifications (one session's calls share its connection).
+	Quiet bool
 }
 
 // Client calls one server. It is safe for concurrent use.
@@ -68,6 +74,16 @@ func Dial(ctx context.Context, url, token string) (*Client, error) {
 func DialWith(ctx context.Context, url, token string, o Options) (*Client, error) {
 	h := http.Header{}
 	h.Set("Authorization", "Bearer "+token)
+	if o.Quiet {
+		u, err := neturl.Parse(url)
+		if err != nil {
+			return nil, fmt.Errorf("client: %w", err)
+		}
+		q := u.Query()
+		q.Set("notifications", "off")
+		u.RawQuery = q.Encode()
+		url = u.String()
+	}
 	ws, resp, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: h, HTTPClient: o.HTTPClient, Subprotocols: []string{"nitrowallet"}})
 	if err != nil {
 		if resp != nil && resp.StatusCode == http.StatusUnauthorized {
@@ -145,17 +161,10 @@ func (c *Client) onStop(*jrpc2.Client, error) {
 	c.mu.Unlock()
 }
 
+// onNotify queues a notification as it came; deliver decodes it. It runs
+// under the jrpc2 client's lock, which the responses to calls wait for.
 func (c *Client) onNotify(req *jrpc2.Request) {
 	n := Notification{Method: req.Method(), Params: json.RawMessage(req.ParamString())}
-	switch n.Method {
-	case "ChannelProposed", "ChannelUpdated", "ChannelClosed":
-		_ = json.Unmarshal(n.Params, &n.Channel)
-	case "MessageQueued", "MessageReceived":
-		var m message
-		if json.Unmarshal(n.Params, &m) == nil {
-			n.Message = app.Message{Recipient: m.Recipient, Sender: m.Sender, Data: m.Data}
-		}
-	}
 	c.mu.Lock()
 	if len(c.pending) >= c.limit {
 		c.dropped++
@@ -183,10 +192,24 @@ func (c *Client) deliver() {
 		n := c.pending[0]
 		c.pending = c.pending[1:]
 		c.mu.Unlock()
+		decode(&n)
 		select {
 		case c.notes <- n:
 		case <-c.quit:
 			return
+		}
+	}
+}
+
+// decode fills a notification's Channel or Message from its params.
+func decode(n *Notification) {
+	switch n.Method {
+	case "ChannelProposed", "ChannelUpdated", "ChannelClosed":
+		_ = json.Unmarshal(n.Params, &n.Channel)
+	case "MessageQueued", "MessageReceived":
+		var m message
+		if json.Unmarshal(n.Params, &m) == nil {
+			n.Message = app.Message{Recipient: m.Recipient, Sender: m.Sender, Data: m.Data}
 		}
 	}
 }

@@ -85,6 +85,7 @@ type wsConn struct {
 	srv    *jrpc2.Server
 	ws     *websocket.Conn
 	queue  chan note
+	quiet  bool         // opened with ?notifications=off: calls only
 	unsent atomic.Int64 // notifications queued and not yet written
 	owed   atomic.Int64 // calls begun whose response is not yet written
 	cancel context.CancelFunc
@@ -143,6 +144,9 @@ func (cs *connSet) broadcast(method string, params any) {
 	var slow []*wsConn
 	cs.mu.Lock()
 	for c := range cs.conns {
+		if c.quiet {
+			continue
+		}
 		c.unsent.Add(1)
 		select {
 		case c.queue <- n:
@@ -191,7 +195,8 @@ func (s *Server) serveWS(rw http.ResponseWriter, r *http.Request) {
 	ws.SetReadLimit(4 * s.cfg.MaxRequestBytes)
 	ctx, cancel := context.WithCancel(s.life)
 	defer cancel()
-	c := &wsConn{ws: ws, queue: make(chan note, s.cfg.NotificationQueue), cancel: cancel, remote: r.RemoteAddr}
+	c := &wsConn{ws: ws, queue: make(chan note, s.cfg.NotificationQueue), cancel: cancel, remote: r.RemoteAddr,
+		quiet: r.URL.Query().Get("notifications") == "off"}
 	ch := &wsChannel{c: ws, ctx: ctx, max: s.cfg.MaxRequestBytes, timeout: s.cfg.WriteTimeout, owed: &c.owed}
 	srv := jrpc2.NewServer(assigner{s: s, limited: true, owed: &c.owed}, &jrpc2.ServerOptions{
 		AllowPush: true, DisableBuiltin: true, Concurrency: 8,

@@ -27,7 +27,9 @@ type benchWSPair struct {
 	ctx     context.Context
 	chain   benchChain
 	parties []*benchParty
-	clients []*client.Client
+	clients []*client.Client   // per party: the session taking the notifications
+	calls   [][]*client.Client // per party: quiet sessions the calls are spread over
+	next    atomic.Uint64      // round robin over calls
 	closers []func()
 
 	chans    sync.Map // nitro.Bytes32 → *benchWSChannel
@@ -81,8 +83,19 @@ func newBenchWSPair(ctx context.Context) (*benchWSPair, error) {
 			return nil, err
 		}
 		p.closers = append(p.closers, func() { _ = c.Close() })
+		var calls []*client.Client
+		for range benchWSCallSessions {
+			q, err := client.DialWith(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/api", benchWSToken, client.Options{Quiet: true})
+			if err != nil {
+				p.close()
+				return nil, err
+			}
+			p.closers = append(p.closers, func() { _ = q.Close() })
+			calls = append(calls, q)
+		}
 		p.parties = append(p.parties, party)
 		p.clients = append(p.clients, c)
+		p.calls = append(p.calls, calls)
 	}
 	for i, c := range p.clients {
 		// Messages are relayed by benchWSRelays goroutines: a channel has
@@ -126,6 +139,16 @@ func (p *benchWSPair) close() {
 // benchWSRelays is how many goroutines relay each server's messages.
 const benchWSRelays = 16
 
+// benchWSCallSessions is how many quiet sessions (no notifications) each
+// server's calls are spread over: one session's calls share its
+// connection and its jrpc2 client's lock.
+const benchWSCallSessions = 8
+
+// caller returns the next call session of party i.
+func (p *benchWSPair) caller(i int) *client.Client {
+	return p.calls[i][p.next.Add(1)%uint64(len(p.calls[i]))]
+}
+
 // relay pushes a message queued by one server to its recipient's server.
 func (p *benchWSPair) relay(m app.Message) {
 	to := p.index(m.Recipient)
@@ -133,7 +156,7 @@ func (p *benchWSPair) relay(m app.Message) {
 		p.fail(fmt.Errorf("bench: no server for recipient %q", m.Recipient))
 		return
 	}
-	if err := p.clients[to].PushMessage(p.ctx, m); err != nil && !errors.Is(err, context.Canceled) {
+	if err := p.caller(to).PushMessage(p.ctx, m); err != nil && !errors.Is(err, context.Canceled) {
 		p.fail(fmt.Errorf("bench: push to %s: %w", m.Recipient, err))
 	}
 }
@@ -256,7 +279,7 @@ func (p *benchWSPair) update(id nitro.Bytes32) error {
 	turns := &p.channel(id).turns
 	k := turns.Load()
 	mover := int(k % 2)
-	r, err := p.clients[mover].UpdateChannel(p.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: p.allocation(4+k%2, 4-k%2)})
+	r, err := p.caller(mover).UpdateChannel(p.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: p.allocation(4+k%2, 4-k%2)})
 	if err != nil {
 		return err
 	}

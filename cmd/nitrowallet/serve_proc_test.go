@@ -8,12 +8,9 @@ import (
 	"fmt"
 	"io"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"os/signal"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,9 +18,10 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/ethereum/go-ethereum/rpc"
+
+	"github.com/nitrowallet/nitrowallet/internal/gethdev"
 )
 
 // asCommandEnv, set to 1 in a process's environment, makes this package's
@@ -70,107 +68,27 @@ type gethDev struct {
 	client *ethclient.Client
 	dev    common.Address // the node's unlocked, funded account
 	stop   func()         // stops the node (idempotent; also run when the test ends)
+	node   *gethdev.Node
 }
 
 // startGethDev runs bin/geth --dev (blocks sealed on demand) on a free
-// loopback port with its own data dir, as adapters/ethereum's tests do, and
-// stops it when the test ends. NITRO_GETH names another binary; `make test`
-// builds bin/geth first (`make geth`).
+// loopback port with its own data dir (gethdev.Start, as adapters/ethereum's
+// tests do), and stops it when the test ends. NITRO_GETH names another
+// binary; `make test` builds bin/geth first (`make geth`).
 func startGethDev(t *testing.T) *gethDev {
 	t.Helper()
-	bin := os.Getenv("NITRO_GETH")
-	if bin == "" {
-		bin = filepath.Join(repoRoot, "bin", "geth")
-	}
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("geth: %v (run `make geth`, or set NITRO_GETH)", err)
-	}
-	port := freePort(t)
-	var logs bytes.Buffer
-	cmd := exec.Command(bin, "--dev", "--dev.period", "0",
-		"--http", "--http.addr", "127.0.0.1", "--http.port", strconv.Itoa(port), "--http.api", "eth,net,web3",
-		"--ipcdisable", "--nodiscover", "--maxpeers", "0", "--port", "0", "--authrpc.port", "0",
-		"--datadir", t.TempDir(), "--verbosity", "2")
-	cmd.Stdout, cmd.Stderr = &logs, &logs
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	var once sync.Once
-	stop := func() {
-		once.Do(func() {
-			_ = cmd.Process.Signal(os.Interrupt)
-			select {
-			case <-exited:
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				<-exited
-			}
-		})
-	}
-	t.Cleanup(func() {
-		stop()
-		if t.Failed() {
-			t.Logf("geth output:\n%s", logs.String())
-		}
-	})
-	g := &gethDev{url: fmt.Sprintf("http://127.0.0.1:%d", port), stop: stop}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for {
-		c, err := rpc.DialContext(ctx, g.url)
-		if err == nil {
-			var accounts []common.Address
-			if err = c.CallContext(ctx, &accounts, "eth_accounts"); err == nil && len(accounts) > 0 {
-				g.rpc, g.client, g.dev = c, ethclient.NewClient(c), accounts[0]
-				t.Cleanup(c.Close)
-				return g
-			}
-			c.Close()
-		}
-		select {
-		case err := <-exited:
-			t.Fatalf("geth exited: %v\n%s", err, logs.String())
-		case <-ctx.Done():
-			t.Fatalf("geth did not answer on %s: %v\n%s", g.url, err, logs.String())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	n := gethdev.Start(t)
+	return &gethDev{url: n.URL, rpc: n.RPC, client: n.Client, dev: n.Dev, stop: n.Stop, node: n}
 }
 
 // fund sends wei from the node's account to addr and waits until the head
 // state shows it.
 func (g *gethDev) fund(t *testing.T, addr common.Address, wei *big.Int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var h common.Hash
-	if err := g.rpc.CallContext(ctx, &h, "eth_sendTransaction", map[string]any{"from": g.dev, "to": addr, "value": (*hexutil.Big)(wei)}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		bal, err := g.client.BalanceAt(ctx, addr, nil)
-		if err == nil && bal.Cmp(wei) >= 0 {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("funding %s: balance %v, %v", addr, bal, err)
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
+	g.node.Fund(t, addr, wei)
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
+func freePort(t *testing.T) int { return gethdev.FreePort(t) }
 
 // serveProc is a running `nitrowallet serve`.
 type serveProc struct {

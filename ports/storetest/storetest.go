@@ -52,6 +52,7 @@ func Run(t *testing.T, f Factory) {
 		{"Isolation", testIsolation},
 		{"CanceledContext", testCanceledContext},
 		{"Nonces", testNonces},
+		{"NonceRanges", testNonceRanges},
 		{"ChainCursor", testChainCursor},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"Equivocations", testEquivocations},
