@@ -23,6 +23,7 @@ func TestBatchWithTSWallet(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	p := newPair(t, openPostgres(t), app.Config{Protocol: nitro.Protocol0101})
+	p.bare = true // every close here is on its caller's turn
 
 	t.Run("ts-creates", func(t *testing.T) {
 		p.t = t
