@@ -2,16 +2,18 @@
 GO     ?= go
 ORACLE := tools/oracle
 STAMP  := $(ORACLE)/node_modules/.installed
+TSWALLET := tools/tswallet
+TSSTAMP  := $(TSWALLET)/node_modules/.installed
 
-.PHONY: demo test oracle vectors vet fmt clean geth browser bench-chain fuzz soak bench
+.PHONY: demo test oracle tswallet vectors vet fmt clean geth browser bench-chain fuzz soak bench
 
 ## demo: the founding document's happy path on the real Nitro contracts in go-ethereum's
 ## simulated chain (prints transactions, gas and final balances; -chain memory for the model)
 demo: oracle
 	$(GO) run ./cmd/nitrowallet demo
 
-## test: vet and every test (installs the pinned npm oracle and Chromium first)
-test: oracle geth browser
+## test: vet and every test (installs the pinned npm oracle, the TS wallet and Chromium first)
+test: oracle tswallet geth browser
 	$(GO) vet ./...
 	./scripts/with-postgres.sh $(GO) test -count=1 ./...
 	./scripts/with-postgres.sh $(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./...
@@ -42,6 +44,14 @@ oracle: $(STAMP)
 $(STAMP): $(ORACLE)/package.json $(ORACLE)/package-lock.json
 	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
 	cd $(ORACLE) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+## tswallet: install the pinned TypeScript server wallet 1.13.1, the live interop peer of
+## internal/tslive (tools/tswallet/driver.js runs it on PostgreSQL)
+tswallet: $(TSSTAMP)
+$(TSSTAMP): $(TSWALLET)/package.json $(TSWALLET)/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20+ and npm (apt-get install nodejs npm)"; exit 1; }
+	cd $(TSWALLET) && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
 ## geth: build the pinned geth (the go.mod version) into bin/ once, for the integration test
@@ -80,4 +90,4 @@ fmt:
 	gofmt -w $$(git ls-files '*.go')
 
 clean:
-	rm -rf $(ORACLE)/node_modules
+	rm -rf $(ORACLE)/node_modules $(TSWALLET)/node_modules

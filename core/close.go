@@ -54,12 +54,15 @@ func (s *stepper) signFinal() error {
 // once joined (a proposal is not closed before it is joined), while no
 // final state is held (one that is, is countersigned anyway), and only
 // when the message's sender is the participantId of a participant other
-// than me (as for GetChannel requests, sync.go).
+// than me (as for GetChannel requests, sync.go), or the message came as a
+// bare Payload, which names no sender: the TypeScript wallet's messages
+// come so, and the caller of PushMessage, this wallet's operator, vouches
+// for them (an envelope's sender is no stronger: it is not signed).
 func (s *stepper) closeRequested(in Receive) {
 	if _, final := s.c.Final(); final {
 		return
 	}
-	peer := false
+	peer := in.Bare
 	for i, p := range s.c.Participants {
 		peer = peer || i != s.c.MyIndex && p.ParticipantID == in.Sender
 	}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/nitrowallet/nitrowallet/core"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
 // closeObjective is the message a TypeScript peer sends when its app calls
@@ -83,4 +84,43 @@ func TestCloseObjectiveIgnored(t *testing.T) {
 			t.Fatalf("an objective from sender %q noted a close request", sender)
 		}
 	}
+}
+
+// TestCloseObjectiveInBarePayload: a CloseChannel objective pushed as a
+// bare Payload (the TypeScript wallet's form: no envelope, no sender) is a
+// close request; I sign the final state on my turn.
+func TestCloseObjectiveInBarePayload(t *testing.T) {
+	w := fakeWorld(t, 5, 3) // latest turn 3: p0 moves next
+	in := w.receive(0, w.closeObjective(1, 0))
+	in.Recipient, in.Sender, in.Bare = "", "", true
+	w.step(0, in)
+	l, _ := w.nodes[0].Latest()
+	if !w.nodes[0].CloseRequested || !l.State.IsFinal || l.State.TurnNum != 4 {
+		t.Fatalf("p0 after a bare objective: requested %v, latest turn %d final %v; want a final turn 4", w.nodes[0].CloseRequested, l.State.TurnNum, l.State.IsFinal)
+	}
+}
+
+// TestCountersignatureAlone: a countersigned state may come with only the
+// countersigner's signature (the TypeScript wallet sends each state with
+// its sender's signature alone); the mover's signature of that very
+// state, already held, completes it.
+func TestCountersignatureAlone(t *testing.T) {
+	w := fakeWorld(t, 5, 3) // latest turn 3: p0 moves next
+	w.step(0, core.Close{}) // p0 signs the final turn 4
+	if err := w.deliver(0); err != nil {
+		t.Fatal(err) // p1 countersigns and sends it back
+	}
+	if len(w.net) != 1 {
+		t.Fatalf("%d messages in flight, want p1's countersignature", len(w.net))
+	}
+	m := w.net[0]
+	states := make([]core.SignedState, len(m.Payload.SignedStates))
+	for i, ss := range m.Payload.SignedStates {
+		ss.Signatures = append([]nitro.Signature(nil), ss.Signatures[1:]...) // the mover's (p0's) left out
+		states[i] = ss
+	}
+	m.Payload.SignedStates = states
+	w.net[0] = m
+	w.deliverAll()
+	w.wantStatus(0, core.StatusClosed)
 }

@@ -130,6 +130,12 @@ next:
 		}
 		sigs[i] = sig
 	}
+	// A countersignature may come alone (the TypeScript wallet sends each
+	// state with only its sender's signature): the mover's signature of
+	// this very state, already held, completes it.
+	if m := c.mover(ss.State.TurnNum); sigs[m].V == 0 && m < len(known) && known[m].V != 0 {
+		sigs[m] = known[m]
+	}
 	if sigs[c.mover(ss.State.TurnNum)].V == 0 {
 		return h, nil, fmt.Errorf("%w: turn %d lacks its mover's signature", ErrWrongSigner, ss.State.TurnNum)
 	}

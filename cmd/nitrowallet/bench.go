@@ -21,6 +21,7 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/internal/tslive"
 )
 
 // benchOptions select what `nitrowallet bench` measures.
@@ -69,7 +70,7 @@ heap a store takes per idle channel. See docs/benchmarks.md.
 	fs.BoolVar(&o.evm, "evm", true, "run the rows on go-ethereum's in-process simulated chain")
 	fs.IntVar(&o.evmChans, "evm-channels", 100, "channels of the open→running→closed row on the simulated chain")
 	idle := fs.String("idle", "10000,100000", "channel counts for heap per idle channel (comma-separated; empty skips)")
-	only := fs.String("only", "", "comma-separated row groups to run: ceiling, memory, app, postgres, ws, evm, heap (default all)")
+	only := fs.String("only", "", "comma-separated row groups to run: ceiling, memory, postgres, ts, app, ws, evm, heap (default all)")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -353,6 +354,37 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 				return fmt.Errorf("bench %s, %d channels: %w", st.name, n, err)
 			}
 			progress(benchSummarize(fmt.Sprintf("%s: %s", st.name, what), "updates/s", ss, cs))
+		}
+	}
+	if o.want("ts") {
+		// The baseline: the TypeScript server wallet 1.13.1, two of them
+		// on the same PostgreSQL, Fake funded, the same two rows; each
+		// durable row above gets its ratio to the TS row of its kind.
+		if o.postgres == "" {
+			notes = append(notes, "ts rows skipped: no -postgres URL (or NITROWALLET_TEST_DATABASE_URL)")
+		} else if err := tslive.Installed(); err != nil {
+			notes = append(notes, "ts rows skipped: "+err.Error())
+		} else {
+			for _, n := range []int{1, o.channels} {
+				what := "1 channel ping-pong"
+				if n > 1 {
+					what = fmt.Sprintf("%d channels in parallel", n)
+				}
+				ss, err := benchTSUpdates(ctx, o, n)
+				if err != nil {
+					return fmt.Errorf("bench ts, %d channels: %w", n, err)
+				}
+				ts := benchSummarize(fmt.Sprintf("TS server-wallet 1.13.1 on postgres: %s", what), "updates/s", ss, nil)
+				// Its work is in the node processes: this process's CPU
+				// and allocations say nothing of it.
+				ts.allocs, ts.cpuOp, ts.note = -1, 0, "Fake funding, 2 node processes"
+				progress(ts)
+				for i := range rows {
+					if rows[i].name == "postgres: "+what && ts.value > 0 {
+						rows[i].note = fmt.Sprintf("%.1f× TS", rows[i].value/ts.value)
+					}
+				}
+			}
 		}
 	}
 	if o.want("app") {
