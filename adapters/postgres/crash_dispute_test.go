@@ -64,14 +64,15 @@ func (c crashTarget) String() string {
 	return fmt.Sprintf("point=%d", c.at)
 }
 
-// crashPoints chooses the kills: two in each dispute phase (its first
-// point and one in its middle, by the dry run's count) and one at each
-// dispute transaction's submission (crashDisputeSites), the rest spread
-// over the first 95% of a run's points (the count varies a little from
-// run to run with the interleaving).
+// crashPoints chooses the kills: two in each dispute phase and in closing
+// (its first point and one in its middle, by the dry run's count; closing
+// comes last in a run, past the spread's reach) and one at each dispute
+// transaction's submission (crashDisputeSites), the rest spread over the
+// first 95% of a run's points (the count varies a little from run to run
+// with the interleaving).
 func crashPoints(dry []kill, runs int) []crashTarget {
 	var targets []crashTarget
-	for _, p := range crashDisputePhases {
+	for _, p := range append(crashDisputePhases[:len(crashDisputePhases):len(crashDisputePhases)], "closing") {
 		n := 0
 		for _, k := range dry {
 			if k.phase == p {
