@@ -286,6 +286,12 @@ func (w *World) Forge(slot, pick int) {
 	}
 	st := l.State.Clone()
 	st.TurnNum++
+	// A state no wallet signs (its app data gains a byte): a countersignature
+	// of a state the mover really signed is no forgery (a wallet completes
+	// one sent alone with the mover's signature it holds), and a signature
+	// made with another participant's key is key theft, which no check
+	// can tell from that participant's own.
+	st.AppData = append(append([]byte(nil), st.AppData...), 0xf0)
 	n := uint64(c.N())
 	signer := c.MyIndex
 	if uint64(signer) == st.TurnNum%n {
