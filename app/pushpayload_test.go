@@ -115,7 +115,7 @@ func TestPushBarePayload(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		before := durable(t, B.store)
+		before := settledDurable(t, B.store)
 		if _, err := B.w.PushMessage(ctx, payloadOf(t, r.Outbox[0])); !errors.Is(err, app.ErrTooLarge) {
 			t.Fatalf("payload of 3 objectives: err %v, want ErrTooLarge", err)
 		}

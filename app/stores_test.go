@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/adapters/postgres"
@@ -55,6 +56,24 @@ func durable(t testing.TB, s ports.Store) string {
 		t.Fatalf("dump store: %v", err)
 	}
 	return fmt.Sprintf("%+v\n%+v\n%+v\n%x", cs, pend, evs, apps)
+}
+
+// settledDurable is durable once the wallet's background work (effects
+// of earlier calls still being carried out and marked done) has stopped
+// changing the store: two reads 50 ms apart agree (at most 5 s).
+func settledDurable(t testing.TB, s ports.Store) string {
+	t.Helper()
+	prev := durable(t, s)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+		cur := durable(t, s)
+		if cur == prev {
+			return cur
+		}
+		prev = cur
+	}
+	t.Fatal("the store kept changing for 5 s")
+	return ""
 }
 
 // eachStore runs f once per store kind, as a subtest named after it.
