@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -65,13 +66,20 @@ func openPostgres(t testing.TB) ports.Store {
 	return s
 }
 
+// pairSeq numbers the pairs of a test process.
+var pairSeq atomic.Int64
+
 // newPair starts both wallets; cfg is our wallet's config without Signer,
 // Store and Chain.
 func newPair(t testing.TB, store ports.Store, cfg app.Config) *pair {
 	t.Helper()
 	ctx := context.Background()
 	p := &pair{t: t, store: store, chain: memory.NewChain(big.NewInt(1337), memory.WithProtocol(cfg.Protocol))}
-	signer := memory.SignerFromSeed(fmt.Sprintf("tslive-%p", p))
+	// A key of its own: the TS wallet outlives the pairs (one per package
+	// run), and a key it saw before would give the same channel ids again
+	// (our nonces restart with each store). A pair's address was reused
+	// after the garbage collector freed an earlier pair.
+	signer := memory.SignerFromSeed(fmt.Sprintf("tslive-%d", pairSeq.Add(1)))
 	// Directly funded channels: our wallet deposits on the memory chain
 	// itself (and is told the holdings too); the TS wallet is told them.
 	p.chain.Fund(signer.Address(), big.NewInt(1_000_000))
