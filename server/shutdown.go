@@ -99,9 +99,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // flush waits until every response and notification owed to a session
-// is written to its connection, or ctx ends. (A response to a request that
-// never reached a handler, such as a parse error, makes owed negative for
-// a while: it counts as nothing owed.)
+// is written to its connection, or ctx ends.
 func (cs *connSet) flush(ctx context.Context) error {
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -109,7 +107,7 @@ func (cs *connSet) flush(ctx context.Context) error {
 		cs.mu.Lock()
 		pending := 0
 		for c := range cs.conns {
-			pending += int(c.unsent.Load()) + int(max(c.owed.Load(), 0))
+			pending += int(c.unsent.Load()) + int(c.owed.Load())
 		}
 		cs.mu.Unlock()
 		if pending == 0 {

@@ -45,7 +45,14 @@ func (ch *wsChannel) Send(b []byte) error {
 				n = int64(len(batch))
 			}
 		}
-		ch.owed.Add(-n)
+		// Responses to requests no handler saw (a parse error) were never
+		// counted: the count stops at zero rather than going below.
+		for {
+			cur := ch.owed.Load()
+			if ch.owed.CompareAndSwap(cur, max(cur-n, 0)) {
+				break
+			}
+		}
 	}
 	return err
 }
