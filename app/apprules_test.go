@@ -85,16 +85,16 @@ func TestAppRulesJudgeUpdates(t *testing.T) {
 			turn := uint64(4 + i)
 			e.settle(bus, id, "payment", func(c app.ChannelResult) bool { return c.TurnNum == turn })
 		}
-		before := durable(t, A.store)
+		before := A.durable(t)
 		_, err := update(A, 8, 0) // A moves and takes B's 3
 		wantAppError(t, "mover takes the other's money", err, app.ErrAppRule, app.CodeInvalidTransition)
-		if after := durable(t, A.store); after != before {
+		if after := A.durable(t); after != before {
 			t.Fatalf("a refused update changed the store:\nbefore %s\nafter  %s", before, after)
 		}
-		bBefore := durable(t, B.store)
+		bBefore := B.durable(t)
 		_, err = B.w.PushMessage(e.ctx, encode(t, e.forged(id, 6, false, []int64{8, 0}, A)))
 		wantAppError(t, "B receives A taking its money", err, app.ErrAppRule, app.CodeWalletError) // PushMessage has no code of its own
-		if after := durable(t, B.store); after != bBefore {
+		if after := B.durable(t); after != bBefore {
 			t.Fatalf("a refused push changed B's store:\nbefore %s\nafter  %s", bBefore, after)
 		}
 		if c := e.stored(B, id); c.States[len(c.States)-2].SignedBy(1) {

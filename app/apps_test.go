@@ -139,7 +139,7 @@ func TestRegisterAppBytecode(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
 		e := newEnvWith(t, 1, withStore(t, k, nil))
 		A := e.parties[0]
-		before := durable(t, A.store)
+		before := A.durable(t)
 		for _, c := range []struct {
 			what string
 			addr nitro.Address
@@ -176,7 +176,7 @@ func TestUnregisteredAppRefused(t *testing.T) {
 		A, B := e.parties[0], e.parties[1]
 		def := nitro.Address{0xa9, 0x9a}
 		params := app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3), AppDefinition: def}
-		before := durable(t, A.store)
+		before := A.durable(t)
 		_, err := A.w.CreateChannel(e.ctx, params)
 		wantRefused(t, "create with an unregistered app", err, app.ErrInvalidAppDefinition, A.store, before)
 
@@ -188,7 +188,7 @@ func TestUnregisteredAppRefused(t *testing.T) {
 			t.Fatalf("create with the registered app: %v", err)
 		}
 		id := r.ChannelResults[0].ChannelID
-		before = durable(t, B.store)
+		before = B.durable(t)
 		_, err = B.w.PushMessage(e.ctx, r.Outbox[0].Data)
 		wantRefused(t, "push a proposal with an unregistered app", err, app.ErrInvalidAppDefinition, B.store, before)
 		if cs, err := B.w.GetChannels(e.ctx); err != nil || len(cs) != 0 {

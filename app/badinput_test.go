@@ -69,6 +69,9 @@ type snapshot struct {
 
 func (e *env) snap(p *party) snapshot {
 	e.t.Helper()
+	if err := p.w.Flush(e.ctx); err != nil {
+		e.t.Fatalf("flush %s: %v", p.name, err)
+	}
 	cs, err := p.store.List(e.ctx)
 	if err != nil {
 		e.t.Fatal(err)

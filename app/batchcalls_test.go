@@ -287,7 +287,7 @@ func TestBatchBadInput(t *testing.T) {
 			{"sync no ids", A, func() (app.Result, error) { return A.w.SyncChannels(ctx, []nitro.Bytes32{}) }, app.ErrInvalidParams, app.CodeWalletError},
 		}
 		for _, c := range cases {
-			before := durable(t, c.who.store)
+			before := c.who.durable(t)
 			res, err := c.call()
 			if !errors.Is(err, c.want) {
 				t.Fatalf("%s: err %v, want %v", c.name, err, c.want)
@@ -298,7 +298,7 @@ func TestBatchBadInput(t *testing.T) {
 			if len(res.ChannelResults) != 0 || len(res.Outbox) != 0 {
 				t.Fatalf("%s: a refused call returned %+v", c.name, res)
 			}
-			if after := durable(t, c.who.store); after != before {
+			if after := c.who.durable(t); after != before {
 				t.Fatalf("%s: the store changed", c.name)
 			}
 		}
@@ -309,11 +309,11 @@ func TestBatchBadInput(t *testing.T) {
 		if _, err := B.w.JoinChannel(ctx, ids[1]); err != nil {
 			t.Fatal(err)
 		}
-		before := durable(t, B.store)
+		before := B.durable(t)
 		if _, err := B.w.JoinChannels(ctx, ids); !errors.Is(err, core.ErrAlreadyJoined) {
 			t.Fatalf("join with one joined: err %v, want ErrAlreadyJoined", err)
 		}
-		if durable(t, B.store) != before {
+		if B.durable(t) != before {
 			t.Fatal("a failed JoinChannels changed the store")
 		}
 		for _, id := range []nitro.Bytes32{ids[0], ids[2]} {
@@ -331,11 +331,11 @@ func TestBatchBadInput(t *testing.T) {
 
 		// Partial failure in CloseChannels: not A's turn on an opening
 		// channel fails the whole call.
-		before = durable(t, A.store)
+		before = A.durable(t)
 		if _, err := A.w.CloseChannels(ctx, ids); err == nil {
 			t.Fatal("CloseChannels of opening channels succeeded")
 		}
-		if durable(t, A.store) != before {
+		if A.durable(t) != before {
 			t.Fatal("a failed CloseChannels changed the store")
 		}
 	})

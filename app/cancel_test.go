@@ -47,11 +47,12 @@ func TestEndedContextChangesNothing(t *testing.T) {
 	})
 }
 
-// TestCancelledWhileSigning: a context cancelled once the call's state is
-// committed (here, while the signer works) does not stop the call: it
-// signs, sends and returns its result; a retry with the same parameters
-// returns the same result and stores nothing more; one with other
-// parameters is refused.
+// TestCancelledWhileSigning: the wallet signs before it commits
+// (signnow.go), so a context cancelled while the signer works ends the
+// call before its commit: ErrContextDone, nothing stored, nothing sent.
+// The same call made again signs the same state (RFC 6979) and commits it;
+// a retry of that with the same parameters returns the same result and
+// stores nothing more; one with other parameters is refused.
 func TestCancelledWhileSigning(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
 		var g *gateSigner
@@ -65,6 +66,7 @@ func TestCancelledWhileSigning(t *testing.T) {
 			err error
 		}
 		done := make(chan result, 1)
+		before := e.snap(A)
 		go func() {
 			r, err := A.w.UpdateChannel(ctx, params)
 			done <- result{r, err}
@@ -72,9 +74,17 @@ func TestCancelledWhileSigning(t *testing.T) {
 		<-started
 		cancel()
 		release()
-		res := <-done
+		cut := <-done
+		if !errors.Is(cut.err, app.ErrContextDone) || len(cut.r.Outbox) != 0 {
+			t.Fatalf("update cancelled while signing: %v, %d messages; want ErrContextDone and none", cut.err, len(cut.r.Outbox))
+		}
+		if !reflect.DeepEqual(before, e.snap(A)) {
+			t.Fatal("the cancelled update changed the store")
+		}
+		res := result{}
+		res.r, res.err = A.w.UpdateChannel(e.ctx, params)
 		if res.err != nil {
-			t.Fatalf("update cancelled while signing: %v (code %d)", res.err, app.Code(res.err))
+			t.Fatalf("update after the cancelled one: %v (code %d)", res.err, app.Code(res.err))
 		}
 		wantStatus(t, "A update", one(t, res.r, id), core.StatusRunning, 4)
 		wantOutbox(t, "A update", res.r, "B")
@@ -83,7 +93,7 @@ func TestCancelledWhileSigning(t *testing.T) {
 		}
 		// A retry returns the same result (its message again), storing
 		// nothing.
-		before := e.snap(A)
+		before = e.snap(A)
 		r, err := A.w.UpdateChannel(e.ctx, params)
 		if err != nil {
 			t.Fatalf("retry: %v (code %d)", err, app.Code(err))
@@ -146,23 +156,11 @@ func TestSigningFailedIntentCompletes(t *testing.T) {
 // result, not ErrChannelClosed.
 func TestCloseChannelRetry(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
-		var g *gateSigner
-		e, id := openRunningWith(t, withStore(t, k, withGate(&g)))
+		e, id := openRunningWith(t, withStore(t, k, nil))
 		A, B := e.parties[0], e.parties[1]
-		started, release := g.arm()
-		ctx, cancel := context.WithCancel(e.ctx)
-		done := make(chan error, 1)
-		var first app.Result
-		go func() {
-			var err error
-			first, err = A.w.CloseChannel(ctx, id)
-			done <- err
-		}()
-		<-started
-		cancel()
-		release()
-		if err := <-done; err != nil {
-			t.Fatalf("close cancelled while signing: %v", err)
+		first, err := A.w.CloseChannel(e.ctx, id)
+		if err != nil {
+			t.Fatalf("close: %v", err)
 		}
 		before := e.snap(A)
 		r, err := A.w.CloseChannel(e.ctx, id)

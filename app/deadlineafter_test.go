@@ -9,15 +9,16 @@ import (
 	"github.com/nitrowallet/nitrowallet/app"
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/internal/pgtest"
+	"github.com/nitrowallet/nitrowallet/ports"
 )
 
-// TestDeadlineHonouredAfterCommit (found by TestFaultRun): an update whose
-// intent is committed before A's channels table is locked, and whose
-// signed state must then be committed under the lock, returns by its
-// deadline with ErrIncomplete (its intent durable, its effects pending);
-// once the lock is gone the same update, retried, returns its result.
-// Before, the effects after the commit ran without the caller's deadline
-// and the call waited for the lock to be released.
+// TestDeadlineHonouredAfterCommit (found by TestFaultRun): an update
+// whose commit finds A's channels table locked returns by its deadline
+// with the store's "outcome unknown" (the abandoned write may yet be
+// durable); once the lock is gone the same update, retried, returns its
+// result. The wallet signs before it commits (signnow.go), so the commit
+// is the call's last wait; before that, the intent was committed first and
+// the signed state's commit after it ran without the caller's deadline.
 func TestDeadlineHonouredAfterCommit(t *testing.T) {
 	c := pgtest.StartCluster(t)
 	var g *gateSigner
@@ -44,7 +45,7 @@ func TestDeadlineHonouredAfterCommit(t *testing.T) {
 		r, err := A.w.UpdateChannel(ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(4, 4)})
 		done <- result{r, err, time.Since(start)}
 	}()
-	<-started // the intent is committed; the signature is being made
+	<-started // the signature is being made; the commit comes next
 	releaseLock := c.LockTable("wallet_a", "channels")
 	releaseSigner()
 	var got result
@@ -59,8 +60,8 @@ func TestDeadlineHonouredAfterCommit(t *testing.T) {
 	if got.took > deadline+time.Second {
 		t.Fatalf("update returned after %v, its deadline was %v", got.took, deadline)
 	}
-	if !errors.Is(got.err, app.ErrIncomplete) || app.Code(got.err) != app.CodeWalletError {
-		t.Fatalf("update past its deadline after its commit: %v (code %d), want ErrIncomplete (code %d)", got.err, app.Code(got.err), app.CodeWalletError)
+	if !errors.Is(got.err, app.ErrStore) || !errors.Is(got.err, ports.ErrOutcomeUnknown) || app.Code(got.err) != app.CodeWalletError {
+		t.Fatalf("update past its deadline in its commit: %v (code %d), want ErrStore with ErrOutcomeUnknown (code %d)", got.err, app.Code(got.err), app.CodeWalletError)
 	}
 	r, err := A.w.UpdateChannel(e.ctx, app.UpdateChannelParams{ChannelID: id, Allocations: e.allocation(4, 4)})
 	if err != nil {

@@ -183,7 +183,7 @@ func (w *Wallet) driveNext(ctx context.Context, id nitro.Bytes32, did map[uint64
 	if err != nil {
 		return false, storeErr("read outbox", err)
 	}
-	i := slices.IndexFunc(pending, func(e ports.OutboxEntry) bool { return e.ChannelID == id && !did[e.ID] })
+	i := slices.IndexFunc(pending, func(e ports.OutboxEntry) bool { return e.ChannelID == id && !did[e.ID] && !w.doneq.has(e.ID) })
 	if i < 0 {
 		return false, nil
 	}
@@ -280,6 +280,7 @@ func (b *batch) stepResults(ctx context.Context, results []effectResult) ([]port
 			b.w.log.Warn("effect result rejected", "channel", r.channel, "input", fmt.Sprintf("%T", r.in), "err", err)
 			continue
 		}
+		next, effs = b.signedNow(ctx, next, effs)
 		if i >= 0 {
 			changes[i].Channel = next
 			changes[i].Effects = append(changes[i].Effects, effs...)

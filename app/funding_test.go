@@ -162,7 +162,7 @@ func TestUpdateFundingForChannels(t *testing.T) {
 		wantDeposits("prefund signed", "A")
 
 		// Bad updates: each refused, nothing stored.
-		before := []string{durable(t, A.store), durable(t, B.store)}
+		before := []string{A.durable(t), B.durable(t)}
 		good := app.FundingUpdate{ChannelID: id, AssetHolder: eth, Amount: big.NewInt(5)}
 		for _, tc := range []struct {
 			name string
@@ -181,7 +181,7 @@ func TestUpdateFundingForChannels(t *testing.T) {
 				}
 			}
 		}
-		if after := []string{durable(t, A.store), durable(t, B.store)}; after[0] != before[0] || after[1] != before[1] {
+		if after := []string{A.durable(t), B.durable(t)}; after[0] != before[0] || after[1] != before[1] {
 			t.Fatal("a refused UpdateFundingForChannels changed what is stored")
 		}
 		wantDeposits("after refused updates", "A")
@@ -245,11 +245,11 @@ func TestCloseRequestedByNonMover(t *testing.T) {
 		}
 		wantStatus(t, "A running", one(t, r, id), core.StatusRunning, 3)
 
-		before := durable(t, B.store)
+		before := B.durable(t)
 		if _, err := B.w.CloseChannel(ctx, id); !errors.Is(err, app.ErrNotYourTurn) || app.Code(err) != app.CodeNotYourTurnClose {
 			t.Fatalf("B closes on A's turn: err %v (code %d), want ErrNotYourTurn, code 300", err, app.Code(err))
 		}
-		if durable(t, B.store) != before {
+		if B.durable(t) != before {
 			t.Fatal("a refused close changed B's store")
 		}
 		data, err := wire.EncodeMessage(core.Message{Recipient: "A", Sender: "B", Payload: core.Payload{

@@ -75,12 +75,12 @@ func TestUnusableProposalsRefused(t *testing.T) {
 			{"challenge of 10 years", strangerProposal(t, B, 1337, "", 10*365*86400), app.ErrChallengeDuration},
 		}
 		for _, tc := range cases {
-			before := durable(t, B.store)
+			before := B.durable(t)
 			_, err := B.w.PushMessage(e.ctx, tc.data)
 			if !errors.Is(err, tc.want) || !errors.Is(err, app.ErrUnusableChannel) {
 				t.Fatalf("%s: got %v, want %v", tc.name, err, tc.want)
 			}
-			if after := durable(t, B.store); after != before {
+			if after := B.durable(t); after != before {
 				t.Fatalf("%s: the refused proposal changed the store:\n%s\n%s", tc.name, before, after)
 			}
 			if got, err := B.w.GetChannels(e.ctx); err != nil || len(got) != 0 {
@@ -112,12 +112,12 @@ func TestJoinChecksDeployment(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer w.Close()
-		before := durable(t, B.store)
+		before := B.durable(t)
 		_, err = w.JoinChannel(e.ctx, id)
 		if !errors.Is(err, app.ErrChallengeDuration) || app.Code(err) != app.CodeInvalidTransitionJoin {
 			t.Fatalf("join: got %v (code %d), want ErrChallengeDuration, code %d", err, app.Code(err), app.CodeInvalidTransitionJoin)
 		}
-		if durable(t, B.store) != before {
+		if B.durable(t) != before {
 			t.Fatal("the refused join changed the store")
 		}
 	})
@@ -151,12 +151,12 @@ func TestWrongRecipientRefused(t *testing.T) {
 		proposal := r.Outbox[0].Data
 		for _, to := range []string{"A", "C", ""} {
 			data := edit(t, proposal, func(m map[string]any) { m["recipient"] = to })
-			before := durable(t, B.store)
+			before := B.durable(t)
 			_, err := B.w.PushMessage(e.ctx, data)
 			if !errors.Is(err, app.ErrWrongRecipient) || app.Code(err) != app.CodeWrongParticipant {
 				t.Fatalf("proposal to %q: got %v (code %d)", to, err, app.Code(err))
 			}
-			if durable(t, B.store) != before {
+			if B.durable(t) != before {
 				t.Fatalf("proposal to %q changed the store", to)
 			}
 		}

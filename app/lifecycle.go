@@ -87,6 +87,10 @@ func (w *Wallet) Close() error {
 			<-idle
 		}
 		w.wg.Wait()
+		// The done marks still waiting (a crash would only repeat them).
+		ctx, cancel := context.WithTimeout(context.Background(), w.cfg.CloseTimeout)
+		_ = w.flushDone(ctx) // logged
+		cancel()
 		w.subs.close()
 	})
 	return nil

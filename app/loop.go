@@ -79,6 +79,7 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job, handOff bool) (Res
 			w.noteEquivocation(ctx, cur, err)
 			return Result{}, fmt.Errorf("channel %s: %w", j.id, err)
 		}
+		next, effs = b.signedNow(ctx, next, effs)
 		b.set(next)
 		changes = append(changes, ports.Change{Channel: next, Effects: effs})
 	}
@@ -109,6 +110,7 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job, handOff bool) (Res
 	ctx, cancel := w.effectContext(ctx)
 	defer cancel()
 	err = b.drain(ctx, entries)
+	b.lazy = true
 	b.markDone(ctx)
 	return b.finish(), incomplete(err)
 }
@@ -127,6 +129,10 @@ type batch struct {
 	doneBuf   [4]uint64
 	changeBuf [1]ports.Change
 	outBuf    outbox
+	// Channels whose signer failed in this call (signnow.go).
+	signFailed []signFailure
+	// lazy: markDone leaves the marks to the next commit (donelater.go).
+	lazy bool
 }
 
 // batchChannel is one channel a call touches.
@@ -281,6 +287,10 @@ func (b *batch) markDone(ctx context.Context) {
 	}
 	ids := b.done
 	b.done = nil
+	if b.lazy {
+		b.w.doneq.add(ids) // donelater.go
+		return
+	}
 	if err := b.w.cfg.Store.Done(ctx, ids); err != nil {
 		b.w.log.Warn("mark effects done failed; they run again on the next tick or restart", "entries", len(ids), "err", storeErr("mark effect done", err))
 	}
@@ -291,6 +301,9 @@ func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, e
 	w := b.w
 	switch eff := e.Effect.(type) {
 	case core.SignState:
+		if err := b.failedSign(eff.ChannelID); err != nil {
+			return nil, err // tried once in this call already
+		}
 		sig, err := w.cfg.Signer.SignState(ctx, eff.Hash)
 		if err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrSigner, err)
@@ -330,6 +343,7 @@ func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, e
 				c, _, _ := b.load(ctx, eff.ChannelID)
 				next, effs, err := w.step(c, core.ChainEvent{Kind: core.EventDeposited, ChannelID: eff.ChannelID, Asset: a, Holdings: h})
 				if err == nil {
+					next, effs = b.signedNow(ctx, next, effs)
 					more, cerr := b.commit(ctx, []ports.Change{{Channel: next, Effects: effs}})
 					if cerr != nil {
 						return nil, cerr
@@ -492,6 +506,7 @@ func (w *Wallet) pendingChannels(ctx context.Context) ([]nitro.Bytes32, error) {
 	if err != nil {
 		return nil, storeErr("read outbox", err)
 	}
+	pending = w.skipDone(pending)
 	byChannel := map[nitro.Bytes32]bool{}
 	var ids []nitro.Bytes32
 	for _, e := range pending {
@@ -511,7 +526,7 @@ func (w *Wallet) resumeChannels(ctx context.Context, ids []nitro.Bytes32) {
 		// Re-read under the lock: a running call may have done them.
 		entries, err := w.cfg.Store.Pending(ctx)
 		if err == nil {
-			entries = slices.DeleteFunc(entries, func(e ports.OutboxEntry) bool { return e.ChannelID != id })
+			entries = slices.DeleteFunc(entries, func(e ports.OutboxEntry) bool { return e.ChannelID != id || w.doneq.has(e.ID) })
 			b := newBatch(w)
 			if _, _, err = b.load(ctx, id); err == nil {
 				err = b.drain(ctx, entries)

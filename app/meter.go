@@ -121,12 +121,16 @@ func (w *Wallet) ObserveStoreBatches(f func(ports.CommitBatch)) bool {
 
 // commitStore is Store.Commit, timed for the commit observer if there is one.
 func (w *Wallet) commitStore(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
+	finish := w.withDone(changes)
 	obs := w.meter.commits.Load()
 	if obs == nil {
-		return w.cfg.Store.Commit(ctx, changes)
+		entries, err := w.cfg.Store.Commit(ctx, changes)
+		finish(err)
+		return entries, err
 	}
 	start := time.Now()
 	entries, err := w.cfg.Store.Commit(ctx, changes)
+	finish(err)
 	(*obs)(CommitInfo{Changes: len(changes), Duration: time.Since(start), Err: err})
 	return entries, err
 }
@@ -149,6 +153,7 @@ func (w *Wallet) Snapshot(ctx context.Context) (Snapshot, error) {
 		return Snapshot{}, apiError(err)
 	}
 	defer w.leave()
+	_ = w.flushDone(ctx) // entries carried out are not pending; logged
 	if c, ok := w.cfg.Store.(ports.Counter); ok {
 		n, err := c.Counts(ctx)
 		if err != nil {

@@ -63,6 +63,9 @@ func (e *env) proposalMsg(from *memory.Signer, to *party, nonce uint64) core.Mes
 func (e *env) durable(p *party) any {
 	e.t.Helper()
 	if pg, ok := p.store.(*postgres.Store); ok {
+		if err := p.w.Flush(e.ctx); err != nil {
+			e.t.Fatalf("flush %s: %v", p.name, err)
+		}
 		return pgtest.Dump(e.t, pg.DB().DB, pg.Schema())
 	}
 	return e.snap(p)

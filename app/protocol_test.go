@@ -63,13 +63,13 @@ func TestProtocolMismatchRefused(t *testing.T) {
 					t.Fatal(err)
 				}
 				id := r.ChannelResults[0].ChannelID
-				before := durable(t, B.store)
+				before := B.durable(t)
 				_, err = B.w.PushMessage(e.ctx, r.Outbox[0].Data)
 				wantAppError(t, "B pushed A's proposal", err, app.ErrWrongProtocol, app.CodeWalletError)
 				if !errors.Is(err, app.ErrWrongSigner) {
 					t.Fatalf("B pushed A's proposal: err %v, want an ErrWrongSigner", err)
 				}
-				if after := durable(t, B.store); after != before {
+				if after := B.durable(t); after != before {
 					t.Fatalf("the refused proposal changed B's store:\nbefore %s\nafter  %s", before, after)
 				}
 				if _, err := B.w.GetState(e.ctx, id); err == nil {
@@ -106,10 +106,10 @@ func TestJoinUnderOtherProtocolRefused(t *testing.T) {
 			return w
 		}
 		w := restart(nitro.Protocol0170)
-		before := durable(t, B.store)
+		before := B.durable(t)
 		_, err = w.JoinChannel(e.ctx, id)
 		wantAppError(t, "join under 0.17.0", err, app.ErrProtocolChanged, app.CodeInvalidTransitionJoin)
-		if after := durable(t, B.store); after != before {
+		if after := B.durable(t); after != before {
 			t.Fatalf("the refused join changed B's store:\nbefore %s\nafter  %s", before, after)
 		}
 		if err := w.Close(); err != nil {

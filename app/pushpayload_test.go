@@ -59,12 +59,12 @@ func TestPushBarePayload(t *testing.T) {
 			{"not an object", `[]`, app.ErrInvalidMessage},
 		}
 		for _, c := range refused {
-			before := durable(t, B.store)
+			before := B.durable(t)
 			res, err := B.w.PushMessage(ctx, []byte(c.data))
 			if !errors.Is(err, c.want) {
 				t.Fatalf("%s: err %v, want %v", c.name, err, c.want)
 			}
-			if len(res.ChannelResults) != 0 || durable(t, B.store) != before {
+			if len(res.ChannelResults) != 0 || B.durable(t) != before {
 				t.Fatalf("%s: a refused message changed something", c.name)
 			}
 		}
@@ -119,7 +119,7 @@ func TestPushBarePayload(t *testing.T) {
 		if _, err := B.w.PushMessage(ctx, payloadOf(t, r.Outbox[0])); !errors.Is(err, app.ErrTooLarge) {
 			t.Fatalf("payload of 3 objectives: err %v, want ErrTooLarge", err)
 		}
-		if durable(t, B.store) != before {
+		if B.durable(t) != before {
 			t.Fatal("a payload over the limits changed the store")
 		}
 	})

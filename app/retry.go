@@ -62,7 +62,9 @@ func (w *Wallet) drivePending(ctx context.Context, b *batch, id nitro.Bytes32) (
 	if err != nil {
 		return Result{}, storeErr("read outbox", err)
 	}
-	pending = slices.DeleteFunc(pending, func(e ports.OutboxEntry) bool { return e.ChannelID != id || w.effects.inFlight(e.ID) })
+	pending = slices.DeleteFunc(pending, func(e ports.OutboxEntry) bool {
+		return e.ChannelID != id || w.effects.inFlight(e.ID) || w.doneq.has(e.ID)
+	})
 	err = b.drain(dctx, pending)
 	b.markDone(dctx)
 	return b.finish(), err

@@ -58,6 +58,16 @@ func durable(t testing.TB, s ports.Store) string {
 	return fmt.Sprintf("%+v\n%+v\n%+v\n%x", cs, pend, evs, apps)
 }
 
+// durable is what p's store holds durably (durable), once p's wallet has
+// written the done marks waiting for its next commit (Wallet.Flush).
+func (p *party) durable(t testing.TB) string {
+	t.Helper()
+	if err := p.w.Flush(context.Background()); err != nil {
+		t.Fatalf("flush %s: %v", p.name, err)
+	}
+	return durable(t, p.store)
+}
+
 // settledDurable is durable once the wallet's background work (effects
 // of earlier calls still being carried out and marked done) has stopped
 // changing the store: two reads 50 ms apart agree (at most 5 s).

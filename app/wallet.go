@@ -145,6 +145,7 @@ type Wallet struct {
 	life    lifecycle
 
 	effects *effectWorkers // carries out background work's effects, by channel
+	doneq   *doneQueue     // done marks waiting for a commit (donelater.go)
 	tower   *towerHand     // hands proofs to Config.Watchtower; nil without one
 }
 
@@ -190,6 +191,7 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
 		cache: newChannelCache(), ticks: newTickSet(cfg.AutoChallengeAfter > 0), effects: newEffectWorkers(cfg.Parallelism),
 		subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel, bg: bg,
+		doneq: newDoneQueue(),
 	}
 	if cfg.Watchtower != nil {
 		w.tower = newTowerHand(cfg.Watchtower, cfg.Logger)
@@ -217,7 +219,8 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 		w.wg.Add(1)
 		go w.tower.run(bg, &w.wg)
 	}
-	w.wg.Add(1)
+	w.wg.Add(2)
+	go w.doneFlusher(bg)
 	go w.followChain(bg)
 	if cfg.TickInterval > 0 {
 		w.wg.Add(1)

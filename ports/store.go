@@ -40,6 +40,10 @@ var (
 type Change struct {
 	Channel core.Channel
 	Effects []core.Effect
+	// Done lists outbox entries (of any channel) already carried out, to be
+	// marked done in the same commit, as Done would: the wallet hands its
+	// done marks to its next commit instead of writing them on their own.
+	Done []uint64
 }
 
 // OutboxEntry is a committed effect not yet marked done.

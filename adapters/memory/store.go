@@ -83,6 +83,9 @@ func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 			s.outbox = append(s.outbox, ports.OutboxEntry{ID: entry.ID, ChannelID: entry.ChannelID, Effect: cloneEffect(e)})
 			entries = append(entries, entry)
 		}
+		if len(ch.Done) > 0 {
+			s.outbox = slices.DeleteFunc(s.outbox, func(e ports.OutboxEntry) bool { return slices.Contains(ch.Done, e.ID) })
+		}
 	}
 	return entries, nil
 }

@@ -113,6 +113,11 @@ func (s *Store) prepare(ctx context.Context, changes []ports.Change) (*request, 
 			}
 			req.effects = append(req.effects, effectRow{channel: c.ID, kind: kind, data: data})
 		}
+		for _, id := range changes[i].Done {
+			if id <= math.MaxInt64 {
+				req.done = append(req.done, int64(id))
+			}
+		}
 	}
 	return req, nil
 }

@@ -130,6 +130,7 @@ func (s *crashStore) Commit(ctx context.Context, changes []ports.Change) ([]port
 		}
 		for _, ch := range changes {
 			s.c.setPhase(ch.Channel)
+			s.c.committed(s.j, &ch.Channel)
 		}
 		s.c.point("store.Commit.after", first)
 	}
@@ -146,6 +147,17 @@ func (c *crasher) intent(j *journal, e core.Effect) {
 		c.mu.Lock()
 		c.hashes[ss.Hash] = ss.ChannelID
 		c.mu.Unlock()
+	}
+}
+
+// committed journals the states of c that carry the wallet's own
+// signature, now durable: the wallet signs before it commits (app's
+// signnow.go), and only a committed signature may leave the process.
+func (c *crasher) committed(j *journal, ch *core.Channel) {
+	for _, st := range ch.States {
+		if int(ch.MyIndex) < len(st.Sigs) && st.Sigs[ch.MyIndex].V != 0 {
+			j.log("commit %s %d %s", ch.ID.Hex(), st.State.TurnNum, st.Hash.Hex())
+		}
 	}
 }
 
@@ -250,6 +262,16 @@ func runCrashChild() error {
 	}
 	for _, e := range pending {
 		c.intent(j, e.Effect)
+	}
+	// Signed states committed by a run killed before it could journal them.
+	sigs, err := st.Signatures(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range sigs {
+		if r.Signer == crashSigner("A").Address() {
+			j.log("commit %s %d %s", r.ChannelID.Hex(), r.TurnNum, r.StateHash.Hex())
+		}
 	}
 	signer := &crashSignerDecorator{Signer: crashSigner("A"), c: c, j: j}
 	lc, err := loopback.DialChain(ctx, os.Getenv(envServer), signer.Address())

@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/big"
@@ -166,7 +167,11 @@ func checkOutcome(t *testing.T, ctx context.Context, chain *memory.Chain, ref *r
 			}
 		}
 		if p, err := s.Pending(ctx); err != nil || len(p) != 0 {
-			t.Fatalf("store %d: %d outbox entries still pending (%v)", i, len(p), err)
+			kinds := make([]string, len(p))
+			for k, e := range p {
+				kinds[k] = fmt.Sprintf("%T", e.Effect)
+			}
+			t.Fatalf("store %d: %d outbox entries still pending %v (%v)", i, len(p), kinds, err)
 		}
 	}
 	wantA, wantB, wantSigs := expectedPayouts(t, ref, chansA)

@@ -47,6 +47,7 @@ func Run(t *testing.T, f Factory) {
 		{"Empty", testEmpty},
 		{"CorpusRoundTrip", testCorpusRoundTrip},
 		{"PendingAndDone", testPendingAndDone},
+		{"DoneInCommit", testDoneInCommit},
 		{"ManyChangesInOneCommit", testManyChangesInOneCommit},
 		{"EmptyCommits", testEmptyCommits},
 		{"Isolation", testIsolation},
@@ -286,6 +287,32 @@ func testPendingAndDone(t *testing.T, f Factory) {
 		t.Fatalf("new entry id %d reuses an id at or below %d", more[0].ID, all[5].ID)
 	}
 	wantPending(t, s, more)
+}
+
+// testDoneInCommit: a commit marks the entries its changes list in Done
+// (of any channel, unknown or already done ones ignored) in the same
+// commit; a commit that fails marks nothing.
+func testDoneInCommit(t *testing.T, f Factory) {
+	s := f.New(t)
+	c1, c2 := channel(1), channel(2)
+	all := mustCommit(t, s,
+		ports.Change{Channel: c1, Effects: []core.Effect{deposit(c1.ID, 0), deposit(c1.ID, 1)}},
+		ports.Change{Channel: c2, Effects: []core.Effect{deposit(c2.ID, 2)}})
+	c1.Now = 5
+	more := mustCommit(t, s, ports.Change{Channel: c1, Effects: []core.Effect{deposit(c1.ID, 3)}, Done: []uint64{all[0].ID, all[2].ID, all[2].ID + 1000}})
+	wantChannel(t, s, c1)
+	wantPending(t, s, []ports.OutboxEntry{all[1], more[0]})
+	// A commit that fails (here: its context has ended) marks nothing.
+	ctx, cancel := context.WithCancel(ctxFor(t))
+	cancel()
+	if _, err := s.Commit(ctx, []ports.Change{{Channel: c2, Done: []uint64{all[1].ID}}}); err == nil {
+		t.Fatal("Commit with an ended context succeeded")
+	}
+	wantPending(t, s, []ports.OutboxEntry{all[1], more[0]})
+	s = f.reopen(t, s)
+	wantPending(t, s, []ports.OutboxEntry{all[1], more[0]})
+	mustCommit(t, s, ports.Change{Channel: c2, Done: []uint64{all[1].ID, more[0].ID, all[0].ID}})
+	wantPending(t, s, nil)
 }
 
 func testManyChangesInOneCommit(t *testing.T, f Factory) {
