@@ -1,4 +1,4 @@
-package postgres
+package storecodec
 
 // The encoding of a channel (the channels table; see codec.go).
 
@@ -26,8 +26,8 @@ const (
 	chanCloseRequested
 )
 
-// appendChannel appends the encoding of c to b.
-func appendChannel(b []byte, c *core.Channel) []byte {
+// AppendChannel appends the encoding of c to b.
+func AppendChannel(b []byte, c *core.Channel) []byte {
 	e := encoder{b: b}
 	e.byte(codecFormat)
 	e.word(c.ID)
@@ -109,7 +109,8 @@ func appendChannel(b []byte, c *core.Channel) []byte {
 	return e.b
 }
 
-func decodeChannel(data []byte) (core.Channel, error) {
+// DecodeChannel reads what AppendChannel wrote; errors wrap ErrCorrupt.
+func DecodeChannel(data []byte) (core.Channel, error) {
 	d := decoder{b: data}
 	d.start()
 	var c core.Channel
@@ -151,7 +152,7 @@ func decodeChannel(data []byte) (core.Channel, error) {
 	c.Now = d.varint()
 	c.ClosedAt = d.varint()
 	c.TxWaitSince = d.varint()
-	if len(d.b) > 0 { // the dispute section (appendChannel)
+	if len(d.b) > 0 { // the dispute section (AppendChannel)
 		c.Challenge = core.TxStatus(d.byte())
 		if d.bool() {
 			c.Dispute = &core.Dispute{TurnNumRecord: d.uvarint(), FinalizesAt: d.uvarint(), Challenger: d.addr(), Challenged: d.state(nil)}
@@ -163,7 +164,7 @@ func decodeChannel(data []byte) (core.Channel, error) {
 		}
 	}
 	if err := d.finish(); err != nil {
-		return core.Channel{}, fmt.Errorf("postgres store: decode channel: %w", err)
+		return core.Channel{}, fmt.Errorf("store codec: decode channel: %w", err)
 	}
 	return c, nil
 }

@@ -1,4 +1,4 @@
-package postgres
+package storecodec
 
 // The encoding of effects (the outbox table; see codec.go).
 
@@ -11,14 +11,14 @@ import (
 
 // Effect kinds as stored in outbox.kind.
 const (
-	kindSignState = "SignState"
-	kindSend      = "Send"
-	kindDeposit   = "Deposit"
-	kindConclude  = "Conclude"
-	kindWatch     = "Watch"
-	kindChallenge = "SubmitChallenge"
-	kindCheckpt   = "SubmitCheckpoint"
-	kindPush      = "PushOutcome"
+	KindSignState = "SignState"
+	KindSend      = "Send"
+	KindDeposit   = "Deposit"
+	KindConclude  = "Conclude"
+	KindWatch     = "Watch"
+	KindChallenge = "SubmitChallenge"
+	KindCheckpt   = "SubmitCheckpoint"
+	KindPush      = "PushOutcome"
 )
 
 // proof appends a support proof.
@@ -36,9 +36,9 @@ func (d *decoder) proof() core.SupportProof {
 	return core.SupportProof{States: list(d, 8, func() nitro.State { return d.state(nil) }), Signatures: d.sigs(), WhoSignedWhat: d.bytes()}
 }
 
-// appendEffect appends the encoding of an effect to b and returns its kind.
+// AppendEffect appends the encoding of an effect to b and returns its kind.
 // Only the core's concrete effect types (as values) are accepted.
-func appendEffect(b []byte, eff core.Effect) (string, []byte, error) {
+func AppendEffect(b []byte, eff core.Effect) (string, []byte, error) {
 	e := encoder{b: b}
 	e.byte(codecFormat)
 	switch v := eff.(type) {
@@ -46,7 +46,7 @@ func appendEffect(b []byte, eff core.Effect) (string, []byte, error) {
 		e.word(v.ChannelID)
 		e.state(&v.State, nil)
 		e.word(v.Hash)
-		return kindSignState, e.b, nil
+		return KindSignState, e.b, nil
 	case core.Send:
 		e.word(v.ChannelID)
 		m := &v.Message
@@ -73,51 +73,51 @@ func appendEffect(b []byte, eff core.Effect) (string, []byte, error) {
 			e.str(p.Requests[i].Type)
 			e.word(p.Requests[i].ChannelID)
 		}
-		return kindSend, e.b, nil
+		return KindSend, e.b, nil
 	case core.Deposit:
 		e.word(v.ChannelID)
 		e.addr(v.Asset)
 		e.varint(int64(v.Item))
 		e.bigInt(v.ExpectedHeld)
 		e.bigInt(v.Amount)
-		return kindDeposit, e.b, nil
+		return KindDeposit, e.b, nil
 	case core.Conclude:
 		e.word(v.ChannelID)
 		e.state(&v.State, nil)
 		e.sigs(v.Signatures)
-		return kindConclude, e.b, nil
+		return KindConclude, e.b, nil
 	case core.Watch:
 		e.word(v.ChannelID)
 		e.addrs(v.Assets)
-		return kindWatch, e.b, nil
+		return KindWatch, e.b, nil
 	case core.SubmitChallenge:
 		e.word(v.ChannelID)
 		e.proof(&v.Proof)
-		return kindChallenge, e.b, nil
+		return KindChallenge, e.b, nil
 	case core.SubmitCheckpoint:
 		e.word(v.ChannelID)
 		e.proof(&v.Proof)
-		return kindCheckpt, e.b, nil
+		return KindCheckpt, e.b, nil
 	case core.PushOutcome:
 		e.word(v.ChannelID)
 		e.state(&v.Challenged, nil)
 		e.uvarint(v.TurnNumRecord)
 		e.uvarint(v.FinalizesAt)
 		e.addr(v.Challenger)
-		return kindPush, e.b, nil
+		return KindPush, e.b, nil
 	}
-	return "", b, fmt.Errorf("postgres store: cannot store effect of type %T", eff)
+	return "", b, fmt.Errorf("store codec: cannot store effect of type %T", eff)
 }
 
-// decodeEffect turns a stored effect back into its exact concrete type.
-func decodeEffect(kind string, data []byte) (core.Effect, error) {
+// DecodeEffect turns a stored effect back into its exact concrete type.
+func DecodeEffect(kind string, data []byte) (core.Effect, error) {
 	d := decoder{b: data}
 	d.start()
 	var e core.Effect
 	switch kind {
-	case kindSignState:
+	case KindSignState:
 		e = core.SignState{ChannelID: d.word(), State: d.state(nil), Hash: d.word()}
-	case kindSend:
+	case KindSend:
 		v := core.Send{ChannelID: d.word()}
 		m := &v.Message
 		m.Recipient, m.Sender = d.str(), d.str()
@@ -133,23 +133,23 @@ func decodeEffect(kind string, data []byte) (core.Effect, error) {
 		})
 		p.Requests = list(&d, 33, func() core.Request { return core.Request{Type: d.str(), ChannelID: d.word()} })
 		e = v
-	case kindDeposit:
+	case KindDeposit:
 		e = core.Deposit{ChannelID: d.word(), Asset: d.addr(), Item: d.int(), ExpectedHeld: d.bigInt(), Amount: d.bigInt()}
-	case kindConclude:
+	case KindConclude:
 		e = core.Conclude{ChannelID: d.word(), State: d.state(nil), Signatures: d.sigs()}
-	case kindWatch:
+	case KindWatch:
 		e = core.Watch{ChannelID: d.word(), Assets: d.addrs()}
-	case kindChallenge:
+	case KindChallenge:
 		e = core.SubmitChallenge{ChannelID: d.word(), Proof: d.proof()}
-	case kindCheckpt:
+	case KindCheckpt:
 		e = core.SubmitCheckpoint{ChannelID: d.word(), Proof: d.proof()}
-	case kindPush:
+	case KindPush:
 		e = core.PushOutcome{ChannelID: d.word(), Challenged: d.state(nil), TurnNumRecord: d.uvarint(), FinalizesAt: d.uvarint(), Challenger: d.addr()}
 	default:
-		return nil, fmt.Errorf("postgres store: unknown effect kind %q", kind)
+		return nil, fmt.Errorf("store codec: unknown effect kind %q", kind)
 	}
 	if err := d.finish(); err != nil {
-		return nil, fmt.Errorf("postgres store: decode %s effect: %w", kind, err)
+		return nil, fmt.Errorf("store codec: decode %s effect: %w", kind, err)
 	}
 	return e, nil
 }

@@ -1,4 +1,4 @@
-package postgres
+package storecodec
 
 // The encoding of states and outcomes, shared by channels, effects and the
 // states table (see codec.go).
@@ -134,8 +134,8 @@ func sameOutcome(a, b nitro.Outcome) bool {
 	return true
 }
 
-// appendState appends the encoding of a state alone (the states table).
-func appendState(b []byte, s *nitro.State) []byte {
+// AppendState appends the encoding of a state alone (the states table).
+func AppendState(b []byte, s *nitro.State) []byte {
 	e := encoder{b: b}
 	e.byte(codecFormat)
 	e.state(s, nil)
@@ -250,12 +250,13 @@ func (d *decoder) signedStates(ref *nitro.State) []core.SignedState {
 	return ss
 }
 
-func decodeState(data []byte) (nitro.State, error) {
+// DecodeState reads what AppendState wrote; errors wrap ErrCorrupt.
+func DecodeState(data []byte) (nitro.State, error) {
 	d := decoder{b: data}
 	d.start()
 	s := d.state(nil)
 	if err := d.finish(); err != nil {
-		return nitro.State{}, fmt.Errorf("postgres store: decode state: %w", err)
+		return nitro.State{}, fmt.Errorf("store codec: decode state: %w", err)
 	}
 	return s, nil
 }
