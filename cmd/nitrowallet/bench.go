@@ -360,26 +360,10 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 			r.pg = pg
 			progress(r)
 		}
-		if st.group == "postgres" && o.many > 0 {
-			r, err := benchManyRow(ctx, o, st.url, ceilings[procs])
-			if err != nil {
-				return err
-			}
-			progress(r)
-		}
 	}
-	if o.want("open") {
-		for _, st := range []struct{ name, url string }{{"memory", "memory"}, {"postgres", o.postgres}} {
-			if st.url == "" {
-				notes = append(notes, "postgres open row skipped: no -postgres URL (or NITROWALLET_TEST_DATABASE_URL)")
-				continue
-			}
-			r, err := benchOpenRow(ctx, o, st.name, st.url, ceilings[procs])
-			if err != nil {
-				return err
-			}
-			progress(r)
-		}
+	// The many-channels row and the open rows (bench_many.go, bench_open.go).
+	if err := benchMoreRows(ctx, o, ceilings[procs], progress, &notes); err != nil {
+		return err
 	}
 	if o.want("ts") {
 		// The baseline: the TypeScript server wallet 1.13.1, two of them

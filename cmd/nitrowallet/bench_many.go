@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -144,12 +143,35 @@ func benchManyRow(ctx context.Context, o benchOptions, store string, ceiling ben
 	if err != nil {
 		return benchRow{}, fmt.Errorf("bench postgres, many channels: %w", err)
 	}
-	many := strconv.Itoa(o.many)
-	if o.many >= 1000 {
-		many = benchFmtNum(float64(o.many))
-	}
-	r := benchSummarize(fmt.Sprintf("postgres: %s channels updated concurrently", many), "updates/s", ss, cs)
+	r := benchSummarize(fmt.Sprintf("postgres: %s channels updated concurrently", benchFmtCount(int64(o.many))), "updates/s", ss, cs)
 	r.note = fmt.Sprintf("%d goroutines, %d–%d updates per channel", workers, spread[0], spread[1])
 	r.pg = pg
 	return r, nil
+}
+
+// benchMoreRows measures the many-channels row (group postgres) and the
+// open rows (group open) and hands each to progress.
+func benchMoreRows(ctx context.Context, o benchOptions, ceiling benchWorkload, progress func(benchRow), notes *[]string) error {
+	if o.want("postgres") && o.postgres != "" && o.many > 0 {
+		r, err := benchManyRow(ctx, o, o.postgres, ceiling)
+		if err != nil {
+			return err
+		}
+		progress(r)
+	}
+	if !o.want("open") {
+		return nil
+	}
+	for _, st := range []struct{ name, url string }{{"memory", "memory"}, {"postgres", o.postgres}} {
+		if st.url == "" {
+			*notes = append(*notes, "postgres open row skipped: no -postgres URL (or NITROWALLET_TEST_DATABASE_URL)")
+			continue
+		}
+		r, err := benchOpenRow(ctx, o, st.name, st.url, ceiling)
+		if err != nil {
+			return err
+		}
+		progress(r)
+	}
+	return nil
 }

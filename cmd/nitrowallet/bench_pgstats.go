@@ -359,7 +359,7 @@ func benchPrintPGTable(out io.Writer, rows []benchRow) {
 			continue
 		}
 		n := float64(s.ops)
-		c := []string{r.name, benchFmtNum(n), benchFmtNum(float64(s.rows()) / n),
+		c := []string{r.name, benchFmtCount(s.ops), benchFmtNum(float64(s.rows()) / n),
 			fmt.Sprintf("%s / %s / %s", benchFmtNum(float64(s.ins)/n), benchFmtNum(float64(s.upd)/n), benchFmtNum(float64(s.del)/n)),
 			"", benchFmtNum(float64(s.commits) / n), "", ""}
 		if s.wal >= 0 {
@@ -378,6 +378,14 @@ func benchPrintPGTable(out io.Writer, rows []benchRow) {
 	}
 	fmt.Fprintln(out)
 	benchPrintCells(out, cells, map[int]bool{0: true})
+}
+
+// benchFmtCount formats a count, with thousands separators.
+func benchFmtCount(n int64) string {
+	if n < 1000 {
+		return strconv.FormatInt(n, 10)
+	}
+	return benchFmtNum(float64(n))
 }
 
 // benchPrintCells prints a Markdown table padded for a terminal: the
