@@ -34,6 +34,7 @@ type benchOptions struct {
 	postgres string        // PostgreSQL URL; empty skips the PostgreSQL rows
 	evm      bool          // run the simulated-chain rows
 	evmChans int           // channels of the open→running→closed row
+	many     int           // channels of the many-channels PostgreSQL row (0 skips it)
 	idle     []int         // channel counts of the heap rows
 	only     map[string]bool
 	cpuprof  string
@@ -68,9 +69,10 @@ heap a store takes per idle channel. See docs/benchmarks.md.
 	fs.StringVar(&o.postgres, "postgres", os.Getenv("NITROWALLET_TEST_DATABASE_URL"),
 		"PostgreSQL URL for the durable rows (schemas nitrowallet_bench_a and _b are reset); empty skips them")
 	fs.BoolVar(&o.evm, "evm", true, "run the rows on go-ethereum's in-process simulated chain")
+	fs.IntVar(&o.many, "many", 10000, "running channels the updates of the many-channels PostgreSQL row are spread over (0 skips it)")
 	fs.IntVar(&o.evmChans, "evm-channels", 100, "channels of the open→running→closed row on the simulated chain")
 	idle := fs.String("idle", "10000,100000", "channel counts for heap per idle channel (comma-separated; empty skips)")
-	only := fs.String("only", "", "comma-separated row groups to run: ceiling, memory, postgres, ts, app, ws, evm, heap (default all)")
+	only := fs.String("only", "", "comma-separated row groups to run: ceiling, memory, postgres, open, ts, app, ws, evm, heap (default all)")
 	fs.StringVar(&o.cpuprof, "cpuprofile", "", "write a CPU profile of the whole run to this file")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -125,6 +127,7 @@ type benchRow struct {
 	cpuRate float64       // ceiling CPU per op / row CPU per op (median)
 	spread  float64       // (max-min)/median of value over the repetitions
 	note    string
+	pg      *benchPGStats // the PostgreSQL server's work (bench_pgstats.go); nil for none
 }
 
 // benchSample is one repetition of a throughput row.
@@ -349,12 +352,18 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 				ceil = ceilings[procs]
 				what = fmt.Sprintf("%d channels in parallel", n)
 			}
-			ss, cs, err := benchUpdates(ctx, o, st.url, n, nil, ceil)
+			ss, cs, pg, err := benchUpdatesStats(ctx, o, st.url, n, ceil)
 			if err != nil {
 				return fmt.Errorf("bench %s, %d channels: %w", st.name, n, err)
 			}
-			progress(benchSummarize(fmt.Sprintf("%s: %s", st.name, what), "updates/s", ss, cs))
+			r := benchSummarize(fmt.Sprintf("%s: %s", st.name, what), "updates/s", ss, cs)
+			r.pg = pg
+			progress(r)
 		}
+	}
+	// The many-channels row and the open rows (bench_many.go, bench_open.go).
+	if err := benchMoreRows(ctx, o, ceilings[procs], progress, &notes); err != nil {
+		return err
 	}
 	if o.want("ts") {
 		// The baseline: the TypeScript server wallet 1.13.1, two of them
@@ -432,6 +441,7 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 		}
 	}
 	benchPrintTable(out, rows)
+	benchPrintPGTable(out, rows)
 	for _, n := range notes {
 		fmt.Fprintln(out, n)
 	}

@@ -68,22 +68,35 @@ type benchPair struct {
 	waiters int
 	err     error
 
-	turns  sync.Map      // nitro.Bytes32 → *atomic.Int64: updates made per channel
-	appDef nitro.Address // appDefinition of the channels created (zero: no app; see useApp)
+	turns   sync.Map      // nitro.Bytes32 → *atomic.Int64: updates made per channel
+	appDef  nitro.Address // appDefinition of the channels created (zero: no app; see useApp)
+	funding string        // funding strategy of the channels created (empty: Direct)
 }
 
 // newBenchPair starts wallets A and B on chain with the named store
 // ("memory" or a PostgreSQL URL, where they get the schemas
 // nitrowallet_bench_a and _b, emptied first).
 func newBenchPair(ctx context.Context, chain benchChain, store string) (*benchPair, error) {
-	p := &benchPair{ctx: ctx, chain: chain, results: map[string]map[nitro.Bytes32]app.ChannelResult{}}
-	p.cond = sync.NewCond(&p.mu)
 	store, err := benchStoreURL(store)
 	if err != nil {
 		return nil, err
 	}
+	return newBenchPairOn(ctx, chain, func(ctx context.Context, name string) (ports.Store, func(), error) {
+		return newStore(ctx, store, name)
+	})
+}
+
+// benchStoreOpener opens the store of the wallet named name ("A" or "B")
+// and returns it with what closes it.
+type benchStoreOpener func(ctx context.Context, name string) (ports.Store, func(), error)
+
+// newBenchPairOn starts wallets A and B on chain, each on the store open
+// gives it.
+func newBenchPairOn(ctx context.Context, chain benchChain, open benchStoreOpener) (*benchPair, error) {
+	p := &benchPair{ctx: ctx, chain: chain, results: map[string]map[nitro.Bytes32]app.ChannelResult{}}
+	p.cond = sync.NewCond(&p.mu)
 	for _, name := range []string{"A", "B"} {
-		party, closers, err := newBenchParty(ctx, chain, store, name)
+		party, closers, err := newBenchPartyOn(ctx, chain, open, name)
 		p.closers = append(p.closers, closers...)
 		if err != nil {
 			p.close()
@@ -127,6 +140,13 @@ func benchStoreURL(store string) (string, error) {
 // destination follow from the name) on chain with the store, and returns
 // it with what closes it, in order (closers is set even on an error).
 func newBenchParty(ctx context.Context, chain benchChain, store, name string) (party *benchParty, closers []func(), err error) {
+	return newBenchPartyOn(ctx, chain, func(ctx context.Context, name string) (ports.Store, func(), error) {
+		return newStore(ctx, store, name)
+	}, name)
+}
+
+// newBenchPartyOn is newBenchParty on the store open gives the wallet.
+func newBenchPartyOn(ctx context.Context, chain benchChain, open benchStoreOpener, name string) (party *benchParty, closers []func(), err error) {
 	key, err := crypto.ToECDSA(crypto.Keccak256([]byte("nitrowallet-bench-" + name)))
 	if err != nil {
 		return nil, nil, err
@@ -136,7 +156,7 @@ func newBenchParty(ctx context.Context, chain benchChain, store, name string) (p
 	if err != nil {
 		return nil, nil, err
 	}
-	st, closeStore, err := newStore(ctx, store, name)
+	st, closeStore, err := open(ctx, name)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -276,7 +296,7 @@ func benchAllocation(asset nitro.Address, parties []*benchParty, a, b int64) []a
 func (p *benchPair) create() (nitro.Bytes32, error) {
 	A, B := p.parties[0], p.parties[1]
 	r, err := A.w.CreateChannel(p.ctx, app.CreateChannelParams{Participants: []app.Participant{A.me, B.me},
-		Allocations: p.allocation(5, 3), AppDefinition: p.appDef})
+		Allocations: p.allocation(5, 3), AppDefinition: p.appDef, FundingStrategy: p.funding})
 	if err != nil {
 		return nitro.Bytes32{}, err
 	}
