@@ -18,14 +18,16 @@ import (
 // that channel's lock: entries are replaced after each successful commit
 // and dropped after a failed one, whose outcome is unknown. Channels are
 // values that nothing modifies in place, so an entry is shared, not copied.
-// It holds at most cacheMax channels; when full it forgets one at random.
+// It holds at most Config.ChannelCache channels (cacheDefault when zero);
+// when a shard is full it forgets one of its channels at random.
 type channelCache struct {
-	shards [cacheShards]cacheShard
+	shards   [cacheShards]cacheShard
+	perShard int // capacity of each shard
 }
 
 const (
-	cacheShards = 64
-	cacheMax    = 4096
+	cacheShards  = 64
+	cacheDefault = 4096
 )
 
 type cacheShard struct {
@@ -33,8 +35,11 @@ type cacheShard struct {
 	m  map[nitro.Bytes32]core.Channel
 }
 
-func newChannelCache() *channelCache {
-	c := &channelCache{}
+func newChannelCache(size int) *channelCache {
+	if size <= 0 {
+		size = cacheDefault
+	}
+	c := &channelCache{perShard: max(1, (size+cacheShards-1)/cacheShards)}
 	for i := range c.shards {
 		c.shards[i].m = map[nitro.Bytes32]core.Channel{}
 	}
@@ -56,7 +61,7 @@ func (c *channelCache) get(id nitro.Bytes32) (core.Channel, bool) {
 func (c *channelCache) put(ch core.Channel) {
 	s := c.shard(ch.ID)
 	s.mu.Lock()
-	if _, ok := s.m[ch.ID]; !ok && len(s.m) >= cacheMax/cacheShards {
+	if _, ok := s.m[ch.ID]; !ok && len(s.m) >= c.perShard {
 		for k := range s.m {
 			delete(s.m, k)
 			break

@@ -26,6 +26,12 @@ type Config struct {
 	Chain  ports.Chain
 	// Clock defaults to the system clock.
 	Clock ports.Clock
+	// ChannelCache is how many channels the wallet keeps in memory after
+	// it committed or read them, so that a call on a busy channel does
+	// not read it back from the store; zero means 4,096 (about 3 kB each
+	// for a two-party channel). A server with more channels active at
+	// once should raise it.
+	ChannelCache int
 	// TickInterval is how often channels get a Tick (retries, backup
 	// conclude); zero means one second, negative disables the ticker.
 	TickInterval time.Duration
@@ -189,7 +195,7 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	w := &Wallet{
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
-		cache: newChannelCache(), ticks: newTickSet(cfg.AutoChallengeAfter > 0), effects: newEffectWorkers(cfg.Parallelism),
+		cache: newChannelCache(cfg.ChannelCache), ticks: newTickSet(cfg.AutoChallengeAfter > 0), effects: newEffectWorkers(cfg.Parallelism),
 		subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel, bg: bg,
 		doneq: newDoneQueue(),
 	}

@@ -26,7 +26,6 @@ import (
 type Store struct {
 	mu       sync.RWMutex
 	channels map[nitro.Bytes32][]byte
-	scratch  []byte // Commit's encoding buffer, under mu
 	outbox   []ports.OutboxEntry
 	nextID   uint64
 	nonces   map[string]uint64
@@ -78,17 +77,28 @@ func (s *Store) List(ctx context.Context) ([]core.Channel, error) {
 	return out, nil
 }
 
+// scratchPool holds Commit's encoding buffers.
+var scratchPool = sync.Pool{New: func() any { return new([]byte) }}
+
 // Commit saves the channels and appends their effects in one step.
 func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.OutboxEntry, error) {
 	if err := ended(ctx); err != nil {
 		return nil, err
 	}
+	// Encoded before the lock, so that concurrent commits encode in
+	// parallel.
+	buf := scratchPool.Get().(*[]byte)
+	encoded := make([][]byte, len(changes))
+	for i := range changes {
+		*buf = storecodec.AppendChannel((*buf)[:0], &changes[i].Channel)
+		encoded[i] = slices.Clone(*buf)
+	}
+	scratchPool.Put(buf)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var entries []ports.OutboxEntry
-	for _, ch := range changes {
-		s.scratch = storecodec.AppendChannel(s.scratch[:0], &ch.Channel)
-		s.channels[ch.Channel.ID] = slices.Clone(s.scratch)
+	for i, ch := range changes {
+		s.channels[ch.Channel.ID] = encoded[i]
 		for _, e := range ch.Effects {
 			entry := ports.OutboxEntry{ID: s.nextID, ChannelID: ch.Channel.ID, Effect: e}
 			s.nextID++

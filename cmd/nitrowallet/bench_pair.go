@@ -44,6 +44,9 @@ func (m *benchMemoryChain) account(_ context.Context, key *ecdsa.PrivateKey) (po
 func (m *benchMemoryChain) asset() nitro.Address { return m.c.ETHAssetHolder() }
 func (m *benchMemoryChain) close()               {}
 
+// benchChannelCache is the wallets' Config.ChannelCache in every row.
+const benchChannelCache = 32768
+
 // benchParty is one wallet of a benchmark pair.
 type benchParty struct {
 	name  string
@@ -161,7 +164,9 @@ func newBenchPartyOn(ctx context.Context, chain benchChain, open benchStoreOpene
 		return nil, nil, err
 	}
 	closers = append(closers, closeStore)
-	w, err := app.New(ctx, app.Config{Signer: s, Store: st, Chain: acct})
+	// The cache holds every channel of the largest row (-many), as a
+	// server with that many active channels would be configured.
+	w, err := app.New(ctx, app.Config{Signer: s, Store: st, Chain: acct, ChannelCache: benchChannelCache})
 	if err != nil {
 		return nil, closers, err
 	}
