@@ -44,12 +44,12 @@ func (s *Store) Get(ctx context.Context, id nitro.Bytes32) (core.Channel, error)
 		return core.Channel{}, err
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	c, ok := s.channels[id]
+	s.mu.RUnlock()
 	if !ok {
 		return core.Channel{}, ports.ErrNotFound
 	}
-	return c.Clone(), nil
+	return c.Clone(), nil // a stored value is never changed in place
 }
 
 // List returns copies of every channel, ordered by id.
@@ -58,10 +58,13 @@ func (s *Store) List(ctx context.Context) ([]core.Channel, error) {
 		return nil, err
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	out := make([]core.Channel, 0, len(s.channels))
 	for _, c := range s.channels {
-		out = append(out, c.Clone())
+		out = append(out, c)
+	}
+	s.mu.RUnlock()
+	for i := range out {
+		out[i] = out[i].Clone()
 	}
 	slices.SortFunc(out, func(a, b core.Channel) int { return strings.Compare(a.ID.Hex(), b.ID.Hex()) })
 	return out, nil
@@ -72,18 +75,28 @@ func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 	if err := ended(ctx); err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var entries []ports.OutboxEntry
-	for _, ch := range changes {
-		s.channels[ch.Channel.ID] = ch.Channel.Clone()
+	// The copies are made before the lock is taken: every call of every
+	// channel waits for it, and a copy allocates (and may be made to help
+	// the garbage collector), so under the lock it would hold them all up.
+	chans := make([]core.Channel, len(changes))
+	var entries, kept []ports.OutboxEntry
+	for i, ch := range changes {
+		chans[i] = ch.Channel.Clone()
 		for _, e := range ch.Effects {
-			entry := ports.OutboxEntry{ID: s.nextID, ChannelID: ch.Channel.ID, Effect: e}
-			s.nextID++
-			s.outbox = append(s.outbox, ports.OutboxEntry{ID: entry.ID, ChannelID: entry.ChannelID, Effect: cloneEffect(e)})
-			entries = append(entries, entry)
+			entries = append(entries, ports.OutboxEntry{ChannelID: ch.Channel.ID, Effect: e})
+			kept = append(kept, ports.OutboxEntry{ChannelID: ch.Channel.ID, Effect: cloneEffect(e)})
 		}
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range chans {
+		s.channels[c.ID] = c
+	}
+	for i := range entries {
+		entries[i].ID, kept[i].ID = s.nextID, s.nextID
+		s.nextID++
+	}
+	s.outbox = append(s.outbox, kept...)
 	return entries, nil
 }
 
@@ -93,10 +106,11 @@ func (s *Store) Pending(ctx context.Context) ([]ports.OutboxEntry, error) {
 		return nil, err
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	out := make([]ports.OutboxEntry, len(s.outbox))
-	for i, e := range s.outbox {
-		out[i] = ports.OutboxEntry{ID: e.ID, ChannelID: e.ChannelID, Effect: cloneEffect(e.Effect)}
+	copy(out, s.outbox)
+	s.mu.RUnlock()
+	for i := range out {
+		out[i].Effect = cloneEffect(out[i].Effect) // a stored effect is never changed in place
 	}
 	return out, nil
 }
