@@ -145,6 +145,7 @@ type Wallet struct {
 	life    lifecycle
 
 	effects *effectWorkers // carries out background work's effects, by channel
+	owned   *ownedEntries  // entries running calls carry out themselves (owned.go)
 	tower   *towerHand     // hands proofs to Config.Watchtower; nil without one
 }
 
@@ -189,7 +190,7 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	w := &Wallet{
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
 		cache: newChannelCache(), ticks: newTickSet(cfg.AutoChallengeAfter > 0), effects: newEffectWorkers(cfg.Parallelism),
-		subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel, bg: bg,
+		owned: newOwnedEntries(), subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel, bg: bg,
 	}
 	if cfg.Watchtower != nil {
 		w.tower = newTowerHand(cfg.Watchtower, cfg.Logger)
