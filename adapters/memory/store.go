@@ -78,10 +78,17 @@ func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 	// The copies are made before the lock is taken: every call of every
 	// channel waits for it, and a copy allocates (and may be made to help
 	// the garbage collector), so under the lock it would hold them all up.
-	chans := make([]core.Channel, len(changes))
+	var one [1]core.Channel // the usual commit, without an allocation
+	chans, n := one[:0], 0
+	for _, ch := range changes {
+		chans = append(chans, ch.Channel.Clone())
+		n += len(ch.Effects)
+	}
 	var entries, kept []ports.OutboxEntry
-	for i, ch := range changes {
-		chans[i] = ch.Channel.Clone()
+	if n > 0 {
+		entries, kept = make([]ports.OutboxEntry, 0, n), make([]ports.OutboxEntry, 0, n)
+	}
+	for _, ch := range changes {
 		for _, e := range ch.Effects {
 			entries = append(entries, ports.OutboxEntry{ChannelID: ch.Channel.ID, Effect: e})
 			kept = append(kept, ports.OutboxEntry{ChannelID: ch.Channel.ID, Effect: cloneEffect(e)})
