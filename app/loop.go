@@ -123,10 +123,12 @@ type batch struct {
 	order []int          // indexes into chans, by first set
 	out   *outbox
 	done  []uint64 // outbox entries carried out, to mark done
+	owns  []uint64 // entries this batch committed, in w.owned until disown
 	// Room for the usual call (one channel) in the batch's own allocation.
 	chanBuf   [1]batchChannel
 	orderBuf  [1]int
 	doneBuf   [4]uint64
+	ownsBuf   [4]uint64
 	changeBuf [1]ports.Change
 	outBuf    outbox
 	// Channels whose signer failed in this call (signnow.go).
@@ -163,15 +165,25 @@ func newBatch(w *Wallet) *batch {
 	b.w = w
 	b.outBuf.version = w.cfg.WalletVersion
 	b.out = &b.outBuf
-	b.chans, b.order, b.done = b.chanBuf[:0], b.orderBuf[:0], b.doneBuf[:0]
+	b.chans, b.order, b.done, b.owns = b.chanBuf[:0], b.orderBuf[:0], b.doneBuf[:0], b.ownsBuf[:0]
 	return b
 }
 
 // release returns b to the pool once its call has its result (nothing of
 // the result refers to b).
 func (b *batch) release() {
+	b.disown()
 	*b = batch{}
 	batches.Put(b)
+}
+
+// disown hands the entries b committed back to the ticker (ownedEntries):
+// they are carried out and marked done, or left pending by a failure.
+func (b *batch) disown() {
+	for _, id := range b.owns {
+		b.w.owned.remove(id)
+	}
+	b.owns = b.owns[:0]
 }
 
 // entry returns the index of id's entry, adding it if needed.
@@ -235,6 +247,10 @@ func (b *batch) commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 	if err != nil {
 		return nil, storeErr("commit", err)
 	}
+	for _, e := range entries {
+		b.w.owned.add(e.ID)
+		b.owns = append(b.owns, e.ID)
+	}
 	return entries, nil
 }
 
@@ -282,6 +298,7 @@ func (b *batch) drain(ctx context.Context, queue []ports.OutboxEntry) error {
 // failure here is only logged: the effects took place, and a caller must
 // never be told that a call failed when it took effect.
 func (b *batch) markDone(ctx context.Context) {
+	defer b.disown()
 	if len(b.done) == 0 {
 		return
 	}
@@ -510,7 +527,7 @@ func (w *Wallet) pendingChannels(ctx context.Context) ([]nitro.Bytes32, error) {
 	byChannel := map[nitro.Bytes32]bool{}
 	var ids []nitro.Bytes32
 	for _, e := range pending {
-		if !byChannel[e.ChannelID] {
+		if !byChannel[e.ChannelID] && !w.owned.has(e.ID) {
 			byChannel[e.ChannelID] = true
 			ids = append(ids, e.ChannelID)
 		}

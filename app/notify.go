@@ -23,7 +23,10 @@ const DefaultNotificationQueue = 1024
 // for the first subscriber, in a queue of the same bound, so messages
 // resent on restart are not lost unless there are more than limit.
 type hub struct {
-	mu      sync.Mutex
+	// mu guards subs and the holding state; publish, which every call
+	// makes, only reads them (RLock), so calls on different channels do
+	// not queue behind each other here.
+	mu      sync.RWMutex
 	limit   int
 	subs    map[*subscriber]struct{}
 	done    bool
@@ -124,13 +127,19 @@ func (h *hub) release() {
 }
 
 func (h *hub) publish(n Notification) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
 	if h.holding && len(h.subs) == 0 {
-		if h.held.push(n, h.limit) {
-			h.dropped.Add(1)
+		h.mu.RUnlock()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.holding && len(h.subs) == 0 {
+			if h.held.push(n, h.limit) {
+				h.dropped.Add(1)
+			}
+			return
 		}
-		return
+	} else {
+		defer h.mu.RUnlock()
 	}
 	for s := range h.subs {
 		s.mu.Lock()

@@ -152,6 +152,7 @@ type Wallet struct {
 
 	effects *effectWorkers // carries out background work's effects, by channel
 	doneq   *doneQueue     // done marks waiting for a commit (donelater.go)
+	owned   *ownedEntries  // entries running calls carry out themselves (owned.go)
 	tower   *towerHand     // hands proofs to Config.Watchtower; nil without one
 }
 
@@ -196,7 +197,7 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 	w := &Wallet{
 		cfg: cfg, log: cfg.Logger, me: cfg.Signer.Address(), locks: newChannelLocks(),
 		cache: newChannelCache(cfg.ChannelCache), ticks: newTickSet(cfg.AutoChallengeAfter > 0), effects: newEffectWorkers(cfg.Parallelism),
-		subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel, bg: bg,
+		owned: newOwnedEntries(), subs: newHub(cfg.NotificationQueue), gate: newRequestGate(cfg), cancel: cancel, bg: bg,
 		doneq: newDoneQueue(),
 	}
 	if cfg.Watchtower != nil {

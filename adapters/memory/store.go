@@ -50,12 +50,12 @@ func (s *Store) Get(ctx context.Context, id nitro.Bytes32) (core.Channel, error)
 		return core.Channel{}, err
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	data, ok := s.channels[id]
+	s.mu.RUnlock()
 	if !ok {
 		return core.Channel{}, ports.ErrNotFound
 	}
-	return decodeChannel(data)
+	return decodeChannel(data) // a stored encoding is never changed in place
 }
 
 // List returns copies of every channel, ordered by id.
@@ -64,9 +64,13 @@ func (s *Store) List(ctx context.Context) ([]core.Channel, error) {
 		return nil, err
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	out := make([]core.Channel, 0, len(s.channels))
+	datas := make([][]byte, 0, len(s.channels))
 	for _, data := range s.channels {
+		datas = append(datas, data)
+	}
+	s.mu.RUnlock()
+	for _, data := range datas {
 		c, err := decodeChannel(data)
 		if err != nil {
 			return nil, err
@@ -85,30 +89,44 @@ func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 	if err := ended(ctx); err != nil {
 		return nil, err
 	}
-	// Encoded before the lock, so that concurrent commits encode in
-	// parallel.
+	// The encodings and copies are made before the lock is taken: every
+	// call of every channel waits for it, and a copy allocates (and may be
+	// made to help the garbage collector), so under the lock it would hold
+	// them all up; concurrent commits encode in parallel.
 	buf := scratchPool.Get().(*[]byte)
-	encoded := make([][]byte, len(changes))
+	var one [1][]byte // the usual commit, without an allocation
+	encoded, n := one[:0], 0
 	for i := range changes {
 		*buf = storecodec.AppendChannel((*buf)[:0], &changes[i].Channel)
-		encoded[i] = slices.Clone(*buf)
+		encoded = append(encoded, slices.Clone(*buf))
+		n += len(changes[i].Effects)
 	}
 	scratchPool.Put(buf)
+	var entries, kept []ports.OutboxEntry
+	if n > 0 {
+		entries, kept = make([]ports.OutboxEntry, 0, n), make([]ports.OutboxEntry, 0, n)
+	}
+	var done []uint64
+	for _, ch := range changes {
+		for _, e := range ch.Effects {
+			entries = append(entries, ports.OutboxEntry{ChannelID: ch.Channel.ID, Effect: e})
+			kept = append(kept, ports.OutboxEntry{ChannelID: ch.Channel.ID, Effect: cloneEffect(e)})
+		}
+		done = append(done, ch.Done...)
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var entries []ports.OutboxEntry
-	for i, ch := range changes {
-		s.channels[ch.Channel.ID] = encoded[i]
-		for _, e := range ch.Effects {
-			entry := ports.OutboxEntry{ID: s.nextID, ChannelID: ch.Channel.ID, Effect: e}
-			s.nextID++
-			s.outbox = append(s.outbox, ports.OutboxEntry{ID: entry.ID, ChannelID: entry.ChannelID, Effect: cloneEffect(e)})
-			entries = append(entries, entry)
-		}
-		if len(ch.Done) > 0 {
-			s.outbox = slices.DeleteFunc(s.outbox, func(e ports.OutboxEntry) bool { return slices.Contains(ch.Done, e.ID) })
-		}
+	for i := range changes {
+		s.channels[changes[i].Channel.ID] = encoded[i]
 	}
+	if len(done) > 0 {
+		s.outbox = slices.DeleteFunc(s.outbox, func(e ports.OutboxEntry) bool { return slices.Contains(done, e.ID) })
+	}
+	for i := range entries {
+		entries[i].ID, kept[i].ID = s.nextID, s.nextID
+		s.nextID++
+	}
+	s.outbox = append(s.outbox, kept...)
 	return entries, nil
 }
 
@@ -118,10 +136,11 @@ func (s *Store) Pending(ctx context.Context) ([]ports.OutboxEntry, error) {
 		return nil, err
 	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	out := make([]ports.OutboxEntry, len(s.outbox))
-	for i, e := range s.outbox {
-		out[i] = ports.OutboxEntry{ID: e.ID, ChannelID: e.ChannelID, Effect: cloneEffect(e.Effect)}
+	copy(out, s.outbox)
+	s.mu.RUnlock()
+	for i := range out {
+		out[i].Effect = cloneEffect(out[i].Effect) // a stored effect is never changed in place
 	}
 	return out, nil
 }

@@ -31,6 +31,7 @@ type benchOptions struct {
 	count    int           // repetitions; the table shows medians
 	channels int           // channels of the parallel rows
 	workers  int           // goroutines driving them (0: one per channel)
+	paced    float64       // share of a parallel row's rate its paced row offers (0: none)
 	postgres string        // PostgreSQL URL; empty skips the PostgreSQL rows
 	evm      bool          // run the simulated-chain rows
 	evmChans int           // channels of the open→running→closed row
@@ -66,6 +67,7 @@ heap a store takes per idle channel. See docs/benchmarks.md.
 	fs.IntVar(&o.count, "count", 5, "repetitions of each row; the table shows their medians")
 	fs.IntVar(&o.channels, "channels", 64, "channels updated in parallel in the parallel rows")
 	fs.IntVar(&o.workers, "workers", 0, "goroutines driving the parallel rows' channels, round-robin (0: one per channel)")
+	fs.Float64Var(&o.paced, "paced", 0.5, "after each parallel row, offer this share of its updates/s on a fixed schedule (latency at that load; 0 skips)")
 	fs.StringVar(&o.postgres, "postgres", os.Getenv("NITROWALLET_TEST_DATABASE_URL"),
 		"PostgreSQL URL for the durable rows (schemas nitrowallet_bench_a and _b are reset); empty skips them")
 	fs.BoolVar(&o.evm, "evm", true, "run the rows on go-ethereum's in-process simulated chain")
@@ -120,6 +122,7 @@ type benchRow struct {
 	unit    string
 	p50     time.Duration
 	p99     time.Duration
+	p999    time.Duration
 	allocs  float64       // per operation; negative when not measured
 	ceiling float64       // the ceiling measured alongside (same unit); 0 for none
 	ratio   float64       // value / ceiling, the median over repetitions
@@ -189,6 +192,7 @@ func benchSummarize(name, unit string, ss, ceils []benchSample) benchRow {
 	}
 	r.p50 = time.Duration(med(func(s benchSample) float64 { return float64(s.quantile(0.50)) }))
 	r.p99 = time.Duration(med(func(s benchSample) float64 { return float64(s.quantile(0.99)) }))
+	r.p999 = time.Duration(med(func(s benchSample) float64 { return float64(s.quantile(0.999)) }))
 	r.allocs = med(func(s benchSample) float64 { return float64(s.mallocs) / float64(max(s.ops, 1)) })
 	lo, hi := ss[0].rate(), ss[0].rate()
 	for _, s := range ss {
@@ -359,6 +363,13 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 			r := benchSummarize(fmt.Sprintf("%s: %s", st.name, what), "updates/s", ss, cs)
 			r.pg = pg
 			progress(r)
+			if n > 1 && o.paced > 0 {
+				pr, err := benchPacedRow(ctx, o, st.name, st.url, n, o.paced*r.value, o.paced, ceil)
+				if err != nil {
+					return fmt.Errorf("bench %s, %d channels paced: %w", st.name, n, err)
+				}
+				progress(pr)
+			}
 		}
 	}
 	// The many-channels row and the open rows (bench_many.go, bench_open.go).
@@ -451,28 +462,28 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 // benchPrintTable prints the rows as a Markdown table, padded so that it
 // also reads well in a terminal.
 func benchPrintTable(out io.Writer, rows []benchRow) {
-	head := []string{"benchmark", "value", "unit", "p50", "p99", "allocs/op", "CPU/op", "of ceiling", "ceiling (same run)", "CPU of ceiling", "spread"}
+	head := []string{"benchmark", "value", "unit", "p50", "p99", "p99.9", "allocs/op", "CPU/op", "of ceiling", "ceiling (same run)", "CPU of ceiling", "spread"}
 	cells := [][]string{head}
 	for _, r := range rows {
-		c := []string{r.name, benchFmtNum(r.value), r.unit, benchFmtDur(r.p50), benchFmtDur(r.p99), "", "", "", "", "", ""}
+		c := []string{r.name, benchFmtNum(r.value), r.unit, benchFmtDur(r.p50), benchFmtDur(r.p99), benchFmtDur(r.p999), "", "", "", "", "", ""}
 		if r.note != "" {
 			c[0] += " (" + r.note + ")"
 		}
 		if r.allocs >= 0 && r.p50 > 0 {
-			c[5] = benchFmtNum(r.allocs)
+			c[6] = benchFmtNum(r.allocs)
 		}
 		if r.cpuOp > 0 {
-			c[6] = benchFmtDur(r.cpuOp)
+			c[7] = benchFmtDur(r.cpuOp)
 		}
 		if r.ratio > 0 {
-			c[7] = fmt.Sprintf("%.0f%%", 100*r.ratio)
-			c[8] = benchFmtNum(r.ceiling) + " " + r.unit
+			c[8] = fmt.Sprintf("%.0f%%", 100*r.ratio)
+			c[9] = benchFmtNum(r.ceiling) + " " + r.unit
 		}
 		if r.cpuRate > 0 {
-			c[9] = fmt.Sprintf("%.0f%%", 100*r.cpuRate)
+			c[10] = fmt.Sprintf("%.0f%%", 100*r.cpuRate)
 		}
 		if r.spread > 0 {
-			c[10] = fmt.Sprintf("±%.0f%%", 50*r.spread)
+			c[11] = fmt.Sprintf("±%.0f%%", 50*r.spread)
 		}
 		cells = append(cells, c)
 	}
