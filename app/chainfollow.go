@@ -86,7 +86,7 @@ func (w *Wallet) applyEventOnce(ctx context.Context, ev core.ChainEvent) error {
 	// it; its effects (a deposit that waits for its receipt) go to the
 	// channel's worker, so the next event need not wait for them. With
 	// Parallelism 1 they run here, in order.
-	res, err := w.applyThen(ctx, []job{{id: ev.ChannelID, in: ev}}, w.cfg.Parallelism > 1)
+	res, err := w.applyThen(ctx, []job{{id: ev.ChannelID, in: ev}}, w.cfg.Parallelism > 1, false)
 	w.publishQueued(res)
 	switch {
 	case err == nil, errors.Is(err, ErrIncomplete):

@@ -10,7 +10,7 @@ import (
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
-// Done marks, written late. A call's effects are carried out once its
+// Done marks, written late (Config.DoneFlushDelay). A call's effects are carried out once its
 // commit is durable (a message handed to the caller); marking their outbox
 // entries done used to be a store write of its own after every call. Now
 // the marks wait in the wallet and ride on its next commit (ports.Change
@@ -165,11 +165,11 @@ func (w *Wallet) flushDone(ctx context.Context) error {
 	return err
 }
 
-// doneFlusher writes done marks that no commit took within doneFlushDelay,
+// doneFlusher writes done marks that no commit took within delay,
 // until ctx ends.
-func (w *Wallet) doneFlusher(ctx context.Context) {
+func (w *Wallet) doneFlusher(ctx context.Context, delay time.Duration) {
 	defer w.wg.Done()
-	t := time.NewTimer(doneFlushDelay)
+	t := time.NewTimer(delay)
 	t.Stop()
 	for {
 		select {
@@ -177,7 +177,7 @@ func (w *Wallet) doneFlusher(ctx context.Context) {
 			return
 		case <-w.doneq.kick:
 		}
-		t.Reset(doneFlushDelay)
+		t.Reset(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()

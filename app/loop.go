@@ -25,16 +25,19 @@ type job struct {
 // one store commit, then carries the effects out. If any Step fails nothing
 // is committed.
 func (w *Wallet) apply(ctx context.Context, jobs []job) (Result, error) {
-	return w.applyThen(ctx, jobs, false)
+	return w.applyThen(ctx, jobs, false, true)
 }
 
 // applyThen is apply; with handOff the committed effects go to the
 // channels' workers (see effectWorkers) instead of being carried out here.
-func (w *Wallet) applyThen(ctx context.Context, jobs []job, handOff bool) (Result, error) {
+// call says that a client's call asked for it: the done marks of its
+// effects then wait for the next commit (donelater.go), while background
+// work writes its own at once.
+func (w *Wallet) applyThen(ctx context.Context, jobs []job, handOff, call bool) (Result, error) {
 	if len(jobs) == 1 {
 		m := w.locks.lockOne(jobs[0].id)
 		defer w.locks.unlockOne(jobs[0].id, m)
-		return w.applyLocked(ctx, jobs, handOff)
+		return w.applyLocked(ctx, jobs, handOff, call)
 	}
 	ids := make([]nitro.Bytes32, 0, len(jobs))
 	for _, j := range jobs {
@@ -42,10 +45,10 @@ func (w *Wallet) applyThen(ctx context.Context, jobs []job, handOff bool) (Resul
 	}
 	unlock := w.locks.lock(ids)
 	defer unlock()
-	return w.applyLocked(ctx, jobs, handOff)
+	return w.applyLocked(ctx, jobs, handOff, call)
 }
 
-func (w *Wallet) applyLocked(ctx context.Context, jobs []job, handOff bool) (Result, error) {
+func (w *Wallet) applyLocked(ctx context.Context, jobs []job, handOff, call bool) (Result, error) {
 	b := newBatch(w)
 	defer b.release()
 	var adm admission // proposal slots this call reserves
@@ -110,7 +113,7 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job, handOff bool) (Res
 	ctx, cancel := w.effectContext(ctx)
 	defer cancel()
 	err = b.drain(ctx, entries)
-	b.lazy = true
+	b.lazy = call
 	b.markDone(ctx)
 	return b.finish(), incomplete(err)
 }
@@ -412,7 +415,7 @@ func changed(a summary, b ChannelResult) bool {
 // the messages they produce. With Parallelism above 1 their effects go to
 // the channels' workers.
 func (w *Wallet) applyAsync(ctx context.Context, jobs []job) {
-	res, err := w.applyThen(ctx, jobs, w.cfg.Parallelism > 1)
+	res, err := w.applyThen(ctx, jobs, w.cfg.Parallelism > 1, false)
 	if err != nil && !errors.Is(err, core.ErrChannelNotFound) {
 		w.log.Warn("background step failed", "err", err)
 	}
@@ -485,6 +488,7 @@ func (w *Wallet) tick(ctx context.Context, wait bool) error {
 	}
 	w.eachChannel(ids, func(id nitro.Bytes32) { w.applyAsync(ctx, []job{{id: id, in: tick}}) })
 	w.expireProposals(ctx)
+	_ = w.flushDone(ctx) // logged; the marks wait for the next commit or tick
 	if err := w.resume(ctx, wait); err != nil {
 		w.log.Warn("tick: resume failed", "err", err)
 	}

@@ -160,7 +160,7 @@ func (w *Wallet) stepRewound(ctx context.Context, id nitro.Bytes32, in core.Rewo
 	// Like a chain event's, the rewind's effects (deposits made again, a
 	// conclude resubmitted) go to the channels' workers, so one slow
 	// transaction never holds up the rest of the rewind.
-	res, err := w.applyThen(ctx, []job{{id: id, in: in}}, w.cfg.Parallelism > 1)
+	res, err := w.applyThen(ctx, []job{{id: id, in: in}}, w.cfg.Parallelism > 1, false)
 	for _, m := range res.Outbox {
 		w.subs.publish(Notification{Type: MessageQueued, Message: m})
 	}

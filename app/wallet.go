@@ -1,6 +1,7 @@
 package app
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -32,6 +33,12 @@ type Config struct {
 	// for a two-party channel). A server with more channels active at
 	// once should raise it.
 	ChannelCache int
+	// DoneFlushDelay is how long the done marks of a call's effects wait
+	// for the wallet's next commit to carry them before they are written
+	// on their own (donelater.go); zero means 20 ms. Negative: only a
+	// commit, a Tick, Flush or Close writes them (deterministic, for
+	// simulations).
+	DoneFlushDelay time.Duration
 	// TickInterval is how often channels get a Tick (retries, backup
 	// conclude); zero means one second, negative disables the ticker.
 	TickInterval time.Duration
@@ -226,8 +233,11 @@ func New(ctx context.Context, cfg Config) (*Wallet, error) {
 		w.wg.Add(1)
 		go w.tower.run(bg, &w.wg)
 	}
-	w.wg.Add(2)
-	go w.doneFlusher(bg)
+	if cfg.DoneFlushDelay >= 0 {
+		w.wg.Add(1)
+		go w.doneFlusher(bg, cmp.Or(cfg.DoneFlushDelay, doneFlushDelay))
+	}
+	w.wg.Add(1)
 	go w.followChain(bg)
 	if cfg.TickInterval > 0 {
 		w.wg.Add(1)

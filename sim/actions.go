@@ -59,11 +59,11 @@ func (w *World) call(wal *Wallet, what string, id nitro.Bytes32, expectOK bool, 
 		pred = w.predict(wal, ins())
 	}
 	w.mu.Lock()
-	wal.store.record, wal.store.first = check, nil
+	wal.store.record, wal.store.first, wal.store.inCall = check, nil, true
 	w.mu.Unlock()
 	res, err := f(wal.app)
 	w.mu.Lock()
-	wal.store.record = false
+	wal.store.record, wal.store.inCall = false, false
 	first := wal.store.first
 	w.mu.Unlock()
 	if w.died(wal) {

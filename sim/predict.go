@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"slices"
 
 	"github.com/nitrowallet/nitrowallet/core"
@@ -68,9 +69,37 @@ func (w *World) predict(wal *Wallet, ins []job) prediction {
 			p.failed = true
 			return p
 		}
+		if next, effs, err = w.signNow(wal, next, effs); err != nil {
+			p.failed = true
+			return p
+		}
 		p.changes = append(p.changes, Canonical(ports.Change{Channel: next, Effects: effs}))
 	}
 	return p
+}
+
+// signNow signs what effs asks to sign and steps the signatures back in,
+// as the app does before it commits (app's signnow.go), with the wallet's
+// key directly (the prediction's signatures are not the wallet's).
+func (w *World) signNow(wal *Wallet, c core.Channel, effs []core.Effect) (core.Channel, []core.Effect, error) {
+	for i := 0; i < len(effs); i++ {
+		ss, ok := effs[i].(core.SignState)
+		if !ok || ss.ChannelID != c.ID {
+			continue
+		}
+		sig, err := wal.signer.inner.SignState(context.Background(), ss.Hash)
+		if err != nil {
+			return c, effs, err
+		}
+		next, more, err := w.step(c, core.Signed{Hash: ss.Hash, Signature: sig})
+		if err != nil {
+			return c, effs, err
+		}
+		c = next
+		effs = slices.Replace(slices.Clip(effs), i, i+1, more...)
+		i--
+	}
+	return c, effs, nil
 }
 
 // verify compares what a call committed first with the prediction.

@@ -428,6 +428,9 @@ func (w *World) View(i int, id nitro.Bytes32) (core.Channel, bool) {
 // restart); what it sends while resuming is captured.
 func (w *World) start(wal *Wallet) error {
 	wal.port.reset()
+	w.mu.Lock()
+	wal.store.handed = nil // what the new incarnation resends is sent
+	w.mu.Unlock()
 	wal.store.setCapture(true)
 	defer wal.store.setCapture(false)
 	a, err := app.New(w.ctx, app.Config{
@@ -436,9 +439,11 @@ func (w *World) start(wal *Wallet) error {
 		// The world's channels use a 100 s challenge duration, below the
 		// production minimum: no dispute runs in it.
 		MinChallengeDuration: time.Second,
-		// One channel at a time, and resumed effects before New returns:
-		// the world must replay exactly from its seed.
-		Parallelism: 1,
+		// One channel at a time, resumed effects before New returns, and
+		// done marks written only by commits and ticks: the world must
+		// replay exactly from its seed.
+		Parallelism:    1,
+		DoneFlushDelay: -1,
 	})
 	if err != nil {
 		return fmt.Errorf("sim: start wallet %s: %w", wal.Name, err)
@@ -466,7 +471,9 @@ func (w *World) reap() {
 		w.mu.Lock()
 		dead := wal.store.dead
 		w.mu.Unlock()
-		if dead {
+		// An offline wallet's store may die in its Close (which writes the
+		// done marks left); it starts again when it comes back.
+		if dead && !wal.offline {
 			w.restart(wal)
 		}
 	}

@@ -30,6 +30,12 @@ type store struct {
 	// record keeps the first commit of a call, canonically, in first.
 	record bool
 	first  []string
+	// inCall: a call runs; the Sends it commits are in its result (its
+	// outbox), so marking them done later (the wallet writes a call's done
+	// marks late, with its next commit or on a tick) is not a message the
+	// wallet sends on its own.
+	inCall bool
+	handed map[uint64]bool
 }
 
 var _ ports.Store = (*store)(nil)
@@ -90,6 +96,7 @@ func (s *store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 	if s.record && s.first == nil {
 		s.first = []string{}
 		for _, ch := range changes {
+			ch.Done = nil // the done marks the wallet hands over are not Step's
 			s.first = append(s.first, Canonical(ch))
 		}
 	}
@@ -97,6 +104,7 @@ func (s *store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 		next := ch.Channel
 		prev, had := s.wal.view[next.ID]
 		w.checkCommitLocked(s.wal, prev, had, next)
+		w.checkOwnSignaturesLocked(s.wal, &next)
 		s.wal.view[next.ID] = next.Clone()
 		w.keepProofLocked(s.wal, next)
 		for _, e := range ch.Effects {
@@ -110,6 +118,18 @@ func (s *store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 	}
 	for _, e := range entries {
 		s.entries[e.ID] = e.Effect
+		if s.inCall {
+			if s.handed == nil {
+				s.handed = map[uint64]bool{}
+			}
+			s.handed[e.ID] = true
+		}
+	}
+	for _, ch := range changes {
+		for _, id := range ch.Done {
+			delete(s.entries, id)
+			delete(s.handed, id)
+		}
 	}
 	return entries, nil
 }
@@ -144,10 +164,11 @@ func (s *store) Done(ctx context.Context, ids []uint64) error {
 	var sends []core.Message
 	for _, id := range ids {
 		if e, ok := s.entries[id]; ok {
-			if snd, ok := e.(core.Send); ok && s.capture {
+			if snd, ok := e.(core.Send); ok && s.capture && !s.handed[id] {
 				sends = append(sends, snd.Message)
 			}
 			delete(s.entries, id)
+			delete(s.handed, id)
 		}
 	}
 	w.mu.Unlock()
@@ -255,10 +276,10 @@ func (s *signer) SignState(ctx context.Context, h nitro.Bytes32) (nitro.Signatur
 		w.mu.Unlock()
 		return s.inner.SignState(ctx, h)
 	}
-	in, ok := s.wal.intents[h]
-	if !ok {
-		w.violateLocked("wallet %s signed %s without committing the intent first", s.wal.Name, h.Hex()[:10])
-	} else {
+	// A state signed before its commit (app's signnow.go) is checked when
+	// the commit carries it (checkOwnSignaturesLocked); one whose intent was
+	// committed first (the path after a signer failure) is checked here.
+	if in, ok := s.wal.intents[h]; ok {
 		k := sigKey{signer: addr, id: in.id, turn: in.state.TurnNum}
 		if prev, ok := w.signedTurn[k]; ok && prev != h {
 			w.violateLocked("wallet %s signed two different states for %s turn %d", s.wal.Name, w.label(in.id), in.state.TurnNum)
@@ -273,6 +294,35 @@ func (s *signer) SignState(ctx context.Context, h nitro.Bytes32) (nitro.Signatur
 	w.stats.Signatures++
 	w.mu.Unlock()
 	return s.inner.SignState(ctx, h)
+}
+
+// checkOwnSignaturesLocked: every state of c the wallet's own signature is
+// on was signed by its signer, and per channel and turn the wallet commits
+// one state; a postfund state's first commit needs its funding final
+// (checkFundingFinalLocked). A signature the signer made that no commit
+// carries never left the wallet (messages go out only after the commit).
+func (w *World) checkOwnSignaturesLocked(wal *Wallet, c *core.Channel) {
+	addr := wal.signer.Address()
+	n := uint64(len(c.Participants))
+	for _, st := range c.States {
+		if int(c.MyIndex) >= len(st.Sigs) || st.Sigs[c.MyIndex].V == 0 {
+			continue
+		}
+		if !w.signed[addr][st.Hash] {
+			w.violateLocked("wallet %s committed its signature on %s that its signer never made", wal.Name, st.Hash.Hex()[:10])
+		}
+		k := sigKey{signer: addr, id: c.ID, turn: st.State.TurnNum}
+		prev, ok := w.signedTurn[k]
+		if ok && prev != st.Hash {
+			w.violateLocked("wallet %s signed two different states for %s turn %d", wal.Name, w.label(c.ID), st.State.TurnNum)
+		}
+		if !ok {
+			w.signedTurn[k] = st.Hash
+			if t := st.State.TurnNum; t >= n && t < 2*n {
+				w.checkFundingFinalLocked(wal, intent{id: c.ID, state: st.State})
+			}
+		}
+	}
 }
 
 // checkFundingFinalLocked: a postfund state may only be signed once every
