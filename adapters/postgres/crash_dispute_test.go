@@ -45,6 +45,10 @@ var crashDisputePhases = []string{"checkpoint", "challenge", "challenged", "push
 // target of one kill.
 var crashDisputeSites = []string{"chain.Checkpoint.before", "chain.Challenge.before", "chain.Challenge.after", "chain.Push.before", "chain.Push.after"}
 
+// crashSignKills are the signatures (by count in a run) after which a run
+// is killed, before their commit.
+var crashSignKills = []int{1, 4, 7}
+
 var phaseRank = map[string]int{"open": 0, "funding": 1, "running": 2, "challenge": 3, "checkpoint": 3, "challenged": 4, "push": 5, "payout": 6, "closing": 6}
 
 // crashTarget is where a run's first kill falls: the at-th crash point,
@@ -65,7 +69,8 @@ func (c crashTarget) String() string {
 
 // crashPoints chooses the kills: two in each dispute phase and in closing
 // (its first point and one in its middle, by the dry run's count; closing
-// comes last in a run, past the spread's reach) and one at each dispute
+// comes last in a run, past the spread's reach), one after each of the
+// signatures crashSignKills counts (before its commit), and one at each dispute
 // transaction's submission (crashDisputeSites), the rest spread over the
 // first 95% of a run's points (the count varies a little from run to run
 // with the interleaving).
@@ -88,6 +93,13 @@ func crashPoints(dry []kill, runs int) []crashTarget {
 	for _, l := range crashDisputeSites {
 		if len(targets)+1 <= runs/2 {
 			targets = append(targets, crashTarget{l, 1})
+		}
+	}
+	// The wallet signs before it commits: kills between a signature and
+	// its commit (the signature must be forgotten, never sent).
+	for _, k := range crashSignKills {
+		if len(targets)+1 <= runs/2 {
+			targets = append(targets, crashTarget{"signer.after", k})
 		}
 	}
 	span := len(dry) * 95 / 100
