@@ -14,15 +14,23 @@
 // A call checks its context before it commits anything: if the context
 // has ended by then, the call returns the context's error (errors.Is(err,
 // context.Canceled) or context.DeadlineExceeded holds) and nothing stored
-// has changed. Once the call has committed its new state (its intent is
-// durable), cancelling the context no longer stops it: the effects it
-// caused (signing, sending, depositing) are carried out under
-// context.WithoutCancel, bounded only by the context's deadline, and the
-// call returns its result. If one of those effects fails (the signer or the
-// store is down) or the deadline passes first (a locked table), the call
-// returns by its deadline with an error matching ErrIncomplete (and the
-// cause, such as ErrSigner or ErrStore): the intent stays durable and is
-// carried out on the next Tick or restart, or by a retry of the call.
+// has changed. A state the call must sign is signed before that commit
+// (signatures are deterministic, RFC 6979, and none leaves the process
+// before the commit that holds it), so an update is one store commit per
+// wallet: the signed state with the messages that carry it. A crash or a
+// cancelled context before the commit forgets the signature; after it the
+// outbox resends the same bytes. Once the call has committed, cancelling
+// the context no longer stops it: the effects it caused (sending,
+// depositing) are carried out under context.WithoutCancel, bounded only by
+// the context's deadline, and the call returns its result. If one of those
+// effects fails (a transaction, or the signer when it could not sign before
+// the commit: then the intent to sign is committed instead) or the
+// deadline passes first, the call returns by its deadline with an error
+// matching ErrIncomplete (and the cause, such as ErrSigner or ErrStore):
+// what it committed stays durable and is carried out on the next Tick or
+// restart, or by a retry of the call. The marks that a call's effects are
+// done ride on the wallet's next commit (Config.DoneFlushDelay; Flush
+// writes them at once).
 //
 // Retrying a call is idempotent: UpdateChannel with the same outcome and
 // appData as this wallet's latest state, or CloseChannel after this
