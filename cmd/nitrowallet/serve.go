@@ -68,6 +68,7 @@ type serveOptions struct {
 	tlsKey    string
 	dataDir   string
 	shutdown  time.Duration
+	cache     int // app.Config.ChannelCache
 	// destination is GetWalletInformation's destinationAddress (zero: the
 	// server's default).
 	destination common.Address
@@ -101,6 +102,7 @@ var serveFlags = []serveFlag{
 	{name: "tls-key", env: "NITROWALLET_TLS_KEY", usage: "PEM private key file of --tls-cert"},
 	{name: "data-dir", env: "NITROWALLET_DATA_DIR", def: "~/.nitrowallet", usage: "folder for the token file"},
 	{name: "shutdown-timeout", env: "NITROWALLET_SHUTDOWN_TIMEOUT", def: "10s", usage: "how long SIGTERM waits for calls in flight before closing connections"},
+	{name: "channel-cache", env: "NITROWALLET_CHANNEL_CACHE", def: "4096", usage: "channels kept in memory after use (about 3 kB each); raise it above the channels active at once"},
 }
 
 // parseServe reads serve's flags, with each flag's environment variable as
@@ -152,6 +154,9 @@ func (o *serveOptions) check(vals map[string]*string) error {
 	}
 	if o.shutdown, err = time.ParseDuration(*vals["shutdown-timeout"]); err != nil || o.shutdown <= 0 {
 		return bad("shutdown-timeout", "must be a positive duration such as 10s")
+	}
+	if o.cache, err = strconv.Atoi(*vals["channel-cache"]); err != nil || o.cache < 1 {
+		return bad("channel-cache", "must be a positive number of channels")
 	}
 	if o.confirms, err = strconv.ParseUint(*vals["confirmations"], 10, 64); err != nil {
 		return bad("confirmations", "must be a whole number")

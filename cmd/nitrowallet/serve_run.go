@@ -135,7 +135,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	w, err := app.New(ctx, app.Config{Signer: keys.NewSigner(key), Store: p.store, Chain: p.chain, Logger: log})
+	w, err := app.New(ctx, app.Config{Signer: keys.NewSigner(key), Store: p.store, Chain: p.chain, Logger: log, ChannelCache: o.cache})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

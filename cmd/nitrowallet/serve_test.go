@@ -59,6 +59,7 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 		"bad erc20 holder":  append(full, "--erc20-asset-holder", adj+",nope"),
 		"cert without key":  append(full, "--tls-cert", "c.pem"),
 		"bad poll interval": append(full, "--poll-interval", "-1s"),
+		"no channel cache":  append(full, "--channel-cache", "0"),
 		"dev with a chain":  {"--dev", "--chain", "http://127.0.0.1:1"},
 		"dev with postgres": {"--dev", "--store", "postgres://x/y"},
 		"arguments":         {"--dev", "extra"},
@@ -70,7 +71,7 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 	t.Setenv("NITROWALLET_STORE", "memory")
 	t.Setenv("NITROWALLET_ERC20_ASSET_HOLDER", adj+", "+eth)
 	o, err := parseServe(full[2:], io.Discard) // the store from the environment
-	if err != nil || o.store != "memory" || len(o.contracts.ERC20AssetHolders) != 2 {
+	if err != nil || o.store != "memory" || len(o.contracts.ERC20AssetHolders) != 2 || o.cache != 4096 {
 		t.Fatalf("from the environment: %+v, %v", o, err)
 	}
 	t.Setenv("NITROWALLET_DEV", "maybe")
