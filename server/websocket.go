@@ -90,13 +90,42 @@ type note struct {
 // up no one else.
 type wsConn struct {
 	srv    *jrpc2.Server
-	ws     *websocket.Conn
+	wsMu   sync.Mutex
+	ws     *websocket.Conn // nil until the upgrade completes (setWS)
 	queue  chan note
 	quiet  bool         // opened with ?notifications=off: calls only
 	unsent atomic.Int64 // notifications queued and not yet written
 	owed   atomic.Int64 // calls begun whose response is not yet written
 	cancel context.CancelFunc
 	remote string
+}
+
+// setWS attaches the upgraded connection; false when the session was
+// dropped meanwhile (the connection is then closed).
+func (c *wsConn) setWS(ws *websocket.Conn, ctx context.Context) bool {
+	c.wsMu.Lock()
+	defer c.wsMu.Unlock()
+	c.ws = ws
+	if ctx.Err() != nil {
+		_ = ws.Close(websocket.StatusGoingAway, "server closing")
+		return false
+	}
+	return true
+}
+
+// closeWS closes the connection, if it is upgraded yet (graceful: with a
+// close frame; else at once).
+func (c *wsConn) closeWS(graceful bool) {
+	c.wsMu.Lock()
+	ws := c.ws
+	c.wsMu.Unlock()
+	switch {
+	case ws == nil:
+	case graceful:
+		_ = ws.Close(websocket.StatusGoingAway, "server closing")
+	default:
+		_ = ws.CloseNow()
+	}
 }
 
 // connSet holds the live WebSocket sessions.
@@ -168,7 +197,7 @@ func (cs *connSet) broadcast(method string, params any) {
 			cs.s.log.Warn("websocket client too slow: notification queue full, connection dropped",
 				"remote", c.remote, "queue", cs.s.cfg.NotificationQueue)
 			c.cancel()
-			_ = c.ws.CloseNow()
+			c.closeWS(false)
 		}
 	}
 }
@@ -183,8 +212,8 @@ func (cs *connSet) closeAll() {
 	cs.mu.Unlock()
 	for _, c := range all {
 		cs.remove(c)
-		_ = c.ws.Close(websocket.StatusGoingAway, "server closing")
 		c.cancel()
+		c.closeWS(true)
 	}
 }
 
@@ -194,26 +223,34 @@ func (s *Server) serveWS(rw http.ResponseWriter, r *http.Request) {
 		writeRPCError(rw, http.StatusServiceUnavailable, CodeShuttingDown, msgShuttingDown)
 		return
 	}
+	// The session joins the broadcast before the upgrade completes: a
+	// client whose dial has returned gets every notification from then on
+	// (what is broadcast meanwhile waits in its queue).
+	ctx, cancel := context.WithCancel(s.life)
+	defer cancel()
+	c := &wsConn{queue: make(chan note, s.cfg.NotificationQueue), cancel: cancel, remote: r.RemoteAddr,
+		quiet: r.URL.Query().Get("notifications") == "off"}
+	if !s.conns.add(c) {
+		writeRPCError(rw, http.StatusServiceUnavailable, CodeShuttingDown, msgShuttingDown)
+		return
+	}
 	ws, err := websocket.Accept(rw, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol}})
 	if err != nil {
+		s.conns.remove(c)
 		s.log.Info("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	ws.SetReadLimit(4 * s.cfg.MaxRequestBytes)
-	ctx, cancel := context.WithCancel(s.life)
-	defer cancel()
-	c := &wsConn{ws: ws, queue: make(chan note, s.cfg.NotificationQueue), cancel: cancel, remote: r.RemoteAddr,
-		quiet: r.URL.Query().Get("notifications") == "off"}
+	if !c.setWS(ws, ctx) {
+		s.conns.remove(c)
+		return
+	}
 	ch := &wsChannel{c: ws, ctx: ctx, max: s.cfg.MaxRequestBytes, timeout: s.cfg.WriteTimeout, owed: &c.owed}
 	srv := jrpc2.NewServer(assigner{s: s, limited: true, owed: &c.owed}, &jrpc2.ServerOptions{
 		AllowPush: true, DisableBuiltin: true, Concurrency: 8,
 		NewContext: func() context.Context { return ctx },
 	})
 	c.srv = srv
-	if !s.conns.add(c) {
-		_ = ws.Close(websocket.StatusGoingAway, "server closing")
-		return
-	}
 	s.log.Info("websocket session started", "remote", r.RemoteAddr)
 	srv.Start(ch)
 	pumped := make(chan struct{})
