@@ -44,6 +44,11 @@ func TestBadRequestsChangeNothing(t *testing.T) {
 	id := created.ChannelID.Hex()
 	unknown := "0x" + strings.Repeat("ab", 32)
 	channelsBefore := channelsJSON(t, A)
+	// The create's done marks are written first (they ride on the next
+	// commit or follow within milliseconds): the dump is then settled.
+	if err := A.w.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
 	rowsBefore := pgtest.Dump(t, A.store.DB().DB, A.store.Schema())
 
 	cases := []struct {

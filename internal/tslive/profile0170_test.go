@@ -42,6 +42,9 @@ func TestProfile0170RejectsTS(t *testing.T) {
 			p.tsHasNoChannel(ctx, res.ChannelResults[0].ChannelID)
 
 			// The TS proposal, pushed into our wallet.
+			if err := p.goW.Flush(ctx); err != nil { // our calls' done marks, written now
+				t.Fatal(err)
+			}
 			before := durable(t, p.store)
 			out, err := p.ts.CreateChannel(ctx, tslive.CreateChannelParams{
 				Participants:    []tslive.Participant{p.tsP, p.goParticipantTS()},
