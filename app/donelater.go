@@ -41,6 +41,9 @@ func newDoneQueue() *doneQueue {
 
 // add queues ids and wakes the flusher.
 func (q *doneQueue) add(ids []uint64) {
+	if len(ids) == 0 {
+		return
+	}
 	q.mu.Lock()
 	for _, id := range ids {
 		if _, ok := q.held[id]; !ok {
@@ -102,6 +105,14 @@ func (q *doneQueue) has(id uint64) bool {
 	defer q.mu.Unlock()
 	_, ok := q.held[id]
 	return ok
+}
+
+// markDoneLater is markDone for a client's call: the marks wait for the
+// wallet's next commit.
+func (b *batch) markDoneLater() {
+	defer b.disown()
+	b.w.doneq.add(b.done)
+	b.done = nil
 }
 
 // skipDone drops from entries those carried out and waiting for their mark.

@@ -113,8 +113,11 @@ func (w *Wallet) applyLocked(ctx context.Context, jobs []job, handOff, call bool
 	ctx, cancel := w.effectContext(ctx)
 	defer cancel()
 	err = b.drain(ctx, entries)
-	b.lazy = call
-	b.markDone(ctx)
+	if call {
+		b.markDoneLater()
+	} else {
+		b.markDone(ctx)
+	}
 	return b.finish(), incomplete(err)
 }
 
@@ -136,8 +139,6 @@ type batch struct {
 	outBuf    outbox
 	// Channels whose signer failed in this call (signnow.go).
 	signFailed []signFailure
-	// lazy: markDone leaves the marks to the next commit (donelater.go).
-	lazy bool
 }
 
 // batchChannel is one channel a call touches.
@@ -307,10 +308,6 @@ func (b *batch) markDone(ctx context.Context) {
 	}
 	ids := b.done
 	b.done = nil
-	if b.lazy {
-		b.w.doneq.add(ids) // donelater.go
-		return
-	}
 	if err := b.w.cfg.Store.Done(ctx, ids); err != nil {
 		b.w.log.Warn("mark effects done failed; they run again on the next tick or restart", "entries", len(ids), "err", storeErr("mark effect done", err))
 	}

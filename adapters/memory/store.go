@@ -119,9 +119,7 @@ func (s *Store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 	for i := range changes {
 		s.channels[changes[i].Channel.ID] = encoded[i]
 	}
-	if len(done) > 0 {
-		s.outbox = slices.DeleteFunc(s.outbox, func(e ports.OutboxEntry) bool { return slices.Contains(done, e.ID) })
-	}
+	s.dropLocked(done)
 	for i := range entries {
 		entries[i].ID, kept[i].ID = s.nextID, s.nextID
 		s.nextID++
@@ -152,8 +150,15 @@ func (s *Store) Done(ctx context.Context, ids []uint64) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.outbox = slices.DeleteFunc(s.outbox, func(e ports.OutboxEntry) bool { return slices.Contains(ids, e.ID) })
+	s.dropLocked(ids)
 	return nil
+}
+
+// dropLocked removes the outbox entries ids (unknown ones are ignored).
+func (s *Store) dropLocked(ids []uint64) {
+	if len(ids) > 0 {
+		s.outbox = slices.DeleteFunc(s.outbox, func(e ports.OutboxEntry) bool { return slices.Contains(ids, e.ID) })
+	}
 }
 
 // NextNonce returns 1, 2, 3, ... per participant list.

@@ -366,7 +366,7 @@ func runCrashChild() error {
 				sendAll(w.CreateChannel(ctx, app.CreateChannelParams{Participants: ps, Allocations: crashAllocation(asset, a[0], a[1])}))
 			}
 		}
-		if done == 2 {
+		if done == 2 && settled(ctx, w, st) {
 			_ = w.Close()
 			_ = st.Close()
 			return nil
@@ -376,4 +376,16 @@ func runCrashChild() error {
 			idle = time.Now()
 		}
 	}
+}
+
+// settled reports whether the wallet has nothing left to carry out: its
+// done marks written and no outbox entry pending (a transaction resumed
+// after a restart may still be under way when both channels already show
+// paid out; the child then goes on until it is done).
+func settled(ctx context.Context, w *app.Wallet, st ports.Store) bool {
+	if w.Flush(ctx) != nil {
+		return false
+	}
+	p, err := st.Pending(ctx)
+	return err == nil && len(p) == 0
 }

@@ -477,32 +477,45 @@ func benchCPUModel() string {
 // goroutines: the least an off-chain update costs (the mover signs, the
 // receiver recovers).
 func benchCeilingWorkload(g int) benchWorkload {
+	return benchLoops(g, func(i int) func(k int) error {
+		s := memory.SignerFromSeed(fmt.Sprintf("nitrowallet-bench-ceiling-%d", i))
+		var h nitro.Bytes32
+		h[0] = byte(i)
+		return func(k int) error {
+			for j := 0; j < 8; j++ {
+				h[24+j] = byte(uint64(k) >> (8 * j))
+			}
+			sig, err := s.SignState(context.Background(), h)
+			if err != nil {
+				return err
+			}
+			who, err := nitro.RecoverSigner(h, sig)
+			if err == nil && who != s.Address() {
+				err = fmt.Errorf("recovered %s, want %s", who, s.Address())
+			}
+			return err
+		}
+	}, nil)
+}
+
+// benchLoops is a workload of n goroutines: goroutine g calls the
+// operation op(g) returns, with the number of its calls so far, until stop
+// is set, logging each call's latency. It returns the first failure,
+// joined with what after reports (nil: nothing more).
+func benchLoops(n int, op func(g int) func(k int) error, after func() error) benchWorkload {
 	return func(stop *atomic.Bool, rec *benchRecorder) error {
 		var wg sync.WaitGroup
-		errs := make(chan error, g)
-		for i := 0; i < g; i++ {
+		errs := make(chan error, n)
+		for g := 0; g < n; g++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				log := rec.worker()
 				defer log.done()
-				s := memory.SignerFromSeed(fmt.Sprintf("nitrowallet-bench-ceiling-%d", i))
-				var h nitro.Bytes32
-				h[0] = byte(i)
-				for k := uint64(0); !stop.Load(); k++ {
+				call := op(g)
+				for k := 0; !stop.Load(); k++ {
 					t0 := time.Now()
-					for j := 0; j < 8; j++ {
-						h[24+j] = byte(k >> (8 * j))
-					}
-					sig, err := s.SignState(context.Background(), h)
-					if err == nil {
-						var who nitro.Address
-						who, err = nitro.RecoverSigner(h, sig)
-						if err == nil && who != s.Address() {
-							err = fmt.Errorf("recovered %s, want %s", who, s.Address())
-						}
-					}
-					if err != nil {
+					if err := call(k); err != nil {
 						errs <- err
 						return
 					}
@@ -512,6 +525,10 @@ func benchCeilingWorkload(g int) benchWorkload {
 		}
 		wg.Wait()
 		close(errs)
-		return <-errs
+		err := <-errs
+		if after != nil {
+			err = errors.Join(err, after())
+		}
+		return err
 	}
 }

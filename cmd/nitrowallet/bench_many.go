@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -63,31 +61,16 @@ func (p *benchPair) openBatch(n int) ([]nitro.Bytes32, error) {
 func (p *benchPair) spreadWorkload(ids []nitro.Bytes32, workers int) benchWorkload {
 	workers = max(1, min(workers, len(ids)))
 	next := make([]int, workers) // per goroutine, across runs
-	return func(stop *atomic.Bool, rec *benchRecorder) error {
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for w := 0; w < workers; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				log := rec.worker()
-				defer log.done()
-				mine := (len(ids) - w + workers - 1) / workers // channels w, w+workers, ...
-				for !stop.Load() {
-					t0 := time.Now()
-					if err := p.update(ids[w+next[w]*workers]); err != nil {
-						errs <- err
-						return
-					}
-					log.add(time.Since(t0))
-					next[w] = (next[w] + 1) % mine
-				}
-			}()
+	return benchLoops(workers, func(w int) func(int) error {
+		mine := (len(ids) - w + workers - 1) / workers // channels w, w+workers, ...
+		return func(int) error {
+			if err := p.update(ids[w+next[w]*workers]); err != nil {
+				return err
+			}
+			next[w] = (next[w] + 1) % mine
+			return nil
 		}
-		wg.Wait()
-		close(errs)
-		return errors.Join(<-errs, p.failure())
-	}
+	}, p.failure)
 }
 
 // benchMany measures updates spread over n running channels (Fake funded,

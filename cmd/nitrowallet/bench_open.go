@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -80,29 +79,12 @@ func (p *benchPair) deliverTracking(id nitro.Bytes32, msgs []app.Message, status
 // openWorkload opens channels on inflight goroutines, one after the other
 // on each, logging each channel's open time.
 func (p *benchPair) openWorkload(inflight int) benchWorkload {
-	return func(stop *atomic.Bool, rec *benchRecorder) error {
-		var wg sync.WaitGroup
-		errs := make(chan error, inflight)
-		for g := 0; g < inflight; g++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				log := rec.worker()
-				defer log.done()
-				for !stop.Load() {
-					t0 := time.Now()
-					if _, err := p.openOne(); err != nil {
-						errs <- err
-						return
-					}
-					log.add(time.Since(t0))
-				}
-			}()
+	return benchLoops(inflight, func(int) func(int) error {
+		return func(int) error {
+			_, err := p.openOne()
+			return err
 		}
-		wg.Wait()
-		close(errs)
-		return errors.Join(<-errs, p.failure())
-	}
+	}, p.failure)
 }
 
 // benchOpen measures channels opened per second, inflight at a time, Fake

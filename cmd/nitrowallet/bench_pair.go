@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
-	"errors"
 	"fmt"
 	"math/big"
 	neturl "net/url"
@@ -374,33 +373,13 @@ func (p *benchPair) updatesWorkload(ids []nitro.Bytes32, workers int) benchWorkl
 	if workers <= 0 || workers > len(ids) {
 		workers = len(ids)
 	}
-	return func(stop *atomic.Bool, rec *benchRecorder) error {
-		var wg sync.WaitGroup
-		errs := make(chan error, workers)
-		for w := 0; w < workers; w++ {
-			var mine []nitro.Bytes32
-			for i := w; i < len(ids); i += workers {
-				mine = append(mine, ids[i])
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				log := rec.worker()
-				defer log.done()
-				for k := 0; !stop.Load(); k++ {
-					t0 := time.Now()
-					if err := p.update(mine[k%len(mine)]); err != nil {
-						errs <- err
-						return
-					}
-					log.add(time.Since(t0))
-				}
-			}()
+	return benchLoops(workers, func(w int) func(int) error {
+		var mine []nitro.Bytes32
+		for i := w; i < len(ids); i += workers {
+			mine = append(mine, ids[i])
 		}
-		wg.Wait()
-		close(errs)
-		return errors.Join(<-errs, p.failure())
-	}
+		return func(k int) error { return p.update(mine[k%len(mine)]) }
+	}, p.failure)
 }
 
 func (p *benchPair) failure() error {

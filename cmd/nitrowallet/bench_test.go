@@ -195,42 +195,9 @@ func checkBenchPG(t *testing.T, ss []benchSample, st *benchPGStats, minRows floa
 // on both wallets, and on PostgreSQL each writes at least both wallets'
 // channel rows.
 func TestBenchOpenRows(t *testing.T) {
-	ctx := context.Background()
-	for _, store := range []string{"memory", "postgres"} {
-		t.Run(store, func(t *testing.T) {
-			url := store
-			if store == "postgres" {
-				url = benchTestURL(t)
-			}
-			ss, cs, st, err := benchOpen(ctx, benchTestOptions, url, 4, benchCeilingWorkload(1))
-			if err != nil {
-				t.Fatal(err)
-			}
-			checkBenchRow(t, ss, cs)
-			if store == "postgres" {
-				checkBenchPG(t, ss, st, 2)
-			} else if st != nil {
-				t.Errorf("PostgreSQL figures for the memory store: %+v", *st)
-			}
-		})
-	}
-	// openOne returns once both wallets run the channel, from the calls'
-	// own results (with Fake funding there is nothing to wait for).
-	p, err := newBenchPair(ctx, newBenchMemoryChain(), "memory")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.close()
-	p.funding = core.FundingFake
-	id, err := p.openOne()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, q := range p.parties {
-		if r, err := q.w.GetState(ctx, id); err != nil || r.Status != core.StatusRunning {
-			t.Fatalf("%s: %v, %v; want running", q.name, r.Status, err)
-		}
-	}
+	eachBenchStore(t, 2, func(url string) ([]benchSample, []benchSample, *benchPGStats, error) {
+		return benchOpen(context.Background(), benchTestOptions, url, 4, benchCeilingWorkload(1))
+	})
 }
 
 // TestBenchManyRow runs the many-channels row on PostgreSQL with 20
@@ -327,20 +294,28 @@ func TestBenchOpenBatch(t *testing.T) {
 // on PostgreSQL with the server's figures (an update writes at least a
 // state on each wallet), on memory without.
 func TestBenchPGStatsOfUpdates(t *testing.T) {
-	ctx := context.Background()
+	eachBenchStore(t, 4, func(url string) ([]benchSample, []benchSample, *benchPGStats, error) {
+		return benchUpdatesStats(context.Background(), benchTestOptions, url, 2, benchCeilingWorkload(2))
+	})
+}
+
+// eachBenchStore runs a row on the memory store and on PostgreSQL and
+// checks its figures: on PostgreSQL the server's, with at least minRows
+// rows written per operation; on memory none.
+func eachBenchStore(t *testing.T, minRows float64, run func(url string) (rows, ceils []benchSample, st *benchPGStats, err error)) {
 	for _, store := range []string{"memory", "postgres"} {
 		t.Run(store, func(t *testing.T) {
 			url := store
 			if store == "postgres" {
 				url = benchTestURL(t)
 			}
-			ss, cs, st, err := benchUpdatesStats(ctx, benchTestOptions, url, 2, benchCeilingWorkload(2))
+			ss, cs, st, err := run(url)
 			if err != nil {
 				t.Fatal(err)
 			}
 			checkBenchRow(t, ss, cs)
 			if store == "postgres" {
-				checkBenchPG(t, ss, st, 4)
+				checkBenchPG(t, ss, st, minRows)
 			} else if st != nil {
 				t.Errorf("PostgreSQL figures for the memory store: %+v", *st)
 			}

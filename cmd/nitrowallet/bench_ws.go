@@ -295,29 +295,9 @@ func (p *benchWSPair) update(id nitro.Bytes32) error {
 // goroutine per channel, logging each update's latency (from the mover's
 // call to the receiver's server notifying the new turn).
 func (p *benchWSPair) updatesWorkload(ids []nitro.Bytes32) benchWorkload {
-	return func(stop *atomic.Bool, rec *benchRecorder) error {
-		var wg sync.WaitGroup
-		errs := make(chan error, len(ids))
-		for _, id := range ids {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				log := rec.worker()
-				defer log.done()
-				for !stop.Load() {
-					t0 := time.Now()
-					if err := p.update(id); err != nil {
-						errs <- err
-						return
-					}
-					log.add(time.Since(t0))
-				}
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		return errors.Join(<-errs, p.failure())
-	}
+	return benchLoops(len(ids), func(g int) func(int) error {
+		return func(int) error { return p.update(ids[g]) }
+	}, p.failure)
 }
 
 // benchWSUpdates measures n channels updated in parallel over WebSocket
