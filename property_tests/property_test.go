@@ -109,6 +109,8 @@ func TestRandomCommandSequences(t *testing.T) {
 			disp.Cleared += counter.disp.Cleared
 			disp.TimeJumps += counter.disp.TimeJumps
 			disp.Finalized += counter.disp.Finalized
+			disp.LostOffline += counter.disp.LostOffline
+			disp.LostLate += counter.disp.LostLate
 			counter.mu.Unlock()
 			for _, f := range []struct{ sum, add *int }{
 				{&totals.Delivered, &counter.stats.Delivered}, {&totals.Dropped, &counter.stats.Dropped}, {&totals.Duplicated, &counter.stats.Duplicated},
@@ -157,8 +159,8 @@ func TestRandomCommandSequences(t *testing.T) {
 	t.Logf("with the stabilize phases: %d messages delivered, %d dropped, %d duplicated, %d rejected (%d forged); %d syncs; %d blocks, %d reorgs, %d concludes; %d crashes; %d Step checks",
 		totals.Delivered, totals.Dropped, totals.Duplicated, totals.Rejected, totals.Forged, totals.Syncs, totals.Blocks, totals.Reorgs, totals.Concludes, totals.Crashes, totals.StepChecks)
 	t.Logf("app-invalid proposals: %d made, %d refusals by honest wallets", totals.InvalidProposals, totals.InvalidRefused)
-	t.Logf("disputes: %d challenges, %d stale challenges (%d reverted, %d cleared in their window); %d chain time jumps, %d challenges finalized",
-		disp.Challenges, disp.StaleChallenges, disp.Reverted, disp.Cleared, disp.TimeJumps, disp.Finalized)
+	t.Logf("disputes: %d challenges, %d stale challenges (%d reverted, %d cleared in their window); %d chain time jumps, %d challenges finalized (%d against the newer support of an offline participant, %d of one that got it or came back too late to answer)",
+		disp.Challenges, disp.StaleChallenges, disp.Reverted, disp.Cleared, disp.TimeJumps, disp.Finalized, disp.LostOffline, disp.LostLate)
 	// The new property is only as good as its reach: a default run must
 	// have made hostile peers propose app-invalid states and honest
 	// wallets refuse them.
@@ -195,6 +197,8 @@ func (c *countingCommands) DestroySystemUnderTest(sut commands.SystemUnderTest) 
 		c.disp.Cleared += ds.Cleared
 		c.disp.TimeJumps += ds.TimeJumps
 		c.disp.Finalized += ds.Finalized
+		c.disp.LostOffline += ds.LostOffline
+		c.disp.LostLate += ds.LostLate
 		for _, f := range []struct{ sum, add *int }{
 			{&c.stats.Delivered, &st.Delivered}, {&c.stats.Dropped, &st.Dropped}, {&c.stats.Duplicated, &st.Duplicated},
 			{&c.stats.Rejected, &st.Rejected}, {&c.stats.Forged, &st.Forged}, {&c.stats.Syncs, &st.Syncs},

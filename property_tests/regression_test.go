@@ -27,7 +27,10 @@ func TestRegressions(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
-			err = replayCase(c)
+			if os.Getenv("NITROWALLET_PROP_TRACE") != "" {
+				c.cfg.Trace = true
+			}
+			err = replayCase(c, t)
 			switch {
 			case c.expectFail && err == nil:
 				t.Fatalf("%s: expected a violation, found none", f)
@@ -41,8 +44,9 @@ func TestRegressions(t *testing.T) {
 }
 
 // replayCase runs a case's commands with gopter's commands.Replay, checking
-// after each, then the stabilize phase.
-func replayCase(c caseFile) error {
+// after each, then the stabilize phase. With c.cfg.Trace (set by
+// NITROWALLET_PROP_TRACE=1) it logs the run's sequence diagram.
+func replayCase(c caseFile, t *testing.T) error {
 	s, err := newSystem(c.cfg, nil)
 	if err != nil {
 		return err
@@ -52,5 +56,9 @@ func replayCase(c caseFile) error {
 		cmds[i] = x
 	}
 	commands.Replay(s, c.cfg, cmds...)
-	return s.finish()
+	err = s.finish()
+	if c.cfg.Trace {
+		t.Logf("sequence diagram:\n%s", s.w.Diagram())
+	}
+	return err
 }

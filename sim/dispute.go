@@ -23,9 +23,12 @@ import (
 // Properties:
 //
 //   - a challenge that finalizes registered a state at least as new as
-//     every participant's supported state when time moved past it (every
-//     wallet was online to answer, so a stale challenge must have been
-//     cleared by a checkpoint); checked each time the chain's time jumps;
+//     every online participant's supported state when time moved past it
+//     (each had its chance to answer, so a stale challenge must have been
+//     cleared by a checkpoint), unless that participant got its newer
+//     support, or came back online, less than answerLead seconds before
+//     finalizesAt, when no answer could be mined in time; checked each
+//     time the chain's time jumps;
 //   - a channel closed by a finalized challenge pays exactly the
 //     challenged state's outcome and holds nothing (Stabilize's liveness,
 //     which also moves the chain's time past every running challenge once
@@ -54,7 +57,12 @@ type disputes struct {
 	// challenges are the challenge hashes each wallet committed to sign
 	// (a SubmitChallenge effect), by wallet index.
 	challenges map[int]map[nitro.Bytes32]bool
-	stats      DisputeStats
+	// since is the chain head's time when a wallet first committed
+	// support of a channel's turn (whatever the channel's status): a
+	// challenge can only be answered with a support held a block before it
+	// finalizes.
+	since map[proofKey]uint64
+	stats DisputeStats
 }
 
 // DisputeStats counts the disputes of a run.
@@ -70,6 +78,10 @@ type DisputeStats struct {
 	// LostOffline counts the finalized challenges older than the support
 	// of a participant that was offline (GoOffline) when they finalized.
 	LostOffline int
+	// LostLate counts the finalized challenges older than the support of
+	// an online participant that got it, or came back online (ComeBack),
+	// too late to answer: less than answerLead seconds before finalizesAt.
+	LostLate int
 }
 
 // DisputeStats returns the dispute counters so far.
@@ -80,7 +92,40 @@ func (d *disputes) init() {
 		d.proofs = map[nitro.Bytes32][]heldProof{}
 		d.seen = map[proofKey]bool{}
 		d.challenges = map[int]map[nitro.Bytes32]bool{}
+		d.since = map[proofKey]uint64{}
 	}
+}
+
+// answerLead is how long before a challenge's finalizesAt a wallet must
+// hold a newer support for its checkpoint to make it: the answer is mined
+// in the next block, one of the world's 1 s blocks later, and the
+// adjudicator refuses it in a block at or past finalizesAt.
+const answerLead = 2
+
+// noteSupportLocked records when wal first committed support of c's
+// supported turn (see disputes.since).
+func (w *World) noteSupportLocked(wal *Wallet, c core.Channel) {
+	w.disp.init()
+	sup, ok := c.Supported()
+	if !ok {
+		return
+	}
+	k := proofKey{wallet: wal.Index, id: c.ID, turn: sup.State.TurnNum}
+	if _, ok := w.disp.since[k]; !ok {
+		w.disp.since[k] = w.Chain.Now()
+	}
+}
+
+// supportedInTime reports whether wal, online, held support of a turn
+// newer than rec's (up to its current supported turn) at least answerLead
+// seconds before rec finalizes.
+func (w *World) supportedInTime(wal *Wallet, id nitro.Bytes32, rec ports.ChannelRecord, supported uint64) bool {
+	for t := rec.TurnNumRecord + 1; t <= supported; t++ {
+		if at, ok := w.disp.since[proofKey{wallet: wal.Index, id: id, turn: t}]; ok && max(at, wal.backAt)+answerLead <= rec.FinalizesAt {
+			return true
+		}
+	}
+	return false
 }
 
 // keepProofLocked remembers the support proof of a running channel's
@@ -323,7 +368,8 @@ func (w *World) jump(seconds uint64) {
 // checkFinalized checks every channel whose challenge, running before the
 // jump (running), the jump finalized: the registered turn is at least
 // every online participant's supported turn (an offline wallet could not
-// answer; no watcher is modelled).
+// answer, no watcher is modelled; nor could one whose newer support or
+// return came too late, see supportedInTime).
 func (w *World) checkFinalized(running map[nitro.Bytes32]ports.ChannelRecord) {
 	for slot, id := range w.ids {
 		was, ok := running[id]
@@ -335,7 +381,7 @@ func (w *World) checkFinalized(running map[nitro.Bytes32]ports.ChannelRecord) {
 		}
 		rec := was
 		w.disp.stats.Finalized++
-		lost := false
+		lost, late := false, false
 		for _, wal := range w.members(slot) {
 			c, ok := w.View(wal.Index, id)
 			if !ok {
@@ -349,10 +395,17 @@ func (w *World) checkFinalized(running map[nitro.Bytes32]ports.ChannelRecord) {
 				lost = true // an offline wallet may lose a stale challenge
 				continue
 			}
+			if !w.supportedInTime(wal, id, rec, sup.State.TurnNum) {
+				late = true // its newer support came when no answer could make it
+				continue
+			}
 			w.violate("%s: a challenge on turn %d finalized while %s, online, supports turn %d", w.label(id), rec.TurnNumRecord, wal.Name, sup.State.TurnNum)
 		}
 		if lost {
 			w.disp.stats.LostOffline++
+		}
+		if late {
+			w.disp.stats.LostLate++
 		}
 	}
 }

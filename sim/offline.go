@@ -64,6 +64,7 @@ func (w *World) comeBack(wal *Wallet) {
 	wal.store.dead, wal.store.countdown = false, 0
 	w.mu.Unlock()
 	wal.offline = false
+	wal.backAt = w.Chain.Now()
 	w.line("Note over Wallet%s: comes back", wal.Name)
 	if err := w.start(wal); err != nil {
 		w.violate("%v", err)

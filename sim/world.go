@@ -168,6 +168,9 @@ type Wallet struct {
 	// offline wallets are stopped (GoOffline): no messages, events,
 	// ticks or calls until ComeBack.
 	offline bool
+	// backAt is the chain head's time when the wallet last came back
+	// online: it can answer a challenge only from then on.
+	backAt uint64
 	// view is the wallet's channels as last committed (under World.mu).
 	view map[nitro.Bytes32]core.Channel
 	// intents are the state hashes the wallet committed SignState for.

@@ -107,6 +107,7 @@ func (s *store) Commit(ctx context.Context, changes []ports.Change) ([]ports.Out
 		w.checkOwnSignaturesLocked(s.wal, &next)
 		s.wal.view[next.ID] = next.Clone()
 		w.keepProofLocked(s.wal, next)
+		w.noteSupportLocked(s.wal, next)
 		for _, e := range ch.Effects {
 			switch e := e.(type) {
 			case core.SignState:
