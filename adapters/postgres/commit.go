@@ -67,6 +67,9 @@ type stateInsert struct {
 	hash    nitro.Bytes32
 	final   bool
 	state   []byte
+	// sigs are the batch's signatures of this state, kept in its row
+	// (sigRecord each): see foldSignatures.
+	sigs []byte
 }
 
 type sigInsert struct {

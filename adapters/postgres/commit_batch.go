@@ -15,6 +15,7 @@ import (
 	"github.com/lib/pq"
 	"github.com/lib/pq/pqerror"
 
+	"github.com/nitrowallet/nitrowallet/core/nitro"
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
@@ -149,6 +150,7 @@ func (s *Store) commitBatch(batch []*request) (_ [][]uint64, err error) {
 	sigs = slices.CompactFunc(sigs, func(x, y sigInsert) bool {
 		return x.channel == y.channel && x.turn == y.turn && x.signer == y.signer && x.hash == y.hash
 	})
+	foldSignatures(states, sigs)
 	slices.Sort(done)
 	done = slices.Compact(done)
 	for i := range chans {
@@ -171,6 +173,7 @@ func (s *Store) commitBatch(batch []*request) (_ [][]uint64, err error) {
 		sgChannel, sgTurn, sgSigner, sgHash, sgSig         = &arrays[11], &arrays[12], &arrays[13], &arrays[14], &arrays[15]
 		obChannel, obKind, obData                          = &arrays[16], &arrays[17], &arrays[18]
 		dn                                                 = &arrays[19]
+		stSigs                                             = &arrays[20]
 	)
 	n := len(chans)
 	chID.start(oidBytea, n*36)
@@ -194,6 +197,7 @@ func (s *Store) commitBatch(batch []*request) (_ [][]uint64, err error) {
 	stHash.start(oidBytea, n*36)
 	stFinal.start(oidBool, n*5)
 	stData.start(oidBytea, 4*n+stBytes)
+	stSigs.start(oidBytea, 4*n+len(sigs)*sigRecord)
 	for i := range states {
 		st := &states[i]
 		stChannel.elem(st.channel[:])
@@ -201,6 +205,7 @@ func (s *Store) commitBatch(batch []*request) (_ [][]uint64, err error) {
 		stHash.elem(st.hash[:])
 		stFinal.bool(st.final)
 		stData.elem(st.state)
+		stSigs.elem(st.sigs)
 	}
 	n = len(sigs)
 	sgChannel.start(oidBytea, n*36)
@@ -242,7 +247,7 @@ func (s *Store) commitBatch(batch []*request) (_ [][]uint64, err error) {
 		stChannel.bytes(), stTurn.bytes(), stHash.bytes(), stFinal.bytes(), stData.bytes(),
 		sgChannel.bytes(), sgTurn.bytes(), sgSigner.bytes(), sgHash.bytes(), sgSig.bytes(),
 		obChannel.bytes(), obKind.bytes(), obData.bytes(),
-		dn.bytes(), cursor, len(chans) == 0 && len(effects) == 0,
+		dn.bytes(), cursor, len(chans) == 0 && len(effects) == 0, stSigs.bytes(),
 	).Scan(&owner, &got, &async); err != nil {
 		return nil, writeError(err)
 	}
@@ -319,7 +324,11 @@ func (s *Store) hook(point string) {
 // cannot commit after another one took the schema over, and every part of
 // it writes only if the token matches (the caller then sees the other
 // owner and reports ErrLocked). Rows come as arrays, one per column, which
-// unnest turns back into rows. Done marks delete their outbox entries. A
+// unnest turns back into rows. A state inserted here keeps the batch's
+// signatures of it in its row ($24, see foldSignatures), and those are
+// not inserted again as signature rows; a signature of a state already
+// stored (the insert of its state did nothing) gets its own row. Done
+// marks delete their outbox entries. A
 // batch of only Done marks and a cursor move ($23) commits without waiting
 // for the WAL flush: losing it in a server crash only repeats idempotent
 // work (an effect driven again, events read again), while every channel
@@ -336,14 +345,17 @@ ch AS (
 		turn_num = EXCLUDED.turn_num, my_index = EXCLUDED.my_index, data = EXCLUDED.data,
 		version = c.version + 1, updated_at = now()),
 st AS (
-	INSERT INTO states (channel_id, turn_num, state_hash, is_final, state)
-	SELECT * FROM unnest($8::bytea[], $9::bigint[], $10::bytea[], $11::bool[], $12::bytea[])
+	INSERT INTO states (channel_id, turn_num, state_hash, is_final, state, signatures)
+	SELECT * FROM unnest($8::bytea[], $9::bigint[], $10::bytea[], $11::bool[], $12::bytea[], $24::bytea[])
 	 WHERE EXISTS (SELECT FROM ok)
-	ON CONFLICT DO NOTHING),
+	ON CONFLICT DO NOTHING
+	RETURNING channel_id, turn_num, state_hash, signatures),
 sg AS (
 	INSERT INTO signatures (channel_id, turn_num, signer, state_hash, signature)
-	SELECT * FROM unnest($13::bytea[], $14::bigint[], $15::bytea[], $16::bytea[], $17::bytea[])
+	SELECT * FROM unnest($13::bytea[], $14::bigint[], $15::bytea[], $16::bytea[], $17::bytea[]) AS u(c, t, r, h, g)
 	 WHERE EXISTS (SELECT FROM ok)
+	   AND NOT EXISTS (SELECT FROM st WHERE st.channel_id = u.c AND st.turn_num = u.t AND st.state_hash = u.h
+	                     AND (position(u.r || u.g IN st.signatures) - 1) % 85 = 0)
 	ON CONFLICT DO NOTHING),
 ob AS (
 	INSERT INTO outbox (channel_id, kind, effect)
@@ -357,3 +369,33 @@ cu AS (UPDATE chain_cursor SET next_block = $22
 	WHERE id = 1 AND $22::bigint >= 0 AND next_block < $22 AND EXISTS (SELECT FROM ok)),
 sc AS (SELECT CASE WHEN $23::bool THEN set_config('synchronous_commit', 'off', true) END AS v)
 SELECT (SELECT owner FROM owner), coalesce((SELECT array_agg(id ORDER BY id) FROM ob), '{}'), (SELECT v FROM sc)`
+
+// sigRecord is the size of one signature kept in its state's row: the
+// signer's address, then the 65-byte signature.
+const sigRecord = 20 + 65
+
+// foldSignatures puts into each state to insert the batch's signatures of
+// it (sigs, sorted), one sigRecord each, so that a state and the
+// signatures that come with it are one row (commitSQL writes a signature
+// row only for a signature whose state was stored before).
+func foldSignatures(states []stateInsert, sigs []sigInsert) {
+	if len(states) == 0 || len(sigs) == 0 {
+		return
+	}
+	type key struct {
+		channel nitro.Bytes32
+		turn    int64
+		hash    nitro.Bytes32
+	}
+	at := make(map[key]int, len(states))
+	for i := range states {
+		at[key{states[i].channel, states[i].turn, states[i].hash}] = i
+	}
+	for i := range sigs {
+		sg := &sigs[i]
+		if k, ok := at[key{sg.channel, sg.turn, sg.hash}]; ok {
+			st := &states[k]
+			st.sigs = append(append(st.sigs, sg.signer[:]...), sg.sig[:]...)
+		}
+	}
+}

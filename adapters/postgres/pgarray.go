@@ -18,7 +18,7 @@ const (
 )
 
 // commitArrays are the array parameters of commitSQL.
-type commitArrays [20]pgArray
+type commitArrays [21]pgArray
 
 var arrayPool = sync.Pool{New: func() any { return new(commitArrays) }}
 

@@ -471,7 +471,9 @@ type Signature struct {
 
 // Signatures returns every signature the wallet ever made or received, by
 // channel, turn, signer and state hash: the audit trail behind the rule that
-// no key signs two different states for one channel and turn.
+// no key signs two different states for one channel and turn. They are
+// the signature rows and the signatures kept in their state's row
+// (foldSignatures), each once.
 func (s *Store) Signatures(ctx context.Context) ([]Signature, error) {
 	var rows []struct {
 		ChannelID []byte `db:"channel_id"`
@@ -480,17 +482,25 @@ func (s *Store) Signatures(ctx context.Context) ([]Signature, error) {
 		Hash      []byte `db:"state_hash"`
 		Sig       []byte `db:"signature"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, `SELECT channel_id, turn_num, signer, state_hash, signature
-		FROM signatures ORDER BY channel_id, turn_num, signer, state_hash`); err != nil {
+	if err := s.db.SelectContext(ctx, &rows, `SELECT channel_id, turn_num, signer, state_hash, signature FROM signatures
+		UNION
+		SELECT s.channel_id, s.turn_num, substring(s.signatures FROM k * 85 + 1 FOR 20), s.state_hash,
+		       substring(s.signatures FROM k * 85 + 21 FOR 65)
+		  FROM states s, generate_series(0, length(s.signatures) / 85 - 1) AS k
+		ORDER BY channel_id, turn_num, signer, state_hash`); err != nil {
 		return nil, callError(ctx, "read signatures", err)
 	}
-	out := make([]Signature, len(rows))
-	for i, r := range rows {
+	out := make([]Signature, 0, len(rows))
+	for _, r := range rows {
 		sig, err := nitro.SignatureFromBytes(r.Sig)
 		if err != nil {
 			return nil, err
 		}
-		out[i] = Signature{ChannelID: bytes32(r.ChannelID), TurnNum: uint64(r.Turn), Signer: address(r.Signer), StateHash: bytes32(r.Hash), Signature: sig}
+		x := Signature{ChannelID: bytes32(r.ChannelID), TurnNum: uint64(r.Turn), Signer: address(r.Signer), StateHash: bytes32(r.Hash), Signature: sig}
+		if n := len(out); n > 0 && out[n-1] == x {
+			continue // the same signature in its state's row and in a row of its own
+		}
+		out = append(out, x)
 	}
 	return out, nil
 }
