@@ -5,6 +5,7 @@
 package client
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -98,7 +99,7 @@ func DialWith(ctx context.Context, url, token string, o Options) (*Client, error
 	if o.Observe != nil {
 		ch = observed{ch, o.Observe}
 	}
-	c.rpc = jrpc2.NewClient(ch, &jrpc2.ClientOptions{OnNotify: c.onNotify, OnStop: c.onStop})
+	c.rpc = jrpc2.NewClient(notifyTap{ch, c}, &jrpc2.ClientOptions{OnStop: c.onStop})
 	go c.deliver()
 	return c, nil
 }
@@ -161,10 +162,8 @@ func (c *Client) onStop(*jrpc2.Client, error) {
 	c.mu.Unlock()
 }
 
-// onNotify queues a notification as it came; deliver decodes it. It runs
-// under the jrpc2 client's lock, which the responses to calls wait for.
-func (c *Client) onNotify(req *jrpc2.Request) {
-	n := Notification{Method: req.Method(), Params: json.RawMessage(req.ParamString())}
+// queue keeps a notification as it came; deliver decodes it.
+func (c *Client) queue(n Notification) {
 	c.mu.Lock()
 	if len(c.pending) >= c.limit {
 		c.dropped++
@@ -173,6 +172,47 @@ func (c *Client) onNotify(req *jrpc2.Request) {
 		c.cond.Signal()
 	}
 	c.mu.Unlock()
+}
+
+// notifyTap takes the server's notifications off the connection as they
+// are read, in order, and passes only the rest (responses) on to jrpc2:
+// its client hands every message it reads to a goroutine of its own, so
+// notifications it delivered could overtake one another.
+type notifyTap struct {
+	channel.Channel
+	c *Client
+}
+
+func (t notifyTap) Recv() ([]byte, error) {
+	for {
+		b, err := t.Channel.Recv()
+		if err != nil {
+			return b, err
+		}
+		if n, ok := asNotification(b); ok {
+			t.c.queue(n)
+			continue
+		}
+		return b, nil
+	}
+}
+
+// asNotification reads b as a JSON-RPC notification: one object with a
+// method and no id.
+func asNotification(b []byte) (Notification, bool) {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	if len(b) == 0 || b[0] != '{' || !bytes.Contains(b, []byte(`"method"`)) {
+		return Notification{}, false
+	}
+	var m struct {
+		ID     json.RawMessage `json:"id"`
+		Method string          `json:"method"`
+		Params json.RawMessage `json:"params"`
+	}
+	if json.Unmarshal(b, &m) != nil || m.Method == "" || m.ID != nil {
+		return Notification{}, false
+	}
+	return Notification{Method: m.Method, Params: m.Params}, true
 }
 
 // deliver hands queued notifications to the Notifications channel, so

@@ -70,7 +70,9 @@ type Config struct {
 	CallTimeout time.Duration
 	// NotificationQueue bounds the notifications waiting to be written to
 	// one WebSocket connection; a connection that lets more pile up is
-	// dropped (and logged). Zero means DefaultNotificationQueue.
+	// dropped (and logged). It also bounds, less one, the MessageQueued
+	// notifications held while no session takes notifications, for the
+	// next one that does. Zero means DefaultNotificationQueue.
 	NotificationQueue int
 	// WriteTimeout bounds one write to a WebSocket connection; a client
 	// that does not read for that long is dropped. Zero means

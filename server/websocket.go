@@ -134,7 +134,18 @@ type connSet struct {
 	mu    sync.Mutex
 	conns map[*wsConn]struct{}
 	done  bool
+	// held are the MessageQueued notifications broadcast while no session
+	// took notifications, oldest first, for the next session that does
+	// (a message for a peer is otherwise lost until a SyncChannel); at
+	// most heldCap, the oldest dropped for room and counted in
+	// heldDropped, which that session learns as NotificationsDropped.
+	held        []note
+	heldDropped uint64
 }
+
+// heldCap bounds the held messages: with the NotificationsDropped note
+// before them they fit a new session's queue.
+func (cs *connSet) heldCap() int { return max(cs.s.cfg.NotificationQueue-1, 1) }
 
 func newConnSet(s *Server) *connSet { return &connSet{s: s, conns: map[*wsConn]struct{}{}} }
 
@@ -146,7 +157,29 @@ func (cs *connSet) add(c *wsConn) bool {
 	}
 	cs.conns[c] = struct{}{}
 	cs.gauge()
+	if !c.quiet && len(cs.held) > 0 {
+		cs.handOverHeld(c)
+	}
 	return true
+}
+
+// handOverHeld queues the held messages, after a NotificationsDropped
+// note when some were dropped, for c, a session joining (its queue is
+// empty and has room for them: heldCap). Under cs.mu.
+func (cs *connSet) handOverHeld(c *wsConn) {
+	n := len(cs.held)
+	if cs.heldDropped > 0 {
+		if b, err := json.Marshal(Dropped{Dropped: cs.heldDropped}); err == nil {
+			c.unsent.Add(1)
+			c.queue <- note{method: NoteNotificationsDropped, params: b}
+		}
+	}
+	for _, h := range cs.held {
+		c.unsent.Add(1)
+		c.queue <- h
+	}
+	cs.s.log.Info("messages held while no session was open handed to a new session", "remote", c.remote, "messages", n, "dropped", cs.heldDropped)
+	cs.held, cs.heldDropped = nil, 0
 }
 
 // remove forgets c; it reports whether c was still there.
@@ -169,7 +202,9 @@ func (cs *connSet) gauge() {
 }
 
 // broadcast queues a notification for every connection without waiting: a
-// connection whose queue is full is dropped (and logged).
+// connection whose queue is full is dropped (and logged). A MessageQueued
+// that no session takes (none open, or only quiet ones) is held for the
+// next session that does.
 func (cs *connSet) broadcast(method string, params any) {
 	b, err := json.Marshal(params)
 	if err != nil {
@@ -179,10 +214,12 @@ func (cs *connSet) broadcast(method string, params any) {
 	n := note{method: method, params: b}
 	var slow []*wsConn
 	cs.mu.Lock()
+	took := false
 	for c := range cs.conns {
 		if c.quiet {
 			continue
 		}
+		took = true
 		c.unsent.Add(1)
 		select {
 		case c.queue <- n:
@@ -190,6 +227,9 @@ func (cs *connSet) broadcast(method string, params any) {
 			c.unsent.Add(-1)
 			slow = append(slow, c)
 		}
+	}
+	if !took && method == NoteMessageQueued && !cs.done {
+		cs.hold(n)
 	}
 	cs.mu.Unlock()
 	for _, c := range slow {
@@ -200,6 +240,17 @@ func (cs *connSet) broadcast(method string, params any) {
 			c.closeWS(false)
 		}
 	}
+}
+
+// hold keeps a message broadcast while no session takes notifications,
+// dropping the oldest held one when there is no room. Under cs.mu.
+func (cs *connSet) hold(n note) {
+	if len(cs.held) >= cs.heldCap() {
+		cs.held = append(cs.held[:0], cs.held[1:]...)
+		cs.heldDropped++
+		cs.s.log.Warn("no session open: the oldest held message for a peer dropped", "held", len(cs.held)+1)
+	}
+	cs.held = append(cs.held, n)
 }
 
 func (cs *connSet) closeAll() {

@@ -1,0 +1,146 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"testing"
+	"time"
+
+	"github.com/nitrowallet/nitrowallet/adapters/memory"
+	"github.com/nitrowallet/nitrowallet/app"
+	"github.com/nitrowallet/nitrowallet/client"
+	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/server"
+)
+
+// TestMessagesHeldUntilASessionOpens: the messages for peers a wallet
+// queues while no session takes notifications (here only a quiet one is
+// open) go to the next session that does, in order and before anything
+// else; beyond the queue's room the oldest are dropped, and that session
+// is told how many with NotificationsDropped first.
+func TestMessagesHeldUntilASessionOpens(t *testing.T) {
+	ctx := context.Background()
+	const queue = 3 // room for NotificationsDropped and two messages
+	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.NotificationQueue = queue })
+	quiet, err := client.DialWith(ctx, n.wsURL(), "secret-token", client.Options{Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.Close()
+	me := app.Participant{ParticipantID: "a", SigningAddress: n.w.Address(), Destination: nitro.AddressToDestination(n.w.Address())}
+	var ids []string // each channel's peer, the recipient of its proposal
+	create := func() {
+		t.Helper()
+		name := "peer-" + string(rune('a'+len(ids)))
+		peer := memory.SignerFromSeed("held-" + name)
+		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
+		_, err := quiet.CreateChannel(ctx, app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
+			AssetHolderAddress: n.chain.ETHAssetHolder(),
+			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
+		}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, name)
+	}
+	next := func(c *client.Client) client.Notification {
+		t.Helper()
+		select {
+		case got := <-c.Notifications():
+			return got
+		case <-time.After(10 * time.Second):
+			t.Fatal("no notification")
+		}
+		return client.Notification{}
+	}
+	// One message held, handed to the first session.
+	create()
+	first, err := client.Dial(ctx, n.wsURL(), "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := next(first); got.Method != server.NoteMessageQueued || got.Message.Recipient != ids[0] {
+		t.Fatalf("the first session's first notification: %s to %q, want the held MessageQueued to %s", got.Method, got.Message.Recipient, ids[0])
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	waitSubscribers(t, n.srv, 1) // only the quiet one
+	// Three held with room for two: the oldest is dropped and counted.
+	create()
+	create()
+	create()
+	second, err := client.Dial(ctx, n.wsURL(), "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer second.Close()
+	got := next(second)
+	var d server.Dropped
+	if got.Method != server.NoteNotificationsDropped || json.Unmarshal(got.Params, &d) != nil || d.Dropped != 1 {
+		t.Fatalf("the second session's first notification: %s %s, want NotificationsDropped of 1", got.Method, got.Params)
+	}
+	for _, id := range ids[2:] {
+		if got := next(second); got.Method != server.NoteMessageQueued || got.Message.Recipient != id {
+			t.Fatalf("the second session got %s to %q, want the held MessageQueued to %s", got.Method, got.Message.Recipient, id)
+		}
+	}
+	// Nothing held once a session takes notifications: a third session
+	// opened now gets no message of the earlier ones.
+	third, err := client.Dial(ctx, n.wsURL(), "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	select {
+	case got := <-third.Notifications():
+		t.Fatalf("a session opened after the held messages went out got %s", got.Method)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// TestNotificationsArriveInOrder: the client hands a session's
+// notifications over in the order the server wrote them (jrpc2's client
+// reads each message into a goroutine of its own, which reordered them):
+// forty messages held while no session was open arrive in the order they
+// were queued.
+func TestNotificationsArriveInOrder(t *testing.T) {
+	ctx := context.Background()
+	n := newLight(t, false, nil)
+	quiet, err := client.DialWith(ctx, n.wsURL(), "secret-token", client.Options{Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.Close()
+	me := app.Participant{ParticipantID: "a", SigningAddress: n.w.Address(), Destination: nitro.AddressToDestination(n.w.Address())}
+	var peers []string
+	for i := range 40 {
+		name := fmt.Sprintf("peer-%d", i)
+		peer := memory.SignerFromSeed("ordered-" + name)
+		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
+		if _, err := quiet.CreateChannel(ctx, app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
+			AssetHolderAddress: n.chain.ETHAssetHolder(),
+			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
+		}}}); err != nil {
+			t.Fatal(err)
+		}
+		peers = append(peers, name)
+	}
+	c, err := client.Dial(ctx, n.wsURL(), "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	for i, want := range peers {
+		select {
+		case got := <-c.Notifications():
+			if got.Method != server.NoteMessageQueued || got.Message.Recipient != want {
+				t.Fatalf("notification %d: %s to %q, want MessageQueued to %s", i, got.Method, got.Message.Recipient, want)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("notification %d of %d never came", i, len(peers))
+		}
+	}
+}
