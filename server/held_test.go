@@ -3,10 +3,18 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/app"
@@ -143,4 +151,81 @@ func TestNotificationsArriveInOrder(t *testing.T) {
 			t.Fatalf("notification %d of %d never came", i, len(peers))
 		}
 	}
+}
+
+// TestMessagesOfAnEndedSessionHeld: a session that ends with messages
+// queued and not written (here a client that never reads, dropped when a
+// write to it times out) gives them back when no other session takes
+// notifications: the next session gets them, in order, with those queued
+// since. Only the few written into the dead connection's socket buffers
+// before it stalled are its loss.
+func TestMessagesOfAnEndedSessionHeld(t *testing.T) {
+	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.WriteTimeout = 300 * time.Millisecond })
+	ctx := context.Background()
+	hs := httptest.NewUnstartedServer(n.srv.Handler())
+	hs.Listener = smallBuffers{hs.Listener}
+	hs.Start()
+	defer hs.Close()
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api"
+	tiny := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
+		return errors.Join(err, serr)
+	}}).DialContext}}
+	stalled, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: tiny, Subprotocols: []string{"nitrowallet", "bearer.secret-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stalled.CloseNow() // never read
+	quiet, err := client.DialWith(ctx, url, "secret-token", client.Options{Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.Close()
+	waitSubscribers(t, n.srv, 2)
+	me := app.Participant{ParticipantID: "a", SigningAddress: n.w.Address(), Destination: nitro.AddressToDestination(n.w.Address())}
+	const calls = 100
+	var peers []string
+	for i := range calls {
+		name := fmt.Sprintf("peer-%d", i)
+		peer := memory.SignerFromSeed("ended-" + name)
+		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
+		if _, err := quiet.CreateChannel(ctx, app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
+			AssetHolderAddress: n.chain.ETHAssetHolder(),
+			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
+		}}}); err != nil {
+			t.Fatal(err)
+		}
+		peers = append(peers, name)
+	}
+	waitSubscribers(t, n.srv, 1) // the stalled session is dropped
+	c, err := client.Dial(ctx, url, "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var got []string
+	for len(got) == 0 || got[len(got)-1] != peers[calls-1] {
+		select {
+		case x := <-c.Notifications():
+			if x.Method != server.NoteMessageQueued {
+				t.Fatalf("the new session got %s after %d messages, want only the held MessageQueued", x.Method, len(got))
+			}
+			got = append(got, x.Message.Recipient)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the new session got %d messages (%v); want them up to %s", len(got), got, peers[calls-1])
+		}
+	}
+	// A run of the queued messages, in order, up to the last: at most the
+	// few the stalled connection's buffers took are missing.
+	start := calls - len(got)
+	if start < 0 || start > 10 {
+		t.Fatalf("the new session got %d of %d messages", len(got), calls)
+	}
+	for i, r := range got {
+		if r != peers[start+i] {
+			t.Fatalf("message %d of the new session goes to %s, want %s (in order from %s)", i, r, peers[start+i], peers[start])
+		}
+	}
+	t.Logf("%d of %d messages held for the new session (%d written to the stalled connection)", len(got), calls, start)
 }

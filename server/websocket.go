@@ -93,6 +93,7 @@ type wsConn struct {
 	wsMu   sync.Mutex
 	ws     *websocket.Conn // nil until the upgrade completes (setWS)
 	queue  chan note
+	failed *note        // the notification whose write ended the session (set by its pump)
 	quiet  bool         // opened with ?notifications=off: calls only
 	unsent atomic.Int64 // notifications queued and not yet written
 	owed   atomic.Int64 // calls begun whose response is not yet written
@@ -253,6 +254,43 @@ func (cs *connSet) hold(n note) {
 	cs.held = append(cs.held, n)
 }
 
+// rehold takes back, once c ended (removed: its queue is closed), the
+// messages c was queued and never wrote (the one whose write failed
+// first), when no session takes notifications now: they go before the
+// messages held since, for the next session that does. Messages written
+// to a connection that then failed may reach the client twice; a peer
+// wallet takes a message it holds again as a no-op.
+func (cs *connSet) rehold(c *wsConn) {
+	var back []note
+	if c.failed != nil && c.failed.method == NoteMessageQueued {
+		back = append(back, *c.failed)
+	}
+	for n := range c.queue {
+		if n.method == NoteMessageQueued {
+			back = append(back, n)
+		}
+	}
+	if len(back) == 0 {
+		return
+	}
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cs.done {
+		return
+	}
+	for o := range cs.conns {
+		if !o.quiet {
+			return // it got them when they were queued (unless it opened after)
+		}
+	}
+	cs.held = append(back, cs.held...)
+	if over := len(cs.held) - cs.heldCap(); over > 0 {
+		cs.held = cs.held[over:]
+		cs.heldDropped += uint64(over)
+	}
+	cs.s.log.Info("messages an ended session did not write held for the next session", "remote", c.remote, "messages", len(back), "held", len(cs.held))
+}
+
 func (cs *connSet) closeAll() {
 	cs.mu.Lock()
 	cs.done = true
@@ -288,12 +326,14 @@ func (s *Server) serveWS(rw http.ResponseWriter, r *http.Request) {
 	ws, err := websocket.Accept(rw, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol}})
 	if err != nil {
 		s.conns.remove(c)
+		s.conns.rehold(c)
 		s.log.Info("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	ws.SetReadLimit(4 * s.cfg.MaxRequestBytes)
 	if !c.setWS(ws, ctx) {
 		s.conns.remove(c)
+		s.conns.rehold(c)
 		return
 	}
 	ch := &wsChannel{c: ws, ctx: ctx, max: s.cfg.MaxRequestBytes, timeout: s.cfg.WriteTimeout, owed: &c.owed}
@@ -311,6 +351,7 @@ func (s *Server) serveWS(rw http.ResponseWriter, r *http.Request) {
 			err := srv.Notify(ctx, n.method, n.params)
 			c.unsent.Add(-1)
 			if err != nil {
+				c.failed = &n
 				s.log.Info("websocket notification not sent; connection dropped", "remote", c.remote, "err", err)
 				cancel()
 				_ = ws.CloseNow()
@@ -323,6 +364,7 @@ func (s *Server) serveWS(rw http.ResponseWriter, r *http.Request) {
 	cancel()
 	_ = ws.CloseNow()
 	<-pumped
+	s.conns.rehold(c)
 	s.log.Info("websocket session ended", "remote", r.RemoteAddr, "err", err)
 }
 
