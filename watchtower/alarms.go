@@ -1,16 +1,26 @@
 package watchtower
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
+	"slices"
 	"time"
+
+	"github.com/nitrowallet/nitrowallet/core/nitro"
 
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // checkAlarms checks every alarm against the adjudicator's record and acts
-// on it (decide). Failures are logged; the alarm stays and is checked
-// again.
+// on it (decide), the most urgent (earliest finalizesAt) first, up to
+// CheckConcurrency at once: a checkpoint waits for its block, and a peer
+// that registers many stale challenges at once must not have them
+// answered one block after another. An alarm whose check is still under
+// way from an earlier pass is left to it. The pass returns once every
+// alarm's check has started; Run waits for them when it ends. Failures
+// are logged; the alarm stays and is checked again.
 func (w *Watcher) checkAlarms(ctx context.Context) {
 	alarms, err := w.cfg.Store.Alarms(ctx)
 	if err != nil {
@@ -23,20 +33,57 @@ func (w *Watcher) checkAlarms(ctx context.Context) {
 	if len(alarms) == 0 && early == 0 {
 		return
 	}
-	cctx, cancel := context.WithTimeout(ctx, defaultCheckCallLimit)
-	defer cancel()
-	now, err := w.cfg.Chain.BlockTime(cctx)
+	tctx, cancel := context.WithTimeout(ctx, defaultCheckCallLimit)
+	now, err := w.cfg.Chain.BlockTime(tctx)
+	cancel()
 	if err != nil {
 		w.log.Warn("read the chain's time failed", "err", err)
 		return
 	}
 	w.pruneEarly(now)
+	slices.SortFunc(alarms, func(a, b Alarm) int {
+		if c := cmp.Compare(a.FinalizesAt, b.FinalizesAt); c != 0 {
+			return c
+		}
+		return bytes.Compare(a.ChannelID[:], b.ChannelID[:])
+	})
 	for _, a := range alarms {
-		if ctx.Err() != nil {
+		if !w.startCheck(a.ChannelID) {
+			continue // still under way
+		}
+		select {
+		case w.slots <- struct{}{}:
+		case <-ctx.Done():
+			w.endCheck(a.ChannelID)
 			return
 		}
-		w.checkAlarm(cctx, a, now)
+		w.checks.Add(1)
+		go func() {
+			defer w.checks.Done()
+			defer func() { <-w.slots }()
+			defer w.endCheck(a.ChannelID)
+			cctx, cancel := context.WithTimeout(ctx, defaultCheckCallLimit)
+			defer cancel()
+			w.checkAlarm(cctx, a, now)
+		}()
 	}
+}
+
+// startCheck marks id's check under way; false if it already was.
+func (w *Watcher) startCheck(id nitro.Bytes32) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.checking[id] {
+		return false
+	}
+	w.checking[id] = true
+	return true
+}
+
+func (w *Watcher) endCheck(id nitro.Bytes32) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.checking, id)
 }
 
 // checkAlarm reads one channel's record and proof and carries out the

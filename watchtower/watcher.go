@@ -17,10 +17,11 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultCheckInterval  = time.Second
-	DefaultResubmitDelay  = 15 * time.Second
-	maxEarly              = 10000
-	defaultCheckCallLimit = 30 * time.Second
+	DefaultCheckInterval    = time.Second
+	DefaultResubmitDelay    = 15 * time.Second
+	DefaultCheckConcurrency = 16
+	maxEarly                = 10000
+	defaultCheckCallLimit   = 30 * time.Second
 )
 
 // ErrNoStore and ErrNoChain: New was given a Config without them.
@@ -46,6 +47,10 @@ type Config struct {
 	// still pending); default DefaultResubmitDelay. A failed submission is
 	// retried on the next check.
 	ResubmitDelay time.Duration
+	// CheckConcurrency is how many alarms are checked (and answered, a
+	// checkpoint waiting for its block) at once, the most urgent first;
+	// default DefaultCheckConcurrency.
+	CheckConcurrency int
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -75,6 +80,11 @@ type Watcher struct {
 	// comes in for one turns it into an alarm. In memory, at most
 	// maxEarly, pruned once they finalize.
 	early map[nitro.Bytes32]Alarm
+	// checking holds the channels whose alarm check is under way; slots
+	// bounds them (CheckConcurrency); checks counts them for Run.
+	checking map[nitro.Bytes32]bool
+	slots    chan struct{}
+	checks   sync.WaitGroup
 
 	proofs, refused, alarms, checkpoints, failed atomic.Uint64
 }
@@ -93,11 +103,15 @@ func New(cfg Config) (*Watcher, error) {
 	if cfg.ResubmitDelay <= 0 {
 		cfg.ResubmitDelay = DefaultResubmitDelay
 	}
+	if cfg.CheckConcurrency <= 0 {
+		cfg.CheckConcurrency = DefaultCheckConcurrency
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Watcher{cfg: cfg, log: log.With("component", "watchtower"), poke: make(chan struct{}, 1), next: map[nitro.Bytes32]time.Time{}, early: map[nitro.Bytes32]Alarm{}}, nil
+	return &Watcher{cfg: cfg, log: log.With("component", "watchtower"), poke: make(chan struct{}, 1), next: map[nitro.Bytes32]time.Time{}, early: map[nitro.Bytes32]Alarm{},
+		checking: map[nitro.Bytes32]bool{}, slots: make(chan struct{}, cfg.CheckConcurrency)}, nil
 }
 
 // Stats returns the watcher's counters.
@@ -162,6 +176,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
+			w.checks.Wait()
 			return ctx.Err()
 		case <-t.C:
 		case <-w.poke:
