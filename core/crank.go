@@ -30,7 +30,13 @@ func (s *stepper) crank() {
 	if !c.PrefundComplete() {
 		return
 	}
-	s.deposit()
+	// No new deposit while a challenge runs or mine is on its way: the
+	// channel may finalize with the challenged outcome any time, and a
+	// deposit mined after its payout would be stranded. Funding resumes
+	// once the challenge is cleared.
+	if c.Dispute == nil && c.Challenge != TxRequested && c.Challenge != TxRetry {
+		s.deposit()
+	}
 	if s.signPostfund() {
 		return
 	}

@@ -249,6 +249,36 @@ func TestChallengeDuringFunding(t *testing.T) {
 	}
 }
 
+// TestNoDepositDuringChallenge: A challenges during funding with the
+// setup states before its deposit is mined; when it is, B, whose deposit
+// is then due, does not deposit while the challenge runs (the channel may
+// finalize and pay out any time, and a deposit mined after the payout
+// would be stranded); once the challenge is cleared B deposits.
+func TestNoDepositDuringChallenge(t *testing.T) {
+	w := newWorld(t, 2)
+	w.step(0, w.createInput(5, 3))
+	w.deliverAll()
+	w.step(1, core.Join{Deployment: w.deployment()})
+	w.deliverAll()
+	if len(w.deposits) != 1 {
+		t.Fatalf("%d deposits queued after the join, want A's", len(w.deposits))
+	}
+	w.step(0, core.Challenge{})
+	p := takeDispute[core.SubmitChallenge](t, w, 0).Proof
+	reg := core.ChainEvent{Kind: core.EventChallengeRegistered, ChannelID: w.nodes[0].ID, TurnNumRecord: 1, FinalizesAt: 100, Challenger: w.addr(0), Challenge: &p}
+	w.broadcastEvent(reg)
+	w.mineDeposit() // A's 5: B's 3 is due now
+	w.step(1, core.Tick{Now: 10, ChainTime: 10})
+	if len(w.deposits) != 0 {
+		t.Fatalf("deposits %+v queued while the challenge runs", w.deposits)
+	}
+	w.broadcastEvent(core.ChainEvent{Kind: core.EventChallengeCleared, ChannelID: w.nodes[0].ID, TurnNumRecord: 1})
+	w.step(1, core.Tick{Now: 11, ChainTime: 11})
+	if len(w.deposits) != 1 || w.deposits[0].Amount.Int64() != 3 {
+		t.Fatalf("deposits %+v after the challenge was cleared, want B's 3", w.deposits)
+	}
+}
+
 // TestRewindDropsVanishedChallenge: after a rewind, a challenge the
 // adjudicator's record no longer shows is dropped; mine is submitted again
 // on the next Tick. One the record still shows is kept.
