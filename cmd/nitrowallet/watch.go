@@ -48,6 +48,7 @@ type watchOptions struct {
 	dev                            bool
 	keystore, passEnv, keyEnv      string
 	check                          time.Duration
+	concurrency                    int
 }
 
 // parseWatch reads watch's flags and environment.
@@ -73,6 +74,7 @@ func parseWatch(args []string, out io.Writer) (watchOptions, error) {
 	fs.StringVar(&o.keyEnv, "key-env", "NITROWALLET_WATCH_KEY", "environment variable holding the gas account's hex private key (without -keystore)")
 	fs.StringVar(&o.listen, "listen", "", "address of the HTTP endpoint, e.g. 127.0.0.1:7400 (none: no endpoint)")
 	fs.DurationVar(&o.check, "check-interval", watchtower.DefaultCheckInterval, "how often challenges are checked against the adjudicator's record")
+	fs.IntVar(&o.concurrency, "check-concurrency", watchtower.DefaultCheckConcurrency, "challenges checked (and answered) at once, the most urgent first")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -101,6 +103,9 @@ func parseWatch(args []string, out io.Writer) (watchOptions, error) {
 			return o, err
 		}
 		o.contracts.ERC20AssetHolders = append(o.contracts.ERC20AssetHolders, h)
+	}
+	if o.concurrency < 1 {
+		return o, fmt.Errorf("watch: -check-concurrency %d must be at least 1", o.concurrency)
 	}
 	if o.listen != "" {
 		if o.token = os.Getenv(watchTokenEnv); o.token == "" {
@@ -150,14 +155,14 @@ func watchCommand(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	fmt.Fprintf(out, "watch: gas account %s, schema %s\n", chain.Address(), o.schema)
-	return serveWatch(ctx, chain, postgres.NewWatchStore(s), ln, o.token, o.check, out)
+	return serveWatch(ctx, chain, postgres.NewWatchStore(s), ln, o.token, watchtower.Config{CheckInterval: o.check, CheckConcurrency: o.concurrency}, out)
 }
 
 // serveWatch runs a watcher on chain and store, and its HTTP endpoint on ln
 // (if not nil), until ctx ends; then it returns nil.
-func serveWatch(ctx context.Context, chain ports.Chain, store watchtower.Store, ln net.Listener, token string, check time.Duration, out io.Writer) error {
+func serveWatch(ctx context.Context, chain ports.Chain, store watchtower.Store, ln net.Listener, token string, tune watchtower.Config, out io.Writer) error {
 	out = &lockedWriter{w: out} // the log and this function write from several goroutines
-	w, err := watchtower.New(watchtower.Config{Store: store, Chain: chain, CheckInterval: check,
+	w, err := watchtower.New(watchtower.Config{Store: store, Chain: chain, CheckInterval: tune.CheckInterval, CheckConcurrency: tune.CheckConcurrency,
 		Logger: slog.New(slog.NewTextHandler(out, nil))})
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ func TestWatchHelpAndFlags(t *testing.T) {
 	if err := run(context.Background(), []string{"watch", "-h"}, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"-db", "-rpc", "-adjudicator", "-eth-asset-holder", "-erc20-asset-holders", "-keystore", "-key-env", "-listen", watchTokenEnv, "POST /v1/watch"} {
+	for _, want := range []string{"-db", "-rpc", "-adjudicator", "-eth-asset-holder", "-erc20-asset-holders", "-keystore", "-key-env", "-listen", "-check-concurrency", watchTokenEnv, "POST /v1/watch"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("watch -h does not mention %s:\n%s", want, out.String())
 		}
@@ -43,6 +43,7 @@ func TestWatchHelpAndFlags(t *testing.T) {
 		{append(append([]string{}, good[:2]...), good[4:]...), "-rpc"},
 		{append(append([]string{}, good[:6]...), "-eth-asset-holder", "0x12"), "eth-asset-holder"},
 		{append(append([]string{}, good...), "-listen", "127.0.0.1:0"), watchTokenEnv},
+		{append(append([]string{}, good...), "-check-concurrency", "0"), "-check-concurrency"},
 	} {
 		_, err := parseWatch(c.args, &out)
 		if err == nil || !strings.Contains(err.Error(), c.want) {
@@ -78,7 +79,9 @@ func TestWatchServes(t *testing.T) {
 	defer cancel()
 	var out bytes.Buffer
 	done := make(chan error, 1)
-	go func() { done <- serveWatch(ctx, chain.Account(gas), store, ln, "tok", 10*time.Millisecond, &out) }()
+	go func() {
+		done <- serveWatch(ctx, chain.Account(gas), store, ln, "tok", watchtower.Config{CheckInterval: 10 * time.Millisecond}, &out)
+	}()
 
 	p5 := watchtest.Proof(t, big.NewInt(1337), chain.ETHAssetHolder(), 1, 5)
 	c := &watchtower.Client{URL: "http://" + ln.Addr().String(), Token: "tok"}
