@@ -162,21 +162,7 @@ func TestNotificationsArriveInOrder(t *testing.T) {
 func TestMessagesOfAnEndedSessionHeld(t *testing.T) {
 	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.WriteTimeout = 300 * time.Millisecond })
 	ctx := context.Background()
-	hs := httptest.NewUnstartedServer(n.srv.Handler())
-	hs.Listener = smallBuffers{hs.Listener}
-	hs.Start()
-	defer hs.Close()
-	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api"
-	tiny := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
-		return errors.Join(err, serr)
-	}}).DialContext}}
-	stalled, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: tiny, Subprotocols: []string{"nitrowallet", "bearer.secret-token"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stalled.CloseNow() // never read
+	url := stalledSession(t, n)
 	quiet, err := client.DialWith(ctx, url, "secret-token", client.Options{Quiet: true})
 	if err != nil {
 		t.Fatal(err)
@@ -228,4 +214,85 @@ func TestMessagesOfAnEndedSessionHeld(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d messages held for the new session (%d written to the stalled connection)", len(got), calls, start)
+}
+
+// stalledSession serves n with small socket buffers and opens a session
+// that never reads (its socket's receive buffer 1 kB); it returns the
+// API's URL on that server.
+func stalledSession(t *testing.T, n *lightNode) string {
+	t.Helper()
+	hs := httptest.NewUnstartedServer(n.srv.Handler())
+	hs.Listener = smallBuffers{hs.Listener}
+	hs.Start()
+	t.Cleanup(hs.Close)
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api"
+	tiny := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
+		return errors.Join(err, serr)
+	}}).DialContext}}
+	stalled, _, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{HTTPClient: tiny, Subprotocols: []string{"nitrowallet", "bearer.secret-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stalled.CloseNow() }) // never read
+	return url
+}
+
+// TestMessageOfASlowSessionHeld: the only session that takes
+// notifications lets its queue fill (it never reads) and is dropped by the
+// broadcast that finds it full; what it did not write and what is queued
+// since are held, within the held messages' room: the next session is
+// told how many were dropped for room, then gets the newest, in order.
+func TestMessageOfASlowSessionHeld(t *testing.T) {
+	const queue = 4
+	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.NotificationQueue, c.WriteTimeout = queue, time.Minute })
+	ctx := context.Background()
+	url := stalledSession(t, n)
+	quiet, err := client.DialWith(ctx, url, "secret-token", client.Options{Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.Close()
+	waitSubscribers(t, n.srv, 2)
+	me := app.Participant{ParticipantID: "a", SigningAddress: n.w.Address(), Destination: nitro.AddressToDestination(n.w.Address())}
+	const calls = 20
+	var peers []string
+	for i := range calls {
+		name := fmt.Sprintf("peer-%d", i)
+		peer := memory.SignerFromSeed("slow-" + name)
+		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
+		if _, err := quiet.CreateChannel(ctx, app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
+			AssetHolderAddress: n.chain.ETHAssetHolder(),
+			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
+		}}}); err != nil {
+			t.Fatal(err)
+		}
+		peers = append(peers, name)
+	}
+	waitSubscribers(t, n.srv, 1) // the stalled session was dropped
+	c, err := client.Dial(ctx, url, "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	next := func() client.Notification {
+		t.Helper()
+		select {
+		case x := <-c.Notifications():
+			return x
+		case <-time.After(10 * time.Second):
+			t.Fatal("no notification")
+		}
+		return client.Notification{}
+	}
+	var d server.Dropped
+	if x := next(); x.Method != server.NoteNotificationsDropped || json.Unmarshal(x.Params, &d) != nil || d.Dropped == 0 {
+		t.Fatalf("the new session's first notification: %s %s, want NotificationsDropped", x.Method, x.Params)
+	}
+	for _, want := range peers[calls-(queue-1):] {
+		if x := next(); x.Method != server.NoteMessageQueued || x.Message.Recipient != want {
+			t.Fatalf("the new session got %s to %q, want the held MessageQueued to %s", x.Method, x.Message.Recipient, want)
+		}
+	}
 }

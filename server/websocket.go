@@ -204,8 +204,8 @@ func (cs *connSet) gauge() {
 
 // broadcast queues a notification for every connection without waiting: a
 // connection whose queue is full is dropped (and logged). A MessageQueued
-// that no session takes (none open, or only quiet ones) is held for the
-// next session that does.
+// that no session takes (none open, only quiet ones, or only ones dropped
+// here) is held for the next session that does.
 func (cs *connSet) broadcast(method string, params any) {
 	b, err := json.Marshal(params)
 	if err != nil {
@@ -220,10 +220,10 @@ func (cs *connSet) broadcast(method string, params any) {
 		if c.quiet {
 			continue
 		}
-		took = true
 		c.unsent.Add(1)
 		select {
 		case c.queue <- n:
+			took = true
 		default:
 			c.unsent.Add(-1)
 			slow = append(slow, c)

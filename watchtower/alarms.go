@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/nitrowallet/nitrowallet/core/nitro"
-
 	"github.com/nitrowallet/nitrowallet/ports"
 )
 
