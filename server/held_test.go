@@ -296,3 +296,64 @@ func TestMessageOfASlowSessionHeld(t *testing.T) {
 		}
 	}
 }
+
+// TestHeldMessagesBoundedInBytes: the held messages stay within
+// Config.HeldBytes (a peer's requests can make the wallet answer with
+// large states): of five messages of about 2 kB held within 5 kB, the
+// newest that fit are handed over, after a NotificationsDropped counting
+// the others.
+func TestHeldMessagesBoundedInBytes(t *testing.T) {
+	ctx := context.Background()
+	const limit = 5000
+	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.HeldBytes = limit })
+	quiet, err := client.DialWith(ctx, n.wsURL(), "secret-token", client.Options{Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer quiet.Close()
+	me := app.Participant{ParticipantID: "a", SigningAddress: n.w.Address(), Destination: nitro.AddressToDestination(n.w.Address())}
+	const calls = 5
+	var peers []string
+	for i := range calls {
+		name := fmt.Sprintf("peer-%d", i)
+		peer := memory.SignerFromSeed("bytes-" + name)
+		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
+		if _, err := quiet.CreateChannel(ctx, app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
+			AssetHolderAddress: n.chain.ETHAssetHolder(),
+			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
+		}}}); err != nil {
+			t.Fatal(err)
+		}
+		peers = append(peers, name)
+	}
+	c, err := client.Dial(ctx, n.wsURL(), "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	var got []client.Notification
+	for len(got) == 0 || got[len(got)-1].Message.Recipient != peers[calls-1] {
+		select {
+		case x := <-c.Notifications():
+			got = append(got, x)
+		case <-time.After(10 * time.Second):
+			t.Fatalf("the new session got %d notifications", len(got))
+		}
+	}
+	var d server.Dropped
+	if got[0].Method != server.NoteNotificationsDropped || json.Unmarshal(got[0].Params, &d) != nil {
+		t.Fatalf("first notification %s %s, want NotificationsDropped", got[0].Method, got[0].Params)
+	}
+	held := got[1:]
+	size := 0
+	for i, x := range held {
+		size += len(x.Params)
+		if want := peers[calls-len(held)+i]; x.Method != server.NoteMessageQueued || x.Message.Recipient != want {
+			t.Fatalf("held message %d: %s to %q, want MessageQueued to %s", i, x.Method, x.Message.Recipient, want)
+		}
+	}
+	if len(held) == calls || int(d.Dropped)+len(held) != calls || size > limit+len(held) {
+		t.Fatalf("%d held (%d bytes) and %d dropped of %d messages, want at most %d bytes held and the rest counted", len(held), size, d.Dropped, calls, limit)
+	}
+	t.Logf("%d messages held in %d bytes, %d dropped", len(held), size, d.Dropped)
+}

@@ -74,6 +74,11 @@ type Config struct {
 	// notifications held while no session takes notifications, for the
 	// next one that does. Zero means DefaultNotificationQueue.
 	NotificationQueue int
+	// HeldBytes bounds the bytes of the MessageQueued notifications held
+	// while no session takes notifications (a peer's requests can make
+	// the wallet answer with large states); the oldest are dropped for
+	// room. Zero means DefaultHeldBytes.
+	HeldBytes int
 	// WriteTimeout bounds one write to a WebSocket connection; a client
 	// that does not read for that long is dropped. Zero means
 	// DefaultWriteTimeout.
@@ -93,6 +98,7 @@ const (
 	DefaultBurst             = 20000
 	DefaultCallTimeout       = 30 * time.Second
 	DefaultNotificationQueue = 1024
+	DefaultHeldBytes         = 64 << 20
 	DefaultWriteTimeout      = 10 * time.Second
 )
 
@@ -141,6 +147,9 @@ func New(w *app.Wallet, cfg Config) (*Server, error) {
 	}
 	if cfg.WriteTimeout <= 0 {
 		cfg.WriteTimeout = DefaultWriteTimeout
+	}
+	if cfg.HeldBytes <= 0 {
+		cfg.HeldBytes = DefaultHeldBytes
 	}
 	if cfg.WalletVersion == "" {
 		cfg.WalletVersion = wire.WalletVersion

@@ -138,15 +138,33 @@ type connSet struct {
 	// held are the MessageQueued notifications broadcast while no session
 	// took notifications, oldest first, for the next session that does
 	// (a message for a peer is otherwise lost until a SyncChannel); at
-	// most heldCap, the oldest dropped for room and counted in
-	// heldDropped, which that session learns as NotificationsDropped.
+	// most heldCap and Config.HeldBytes (heldBytes), the oldest dropped
+	// for room and counted in heldDropped, which that session learns as
+	// NotificationsDropped.
 	held        []note
+	heldBytes   int
 	heldDropped uint64
 }
 
 // heldCap bounds the held messages: with the NotificationsDropped note
 // before them they fit a new session's queue.
 func (cs *connSet) heldCap() int { return max(cs.s.cfg.NotificationQueue-1, 1) }
+
+// trimHeld drops the oldest held messages beyond heldCap and
+// Config.HeldBytes (the newest is always kept), counting them. Under
+// cs.mu.
+func (cs *connSet) trimHeld() {
+	k := 0
+	for k < len(cs.held)-1 && (len(cs.held)-k > cs.heldCap() || cs.heldBytes > cs.s.cfg.HeldBytes) {
+		cs.heldBytes -= len(cs.held[k].params)
+		k++
+	}
+	if k > 0 {
+		cs.held = append(cs.held[:0], cs.held[k:]...)
+		cs.heldDropped += uint64(k)
+		cs.s.log.Warn("no session takes notifications: the oldest held messages for peers dropped", "dropped", k, "held", len(cs.held))
+	}
+}
 
 func newConnSet(s *Server) *connSet { return &connSet{s: s, conns: map[*wsConn]struct{}{}} }
 
@@ -180,7 +198,7 @@ func (cs *connSet) handOverHeld(c *wsConn) {
 		c.queue <- h
 	}
 	cs.s.log.Info("messages held while no session was open handed to a new session", "remote", c.remote, "messages", n, "dropped", cs.heldDropped)
-	cs.held, cs.heldDropped = nil, 0
+	cs.held, cs.heldBytes, cs.heldDropped = nil, 0, 0
 }
 
 // remove forgets c; it reports whether c was still there.
@@ -193,7 +211,37 @@ func (cs *connSet) remove(c *wsConn) bool {
 	delete(cs.conns, c)
 	close(c.queue)
 	cs.gauge()
+	var back []note
+	for n := range c.queue { // closed: what its pump has not taken, then the end
+		c.unsent.Add(-1)
+		if n.method == NoteMessageQueued {
+			back = append(back, n)
+		}
+	}
+	cs.holdBackLocked(c, back)
 	return true
+}
+
+// holdBackLocked puts messages queued for c, now removed, and never
+// written back in front of the held ones, when no session takes
+// notifications now (one that does got them when they were broadcast): it
+// runs under the same lock as the removal, before any other session can
+// join. Under cs.mu.
+func (cs *connSet) holdBackLocked(c *wsConn, back []note) {
+	if len(back) == 0 || cs.done {
+		return
+	}
+	for o := range cs.conns {
+		if !o.quiet {
+			return
+		}
+	}
+	for _, n := range back {
+		cs.heldBytes += len(n.params)
+	}
+	cs.held = append(back, cs.held...)
+	cs.trimHeld()
+	cs.s.log.Info("messages an ended session did not write held for the next session", "remote", c.remote, "messages", len(back), "held", len(cs.held))
 }
 
 func (cs *connSet) gauge() {
@@ -244,51 +292,25 @@ func (cs *connSet) broadcast(method string, params any) {
 }
 
 // hold keeps a message broadcast while no session takes notifications,
-// dropping the oldest held one when there is no room. Under cs.mu.
+// dropping the oldest held ones when there is no room. Under cs.mu.
 func (cs *connSet) hold(n note) {
-	if len(cs.held) >= cs.heldCap() {
-		cs.held = append(cs.held[:0], cs.held[1:]...)
-		cs.heldDropped++
-		cs.s.log.Warn("no session open: the oldest held message for a peer dropped", "held", len(cs.held)+1)
-	}
 	cs.held = append(cs.held, n)
+	cs.heldBytes += len(n.params)
+	cs.trimHeld()
 }
 
-// rehold takes back, once c ended (removed: its queue is closed), the
-// messages c was queued and never wrote (the one whose write failed
-// first), when no session takes notifications now: they go before the
-// messages held since, for the next session that does. Messages written
-// to a connection that then failed may reach the client twice; a peer
-// wallet takes a message it holds again as a no-op.
+// rehold holds, once c's pump ended, the message whose write ended the
+// session, as remove held those c never took (holdBackLocked); written in
+// part, it may reach a client twice, which a peer wallet takes as a
+// no-op. A session that opened since takes newer messages only: this one
+// is then its peer's to get by SyncChannel.
 func (cs *connSet) rehold(c *wsConn) {
-	var back []note
-	if c.failed != nil && c.failed.method == NoteMessageQueued {
-		back = append(back, *c.failed)
-	}
-	for n := range c.queue {
-		if n.method == NoteMessageQueued {
-			back = append(back, n)
-		}
-	}
-	if len(back) == 0 {
+	if c.failed == nil || c.failed.method != NoteMessageQueued {
 		return
 	}
 	cs.mu.Lock()
 	defer cs.mu.Unlock()
-	if cs.done {
-		return
-	}
-	for o := range cs.conns {
-		if !o.quiet {
-			return // it got them when they were queued (unless it opened after)
-		}
-	}
-	cs.held = append(back, cs.held...)
-	if over := len(cs.held) - cs.heldCap(); over > 0 {
-		cs.held = cs.held[over:]
-		cs.heldDropped += uint64(over)
-	}
-	cs.s.log.Info("messages an ended session did not write held for the next session", "remote", c.remote, "messages", len(back), "held", len(cs.held))
+	cs.holdBackLocked(c, []note{*c.failed})
 }
 
 func (cs *connSet) closeAll() {
@@ -326,14 +348,12 @@ func (s *Server) serveWS(rw http.ResponseWriter, r *http.Request) {
 	ws, err := websocket.Accept(rw, r, &websocket.AcceptOptions{Subprotocols: []string{Subprotocol}})
 	if err != nil {
 		s.conns.remove(c)
-		s.conns.rehold(c)
 		s.log.Info("websocket upgrade failed", "remote", r.RemoteAddr, "err", err)
 		return
 	}
 	ws.SetReadLimit(4 * s.cfg.MaxRequestBytes)
 	if !c.setWS(ws, ctx) {
 		s.conns.remove(c)
-		s.conns.rehold(c)
 		return
 	}
 	ch := &wsChannel{c: ws, ctx: ctx, max: s.cfg.MaxRequestBytes, timeout: s.cfg.WriteTimeout, owed: &c.owed}
