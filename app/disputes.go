@@ -18,7 +18,8 @@ import (
 // paid out: then it is closed. Use it when a peer stops answering. An
 // unknown channel is code 1300; a channel with a challenge already running
 // is ErrDisputed; one with nothing provable yet (the prefund states not
-// all signed) is ErrNoSupport; a closed one is ErrChannelClosed.
+// all signed) is ErrNoSupport; a Fake-funded one is ErrNotOnChain; a
+// closed one is ErrChannelClosed.
 func (w *Wallet) ChallengeChannel(ctx context.Context, id nitro.Bytes32) (Result, error) {
 	if err := w.enter(ctx); err != nil {
 		return Result{}, apiError(err)

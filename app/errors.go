@@ -42,6 +42,9 @@ var (
 	ErrDisputed = core.ErrDisputed
 	// ErrNoSupport: no state the wallet could prove on chain yet.
 	ErrNoSupport = core.ErrNoSupport
+	// ErrNotOnChain: a Fake-funded channel has nothing on chain to
+	// challenge.
+	ErrNotOnChain = core.ErrNotOnChain
 	// ErrUnusableChannel: a proposal, a join or a create names a channel
 	// this wallet's chain could fund but never conclude; refined by
 	// ErrWrongChain, ErrUnknownAssetHolder and ErrChallengeDuration.

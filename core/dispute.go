@@ -3,8 +3,8 @@
 // checks first (crank.go).
 //
 // Input: Challenge (challenge), ChallengeChannel in the client API. Guards,
-// in order: joined; no final state signed by all (conclude instead); no
-// challenge of mine requested or running; a support proof of my supported
+// in order: joined; no final state signed by all (conclude instead); not
+// Fake-funded (nothing on chain); no challenge of mine requested or running; a support proof of my supported
 // state (SupportProof). Then SubmitChallenge: the app signs the challenge
 // hash and calls challenge.
 //
@@ -50,6 +50,11 @@ var ErrDisputed = errors.New("core: a challenge is running on the channel")
 // ErrNoSupport: the wallet holds no state it can prove on chain yet (the
 // prefund states are not all signed).
 var ErrNoSupport = errors.New("core: no supported state to challenge with")
+
+// ErrNotOnChain: a Fake-funded channel is never watched on chain (its
+// funds are not there), so a challenge of it would never be seen
+// registered, and would be submitted again and again.
+var ErrNotOnChain = errors.New("core: a Fake-funded channel has nothing on chain to challenge")
 
 // Challenge asks the wallet to challenge on chain with its supported state
 // (client API ChallengeChannel).
@@ -110,6 +115,9 @@ func (s *stepper) challenge() error {
 	}
 	if f, ok := c.Final(); ok && f.SignedByAll() {
 		return ErrChannelClosed
+	}
+	if c.fake() {
+		return ErrNotOnChain
 	}
 	if c.Dispute != nil || c.Challenge == TxRequested || c.Challenge == TxRetry {
 		return ErrDisputed

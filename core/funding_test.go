@@ -3,6 +3,7 @@ package core_test
 import (
 	"errors"
 	"math/big"
+	"reflect"
 	"testing"
 
 	"github.com/nitrowallet/nitrowallet/core"
@@ -52,6 +53,26 @@ func TestFakeFundingRunsWithoutDeposits(t *testing.T) {
 	}
 	if len(w.concl) != 0 {
 		t.Fatalf("a Fake channel was concluded on chain: %d conclude(s)", len(w.concl))
+	}
+}
+
+// TestFakeChannelNotChallenged: a Fake-funded channel is never watched on
+// chain, so a challenge of it would never be seen registered and would be
+// submitted again and again: ChallengeChannel is refused with
+// ErrNotOnChain and changes nothing, and a silent peer never triggers the
+// wallet's own challenge.
+func TestFakeChannelNotChallenged(t *testing.T) {
+	w := fakeWorld(t, 5, 3)
+	w.step(0, core.Update{Outcome: w.pays(0, 1, 2)}) // B never countersigns
+	before := w.nodes[0].Clone()
+	if err := w.try(0, core.Challenge{}); !errors.Is(err, core.ErrNotOnChain) {
+		t.Fatalf("Challenge of a Fake channel: %v, want ErrNotOnChain", err)
+	}
+	if len(w.disputes) != 0 || w.nodes[0].Challenge != core.TxNone || !reflect.DeepEqual(w.nodes[0], before) {
+		t.Fatalf("a refused challenge changed the channel or emitted %+v", w.disputes)
+	}
+	if w.nodes[0].AwaitingPeer() {
+		t.Fatal("a Fake channel awaits a peer: the wallet would challenge it by itself")
 	}
 }
 

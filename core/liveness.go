@@ -16,7 +16,8 @@
 //  4. closing: a final state I signed lacks a peer's signature.
 //
 // Never while a signature of mine is pending, a challenge of mine is
-// requested or a dispute is registered. A Tick with AutoChallengeAfter > 0
+// requested or a dispute is registered, nor on a Fake-funded channel
+// (nothing on chain: ErrNotOnChain). A Tick with AutoChallengeAfter > 0
 // keeps in ReplyWaitSince the first Tick time at which the wallet was seen
 // awaiting a peer; any progress (a Receive or chain event that changes the
 // latest turn, its signatures or the holdings) or a Tick that finds it not
@@ -31,7 +32,7 @@ import "math/big"
 // AwaitingPeer reports whether the channel waits on a peer's signature or
 // deposit and this wallet could challenge (see the file comment).
 func (c *Channel) AwaitingPeer() bool {
-	if !c.Joined || c.Pending != nil || c.Dispute != nil || c.Challenge != TxNone || !c.PrefundComplete() {
+	if !c.Joined || c.Pending != nil || c.Dispute != nil || c.Challenge != TxNone || !c.PrefundComplete() || c.fake() {
 		return false
 	}
 	if _, ok := c.Supported(); !ok {
