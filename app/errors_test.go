@@ -91,7 +91,7 @@ var appErrors = map[string]error{
 	"ErrChannelExists": app.ErrChannelExists, "ErrNotParticipant": app.ErrNotParticipant,
 	"ErrUnsupportedFunding": app.ErrUnsupportedFunding, "ErrNotYourTurn": app.ErrNotYourTurn,
 	"ErrChannelClosed": app.ErrChannelClosed, "ErrNotRunning": app.ErrNotRunning,
-	"ErrAlreadyJoined": app.ErrAlreadyJoined, "ErrDisputed": app.ErrDisputed, "ErrNoSupport": app.ErrNoSupport, "ErrInvalidTransition": app.ErrInvalidTransition,
+	"ErrAlreadyJoined": app.ErrAlreadyJoined, "ErrDisputed": app.ErrDisputed, "ErrNoSupport": app.ErrNoSupport, "ErrNotOnChain": app.ErrNotOnChain, "ErrInvalidTransition": app.ErrInvalidTransition,
 	"ErrWrongSigner": app.ErrWrongSigner, "ErrStaleState": app.ErrStaleState,
 	"ErrConflictingState": app.ErrConflictingState, "ErrFutureState": app.ErrFutureState,
 	"ErrSigningInProgress": app.ErrSigningInProgress, "ErrUnexpectedSignature": app.ErrUnexpectedSignature,
