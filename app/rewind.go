@@ -161,9 +161,7 @@ func (w *Wallet) stepRewound(ctx context.Context, id nitro.Bytes32, in core.Rewo
 	// conclude resubmitted) go to the channels' workers, so one slow
 	// transaction never holds up the rest of the rewind.
 	res, err := w.applyThen(ctx, []job{{id: id, in: in}}, w.cfg.Parallelism > 1, false)
-	for _, m := range res.Outbox {
-		w.subs.publish(Notification{Type: MessageQueued, Message: m})
-	}
+	w.publishQueued(res)
 	switch {
 	case err == nil, errors.Is(err, ErrIncomplete):
 		return nil

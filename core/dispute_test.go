@@ -255,11 +255,7 @@ func TestChallengeDuringFunding(t *testing.T) {
 // finalize and pay out any time, and a deposit mined after the payout
 // would be stranded); once the challenge is cleared B deposits.
 func TestNoDepositDuringChallenge(t *testing.T) {
-	w := newWorld(t, 2)
-	w.step(0, w.createInput(5, 3))
-	w.deliverAll()
-	w.step(1, core.Join{Deployment: w.deployment()})
-	w.deliverAll()
+	w := proposeAndJoin(t, 5, 3)
 	if len(w.deposits) != 1 {
 		t.Fatalf("%d deposits queued after the join, want A's", len(w.deposits))
 	}

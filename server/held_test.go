@@ -3,18 +3,10 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
-	"net"
-	"net/http"
-	"net/http/httptest"
-	"strings"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/app"
@@ -32,27 +24,9 @@ func TestMessagesHeldUntilASessionOpens(t *testing.T) {
 	ctx := context.Background()
 	const queue = 3 // room for NotificationsDropped and two messages
 	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.NotificationQueue = queue })
-	quiet, err := client.DialWith(ctx, n.wsURL(), "secret-token", client.Options{Quiet: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer quiet.Close()
-	me := app.Participant{ParticipantID: "a", SigningAddress: n.w.Address(), Destination: nitro.AddressToDestination(n.w.Address())}
+	p := newProposer(t, n, n.wsURL(), "held")
 	var ids []string // each channel's peer, the recipient of its proposal
-	create := func() {
-		t.Helper()
-		name := "peer-" + string(rune('a'+len(ids)))
-		peer := memory.SignerFromSeed("held-" + name)
-		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
-		_, err := quiet.CreateChannel(ctx, app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
-			AssetHolderAddress: n.chain.ETHAssetHolder(),
-			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
-		}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ids = append(ids, name)
-	}
+	create := func() { t.Helper(); ids = append(ids, p.propose(1)...) }
 	next := func(c *client.Client) client.Notification { t.Helper(); return nextHeld(t, c) }
 	// One message held, handed to the first session.
 	create()
@@ -115,25 +89,8 @@ func TestMessagesHeldUntilASessionOpens(t *testing.T) {
 func TestNotificationsArriveInOrder(t *testing.T) {
 	ctx := context.Background()
 	n := newLight(t, false, nil)
-	quiet, err := client.DialWith(ctx, n.wsURL(), "secret-token", client.Options{Quiet: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer quiet.Close()
-	me := app.Participant{ParticipantID: "a", SigningAddress: n.w.Address(), Destination: nitro.AddressToDestination(n.w.Address())}
-	var peers []string
-	for i := range 40 {
-		name := fmt.Sprintf("peer-%d", i)
-		peer := memory.SignerFromSeed("ordered-" + name)
-		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
-		if _, err := quiet.CreateChannel(ctx, app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
-			AssetHolderAddress: n.chain.ETHAssetHolder(),
-			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
-		}}}); err != nil {
-			t.Fatal(err)
-		}
-		peers = append(peers, name)
-	}
+	p := newProposer(t, n, n.wsURL(), "ordered")
+	peers := p.propose(40)
 	c, err := client.Dial(ctx, n.wsURL(), "secret-token")
 	if err != nil {
 		t.Fatal(err)
@@ -156,27 +113,10 @@ func TestMessagesOfAnEndedSessionHeld(t *testing.T) {
 	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.WriteTimeout = 300 * time.Millisecond })
 	ctx := context.Background()
 	url := stalledSession(t, n)
-	quiet, err := client.DialWith(ctx, url, "secret-token", client.Options{Quiet: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer quiet.Close()
+	p := newProposer(t, n, url, "ended")
 	waitSubscribers(t, n.srv, 2)
-	me := app.Participant{ParticipantID: "a", SigningAddress: n.w.Address(), Destination: nitro.AddressToDestination(n.w.Address())}
 	const calls = 100
-	var peers []string
-	for i := range calls {
-		name := fmt.Sprintf("peer-%d", i)
-		peer := memory.SignerFromSeed("ended-" + name)
-		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
-		if _, err := quiet.CreateChannel(ctx, app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
-			AssetHolderAddress: n.chain.ETHAssetHolder(),
-			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
-		}}}); err != nil {
-			t.Fatal(err)
-		}
-		peers = append(peers, name)
-	}
+	peers := p.propose(calls)
 	waitSubscribers(t, n.srv, 1) // the stalled session is dropped
 	c, err := client.Dial(ctx, url, "secret-token")
 	if err != nil {
@@ -205,29 +145,6 @@ func TestMessagesOfAnEndedSessionHeld(t *testing.T) {
 	t.Logf("%d of %d messages held for the new session (%d written to the stalled connection)", len(got), calls, start)
 }
 
-// stalledSession serves n with small socket buffers and opens a session
-// that never reads (its socket's receive buffer 1 kB); it returns the
-// API's URL on that server.
-func stalledSession(t *testing.T, n *lightNode) string {
-	t.Helper()
-	hs := httptest.NewUnstartedServer(n.srv.Handler())
-	hs.Listener = smallBuffers{hs.Listener}
-	hs.Start()
-	t.Cleanup(hs.Close)
-	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api"
-	tiny := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
-		return errors.Join(err, serr)
-	}}).DialContext}}
-	stalled, _, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{HTTPClient: tiny, Subprotocols: []string{"nitrowallet", "bearer.secret-token"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = stalled.CloseNow() }) // never read
-	return url
-}
-
 // TestMessageOfASlowSessionHeld: the only session that takes
 // notifications lets its queue fill (it never reads) and is dropped by the
 // broadcast that finds it full; what it did not write and what is queued
@@ -238,27 +155,10 @@ func TestMessageOfASlowSessionHeld(t *testing.T) {
 	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.NotificationQueue, c.WriteTimeout = queue, time.Minute })
 	ctx := context.Background()
 	url := stalledSession(t, n)
-	quiet, err := client.DialWith(ctx, url, "secret-token", client.Options{Quiet: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer quiet.Close()
+	p := newProposer(t, n, url, "slow")
 	waitSubscribers(t, n.srv, 2)
-	me := app.Participant{ParticipantID: "a", SigningAddress: n.w.Address(), Destination: nitro.AddressToDestination(n.w.Address())}
 	const calls = 20
-	var peers []string
-	for i := range calls {
-		name := fmt.Sprintf("peer-%d", i)
-		peer := memory.SignerFromSeed("slow-" + name)
-		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
-		if _, err := quiet.CreateChannel(ctx, app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
-			AssetHolderAddress: n.chain.ETHAssetHolder(),
-			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
-		}}}); err != nil {
-			t.Fatal(err)
-		}
-		peers = append(peers, name)
-	}
+	peers := p.propose(calls)
 	waitSubscribers(t, n.srv, 1) // the stalled session was dropped
 	c, err := client.Dial(ctx, url, "secret-token")
 	if err != nil {
@@ -286,26 +186,9 @@ func TestHeldMessagesBoundedInBytes(t *testing.T) {
 	ctx := context.Background()
 	const limit = 5000
 	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.HeldBytes = limit })
-	quiet, err := client.DialWith(ctx, n.wsURL(), "secret-token", client.Options{Quiet: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer quiet.Close()
-	me := app.Participant{ParticipantID: "a", SigningAddress: n.w.Address(), Destination: nitro.AddressToDestination(n.w.Address())}
+	p := newProposer(t, n, n.wsURL(), "bytes")
 	const calls = 5
-	var peers []string
-	for i := range calls {
-		name := fmt.Sprintf("peer-%d", i)
-		peer := memory.SignerFromSeed("bytes-" + name)
-		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
-		if _, err := quiet.CreateChannel(ctx, app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
-			AssetHolderAddress: n.chain.ETHAssetHolder(),
-			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
-		}}}); err != nil {
-			t.Fatal(err)
-		}
-		peers = append(peers, name)
-	}
+	peers := p.propose(calls)
 	c, err := client.Dial(ctx, n.wsURL(), "secret-token")
 	if err != nil {
 		t.Fatal(err)
@@ -351,4 +234,48 @@ func nextHeld(t *testing.T, c *client.Client) client.Notification {
 			return client.Notification{}
 		}
 	}
+}
+
+// proposer creates channels on a light node through a quiet session (it
+// takes no notifications), each with a new peer, whose proposal the
+// wallet queues as a MessageQueued to that peer.
+type proposer struct {
+	t     *testing.T
+	n     *lightNode
+	c     *client.Client
+	seed  string
+	count int
+}
+
+// newProposer opens the quiet session on url (the node's API).
+func newProposer(t *testing.T, n *lightNode, url, seed string) *proposer {
+	t.Helper()
+	c, err := client.DialWith(context.Background(), url, "secret-token", client.Options{Quiet: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	return &proposer{t: t, n: n, c: c, seed: seed}
+}
+
+// propose creates k channels, with peers peer-0, peer-1, ... counted over
+// the proposer's life, and returns those peers' names in order.
+func (p *proposer) propose(k int) []string {
+	p.t.Helper()
+	me := app.Participant{ParticipantID: "a", SigningAddress: p.n.w.Address(), Destination: nitro.AddressToDestination(p.n.w.Address())}
+	var peers []string
+	for range k {
+		name := fmt.Sprintf("peer-%d", p.count)
+		p.count++
+		peer := memory.SignerFromSeed(p.seed + "-" + name)
+		them := app.Participant{ParticipantID: name, SigningAddress: peer.Address(), Destination: nitro.AddressToDestination(peer.Address())}
+		if _, err := p.c.CreateChannel(context.Background(), app.CreateChannelParams{Participants: []app.Participant{me, them}, Allocations: []app.Allocation{{
+			AssetHolderAddress: p.n.chain.ETHAssetHolder(),
+			AllocationItems:    []app.AllocationItem{{Destination: me.Destination, Amount: big.NewInt(5)}, {Destination: them.Destination, Amount: big.NewInt(3)}},
+		}}}); err != nil {
+			p.t.Fatal(err)
+		}
+		peers = append(peers, name)
+	}
+	return peers
 }

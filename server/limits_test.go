@@ -67,24 +67,7 @@ func TestSlowClientDoesNotStall(t *testing.T) {
 		c.NotificationQueue, c.WriteTimeout = 1024, 500*time.Millisecond
 	})
 	ctx := context.Background()
-	// A slow network: small socket buffers on the server's side (and the
-	// slow client's), so that a client that does not read stalls the
-	// server's writes to it after a few kilobytes.
-	hs := httptest.NewUnstartedServer(n.srv.Handler())
-	hs.Listener = smallBuffers{hs.Listener}
-	hs.Start()
-	defer hs.Close()
-	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api"
-	tiny := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
-		return errors.Join(err, serr)
-	}}).DialContext}}
-	slow, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPClient: tiny, Subprotocols: []string{"nitrowallet", "bearer.secret-token"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer slow.CloseNow() // never read
+	url := stalledSession(t, n)
 	fast, err := client.Dial(ctx, url, "secret-token")
 	if err != nil {
 		t.Fatal(err)
@@ -142,6 +125,30 @@ func waitSubscribers(t *testing.T, s *server.Server, want int) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// stalledSession serves n over a slow network, small socket buffers on the
+// server's side, and opens a session that never reads (its socket's
+// receive buffer 1 kB), so that the server's writes to it stall after a
+// few kilobytes; it returns the API's URL on that server.
+func stalledSession(t *testing.T, n *lightNode) string {
+	t.Helper()
+	hs := httptest.NewUnstartedServer(n.srv.Handler())
+	hs.Listener = smallBuffers{hs.Listener}
+	hs.Start()
+	t.Cleanup(hs.Close)
+	url := "ws" + strings.TrimPrefix(hs.URL, "http") + "/api"
+	tiny := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) { serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 1024) })
+		return errors.Join(err, serr)
+	}}).DialContext}}
+	stalled, _, err := websocket.Dial(context.Background(), url, &websocket.DialOptions{HTTPClient: tiny, Subprotocols: []string{"nitrowallet", "bearer.secret-token"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stalled.CloseNow() }) // never read
+	return url
 }
 
 // smallBuffers gives every accepted connection a 4 kB send buffer.
