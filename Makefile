@@ -22,13 +22,15 @@ test: oracle tswallet geth browser
 	./scripts/with-postgres.sh $(GO) test -count=1 -race -run 'Conformance|GroupCommit|FailsAlone|Fenced|Deadlines|Abandoned|DriverErrors|LockKept|LockTaken' ./adapters/postgres/
 
 ## fuzz: each fuzz target for FUZZTIME (default 2m): wire decoding, Step on arbitrary inputs,
-## received messages, PushMessage on a live wallet (new crashers land in testdata/fuzz)
+## received messages, PushMessage on a live wallet, the native SingleAssetPayments against
+## its EVM code (new crashers land in testdata/fuzz)
 FUZZTIME ?= 2m
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzReceiveMessage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzPushMessage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./app/
+	$(GO) test -run '^$$' -fuzz '^FuzzSingleAssetPaymentsNative$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./apprules/
 
 ## soak: the property tests far longer: SOAK_SEQUENCES random sequences (default 50000; `make test`
 ## runs 2000) and the explorer over k = 2, 3 and 4 updates with d = 1; then the full database

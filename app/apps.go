@@ -74,7 +74,7 @@ func (w *Wallet) registerApp(ctx context.Context, addr nitro.Address, code []byt
 		return storeErr("register app", err)
 	}
 	w.apps.add(a)
-	w.log.Info("app registered", "app", addr, "bytes", len(code), "guarded", a.Guarded())
+	w.log.Info("app registered", "app", addr, "bytes", len(code), "guarded", a.Guarded(), "native", a.Native())
 	return nil
 }
 

@@ -3,6 +3,7 @@ package apprules_test
 import (
 	"crypto/sha256"
 	"math/big"
+	"strings"
 	"testing"
 
 	"github.com/nitrowallet/nitrowallet/apprules"
@@ -38,9 +39,18 @@ func validTransitions(c *testChain) map[string]transition {
 func BenchmarkValidTransition(b *testing.B) {
 	c := newTestChain(b)
 	trs := validTransitions(c)
-	for _, name := range appNames {
-		tr := trs[name]
+	evmOnly, err := apprules.NewApp(trs["SingleAssetPayments"].app, c.appArt.SingleAssetPayments.Runtime, apprules.Options{EVMOnly: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// SingleAssetPayments runs natively (apprules.App.Native); its
+	// EVMOnly twin is what the native rule saves.
+	for _, name := range append(appNames, "SingleAssetPayments/EVMOnly") {
+		tr := trs[strings.TrimSuffix(name, "/EVMOnly")]
 		app := c.local[tr.app]
+		if strings.HasSuffix(name, "/EVMOnly") {
+			app = evmOnly
+		}
 		b.Run(name, func(b *testing.B) {
 			if err := app.ValidTransition(tr.ab[0], tr.ab[1], tr.turnNumB, tr.n); err != nil {
 				b.Fatal(err)

@@ -79,6 +79,9 @@ func TestCrossCheckWithAdjudicator(t *testing.T) {
 	seed := envUint(t, "NITROWALLET_APPRULES_SEED", uint64(time.Now().UnixNano()))
 	t.Logf("seed %d, %d transitions per app (NITROWALLET_APPRULES_SEED=%d NITROWALLET_APPRULES_TRANSITIONS=%d to replay)", seed, per, seed, per)
 	c := newTestChain(t)
+	if !c.local[c.apps["SingleAssetPayments"]].Native() {
+		t.Fatal("SingleAssetPayments as read from the chain is not judged natively: the cross-check would not check the native rule")
+	}
 	g := &gen{r: newRand(seed), holder: c.d.Deployment.ETHAssetHolder}
 	makers := map[string]func(common.Address) transition{
 		"TrivialApp": g.trivial, "CountingApp": g.counting,

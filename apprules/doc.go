@@ -66,6 +66,22 @@
 // the interpreter's per-call frame: 7 allocations for TrivialApp instead of
 // 19 (BenchmarkValidTransition). An App is safe for concurrent use.
 //
+// # Apps judged natively
+//
+// For code the package knows byte for byte (today SingleAssetPayments of
+// nitro-protocol 0.17.0: SingleAssetPaymentsCodeHash), NewApp also keeps
+// a Go implementation of the app's validTransition (App.Native). It only
+// ever answers "valid", and only for outcomes in the canonical encoding of
+// one asset's allocation, up to 64 participants and 16 KiB of app data on
+// each side, under a gas cap of at least 1,000,000; for anything else,
+// and for every transition it does not find valid, the EVM runs as above
+// and gives the verdict and the revert data. So the verdicts are the
+// EVM's, sooner: 0.17 µs and no allocation instead of 15.6 µs and 7 for a
+// two-party payment (BenchmarkValidTransition). TestNativeAgreesWithEVM
+// and FuzzSingleAssetPaymentsNative compare it with the npm artifact's
+// code in the EVM, TestCrossCheckWithAdjudicator with the deployed
+// adjudicator; Options.EVMOnly turns it off.
+//
 // # How the core will receive the verdict (proposal, not wired yet)
 //
 // The core stays pure and free of go-ethereum's EVM: it gets the rule as

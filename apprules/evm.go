@@ -26,6 +26,10 @@ type Options struct {
 	// GasCap is the gas a run may use (0 means DefaultGasCap). It also
 	// bounds time and memory: see MaxMemory.
 	GasCap uint64
+	// EVMOnly runs every transition in the EVM, also for an app the
+	// package knows natively (SingleAssetPaymentsCodeHash): for
+	// differential checks and benchmarks. The verdicts are the same.
+	EVMOnly bool
 }
 
 // ErrBadOptions reports unusable Options.
@@ -65,8 +69,9 @@ type App struct {
 	guarded  bool
 	block    vm.BlockContext
 	dests    *jumpDests
-	runners  sync.Pool // *runner
-	hook     func()    // tests only: called on each sandbox read of code
+	runners  sync.Pool  // *runner
+	hook     func()     // tests only: called on each sandbox read of code
+	native   nativeRule // nil: every run in the EVM (native.go)
 }
 
 // runner is an EVM set up to run one app, with its sandbox and a calldata
@@ -109,11 +114,21 @@ func NewApp(addr common.Address, code []byte, opts Options) (*App, error) {
 	}
 	code = append([]byte(nil), code...)
 	h := crypto.Keccak256Hash(code)
-	return &App{
+	a := &App{
 		addr: addr, code: code, codeHash: h, gasCap: opts.GasCap,
 		guarded: needsGuard(code), block: blockContext(opts.GasCap), dests: &jumpDests{hash: h},
-	}, nil
+	}
+	if !opts.EVMOnly && opts.GasCap >= nativeMinGasCap {
+		a.native = natives[h]
+	}
+	return a, nil
 }
+
+// Native reports whether the app's valid transitions are judged in Go
+// (its code is one the package knows, such as SingleAssetPayments 0.17.0):
+// the EVM then runs only for transitions the Go rule does not find valid,
+// and gives their refusal.
+func (a *App) Native() bool { return a.native != nil }
 
 // Address returns the app's address (its appDefinition).
 func (a *App) Address() common.Address { return a.addr }
@@ -166,10 +181,15 @@ func blockContext(gasCap uint64) vm.BlockContext {
 // whose Reason and RevertData are what the adjudicator would revert with:
 // the app's own revert, "Invalid ForceMoveApp Transition" for false, or
 // nothing for an exceptional halt. Anything the app does outside its code
-// (ErrAppForbidden) and any panic inside the EVM are refusals too.
+// (ErrAppForbidden) and any panic inside the EVM are refusals too. For a
+// Native app, a transition its Go rule finds valid returns nil without a
+// run: the same verdict, sooner.
 func (a *App) ValidTransition(x, y VariablePart, turnNumB, nParticipants uint64) (err error) {
 	if turnNumB > nitro.MaxUint48 {
 		return &Error{Kind: ErrBadArguments, Detail: "turnNumB exceeds uint48"}
+	}
+	if a.native != nil && a.native(x, y, turnNumB, nParticipants) {
+		return nil
 	}
 	r, _ := a.runners.Get().(*runner)
 	if r == nil {
