@@ -51,8 +51,8 @@ func benchCommand(ctx context.Context, args []string, out io.Writer) error {
 
 Prints one Markdown table: off-chain updates between two wallets on the
 memory and PostgreSQL stores (one channel ping-pong; many channels in
-parallel; on the memory store also with SingleAssetPayments as the
-channels' app) with updates/s, p50 and p99 latency, allocations and CPU
+parallel; also with SingleAssetPayments as the channels' app) with
+updates/s, p50 and p99 latency, allocations and CPU
 per update, each against the sign + recover ceiling measured alongside it
 in the same run; channel lifecycles on go-ethereum's simulated chain; and the
 heap a store takes per idle channel. See docs/benchmarks.md.
@@ -355,7 +355,7 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 				ceil = ceilings[procs]
 				what = fmt.Sprintf("%d channels in parallel", n)
 			}
-			ss, cs, pg, err := benchUpdatesStats(ctx, o, st.url, n, ceil)
+			ss, cs, pg, err := benchUpdatesStats(ctx, o, st.url, n, nil, ceil)
 			if err != nil {
 				return fmt.Errorf("bench %s, %d channels: %w", st.name, n, err)
 			}
@@ -407,18 +407,35 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 		}
 	}
 	if o.want("app") {
-		// The parallel memory row again, with channels whose app is
-		// SingleAssetPayments: each update is also judged by the app's
-		// validTransition in the local EVM, and needs no countersignature.
+		// The parallel memory row again, and the PostgreSQL rows, with
+		// channels whose app is SingleAssetPayments: each update is also
+		// judged by the app's validTransition, and needs no
+		// countersignature (one signature, two durable commits).
 		a, err := benchSingleAssetPayments()
 		if err != nil {
 			return fmt.Errorf("bench app: %w", err)
 		}
-		ss, cs, err := benchUpdates(ctx, o, "memory", o.channels, &a, ceilings[procs])
-		if err != nil {
-			return fmt.Errorf("bench memory, %d channels, %s: %w", o.channels, a.name, err)
+		type appRow struct {
+			store, url string
+			n          int
 		}
-		progress(benchSummarize(fmt.Sprintf("memory: %d channels in parallel, %s", o.channels, a.name), "updates/s", ss, cs))
+		appRows := []appRow{{"memory", "memory", o.channels}}
+		if o.postgres != "" {
+			appRows = append(appRows, appRow{"postgres", o.postgres, 1}, appRow{"postgres", o.postgres, o.channels})
+		}
+		for _, ar := range appRows {
+			ceil, what := ceilings[procs], fmt.Sprintf("%d channels in parallel", ar.n)
+			if ar.n == 1 {
+				ceil, what = ceilings[1], "1 channel ping-pong"
+			}
+			ss, cs, pg, err := benchUpdatesStats(ctx, o, ar.url, ar.n, &a, ceil)
+			if err != nil {
+				return fmt.Errorf("bench %s, %s, %s: %w", ar.store, what, a.name, err)
+			}
+			r := benchSummarize(fmt.Sprintf("%s: %s, %s", ar.store, what, a.name), "updates/s", ss, cs)
+			r.pg = pg
+			progress(r)
+		}
 	}
 	if o.want("ws") {
 		// The parallel memory row over the API: two servers on loopback,

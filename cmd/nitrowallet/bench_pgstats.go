@@ -422,15 +422,24 @@ func benchPrintCells(out io.Writer, cells [][]string, left map[int]bool) {
 	}
 }
 
-// benchUpdatesStats is benchUpdates without an app, with the server's
-// work per update when the store is PostgreSQL (nil otherwise).
-func benchUpdatesStats(ctx context.Context, o benchOptions, store string, n int, ceiling benchWorkload) (rows, ceils []benchSample, st *benchPGStats, err error) {
+// benchUpdatesStats is benchUpdates (channels with app a, or none), with
+// the server's work per update when the store is PostgreSQL (nil
+// otherwise).
+func benchUpdatesStats(ctx context.Context, o benchOptions, store string, n int, a *benchApp, ceiling benchWorkload) (rows, ceils []benchSample, st *benchPGStats, err error) {
 	if !isPostgresURL(store) {
-		rows, ceils, err = benchUpdates(ctx, o, store, n, nil, ceiling)
+		rows, ceils, err = benchUpdates(ctx, o, store, n, a, ceiling)
 		return rows, ceils, nil, err
 	}
 	var ids []nitro.Bytes32
 	return benchMeasurePG(ctx, o, store,
-		func(p *benchPair) error { ids, err = p.open(n); return err },
+		func(p *benchPair) error {
+			if a != nil {
+				if err := p.useApp(ctx, *a); err != nil {
+					return err
+				}
+			}
+			ids, err = p.open(n)
+			return err
+		},
 		func(p *benchPair) benchWorkload { return p.updatesWorkload(ids, o.workers) }, ceiling)
 }

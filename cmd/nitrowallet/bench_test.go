@@ -295,7 +295,20 @@ func TestBenchOpenBatch(t *testing.T) {
 // state on each wallet), on memory without.
 func TestBenchPGStatsOfUpdates(t *testing.T) {
 	eachBenchStore(t, 4, func(url string) ([]benchSample, []benchSample, *benchPGStats, error) {
-		return benchUpdatesStats(context.Background(), benchTestOptions, url, 2, benchCeilingWorkload(2))
+		return benchUpdatesStats(context.Background(), benchTestOptions, url, 2, nil, benchCeilingWorkload(2))
+	})
+}
+
+// TestBenchPGStatsOfAppUpdates runs the SingleAssetPayments rows' workload
+// on both stores, as `-only app` does: on PostgreSQL with the server's
+// figures (a state on each wallet per update, at least).
+func TestBenchPGStatsOfAppUpdates(t *testing.T) {
+	a, err := benchSingleAssetPayments()
+	if err != nil {
+		t.Fatal(err)
+	}
+	eachBenchStore(t, 2, func(url string) ([]benchSample, []benchSample, *benchPGStats, error) {
+		return benchUpdatesStats(context.Background(), benchTestOptions, url, 2, &a, benchCeilingWorkload(2))
 	})
 }
 
