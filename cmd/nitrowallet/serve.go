@@ -69,6 +69,7 @@ type serveOptions struct {
 	dataDir   string
 	shutdown  time.Duration
 	cache     int // app.Config.ChannelCache
+	heldMiB   int // server.Config.HeldBytes, in MiB
 	// destination is GetWalletInformation's destinationAddress (zero: the
 	// server's default).
 	destination common.Address
@@ -103,6 +104,7 @@ var serveFlags = []serveFlag{
 	{name: "data-dir", env: "NITROWALLET_DATA_DIR", def: "~/.nitrowallet", usage: "folder for the token file"},
 	{name: "shutdown-timeout", env: "NITROWALLET_SHUTDOWN_TIMEOUT", def: "10s", usage: "how long SIGTERM waits for calls in flight before closing connections"},
 	{name: "channel-cache", env: "NITROWALLET_CHANNEL_CACHE", def: "4096", usage: "channels kept in memory after use (about 3 kB each); raise it above the channels active at once"},
+	{name: "held-mib", env: "NITROWALLET_HELD_MIB", def: "64", usage: "MiB of messages for peers held while no API session takes notifications (the oldest dropped beyond it)"},
 }
 
 // parseServe reads serve's flags, with each flag's environment variable as
@@ -157,6 +159,9 @@ func (o *serveOptions) check(vals map[string]*string) error {
 	}
 	if o.cache, err = strconv.Atoi(*vals["channel-cache"]); err != nil || o.cache < 1 {
 		return bad("channel-cache", "must be a positive number of channels")
+	}
+	if o.heldMiB, err = strconv.Atoi(*vals["held-mib"]); err != nil || o.heldMiB < 1 || o.heldMiB > maxHeldMiB {
+		return bad("held-mib", fmt.Sprintf("must be a number of MiB from 1 to %d", maxHeldMiB))
 	}
 	if o.confirms, err = strconv.ParseUint(*vals["confirmations"], 10, 64); err != nil {
 		return bad("confirmations", "must be a whole number")
@@ -214,6 +219,10 @@ func (o *serveOptions) check(vals map[string]*string) error {
 	}
 	return nil
 }
+
+// maxHeldMiB bounds --held-mib: the held messages live in the server's
+// memory.
+const maxHeldMiB = 1 << 14
 
 // flagAddress parses an address flag.
 func flagAddress(name, s string) (common.Address, error) {

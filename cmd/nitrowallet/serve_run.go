@@ -142,7 +142,7 @@ func runServe(ctx context.Context, o serveOptions, out io.Writer, log *slog.Logg
 	defer w.Close()
 	m := metrics.New(w)
 	p.metrics.Store(m)
-	srv, err := server.New(w, server.Config{Token: token, Ready: p.ready(log), Metrics: m, Logger: log, Destination: o.destination})
+	srv, err := server.New(w, server.Config{Token: token, Ready: p.ready(log), Metrics: m, Logger: log, Destination: o.destination, HeldBytes: o.heldMiB << 20})
 	if err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}

@@ -60,6 +60,8 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 		"cert without key":  append(full, "--tls-cert", "c.pem"),
 		"bad poll interval": append(full, "--poll-interval", "-1s"),
 		"no channel cache":  append(full, "--channel-cache", "0"),
+		"nothing held":      append(full, "--held-mib", "0"),
+		"too much held":     append(full, "--held-mib", "16385"),
 		"dev with a chain":  {"--dev", "--chain", "http://127.0.0.1:1"},
 		"dev with postgres": {"--dev", "--store", "postgres://x/y"},
 		"arguments":         {"--dev", "extra"},
@@ -70,8 +72,12 @@ func TestServeRefusesBadConfiguration(t *testing.T) {
 	}
 	t.Setenv("NITROWALLET_STORE", "memory")
 	t.Setenv("NITROWALLET_ERC20_ASSET_HOLDER", adj+", "+eth)
+	if o, err := parseServe(full, io.Discard); err != nil || o.heldMiB != 64 {
+		t.Fatalf("default --held-mib: %d, %v", o.heldMiB, err)
+	}
+	t.Setenv("NITROWALLET_HELD_MIB", "8")
 	o, err := parseServe(full[2:], io.Discard) // the store from the environment
-	if err != nil || o.store != "memory" || len(o.contracts.ERC20AssetHolders) != 2 || o.cache != 4096 {
+	if err != nil || o.store != "memory" || len(o.contracts.ERC20AssetHolders) != 2 || o.cache != 4096 || o.heldMiB != 8 {
 		t.Fatalf("from the environment: %+v, %v", o, err)
 	}
 	t.Setenv("NITROWALLET_DEV", "maybe")
