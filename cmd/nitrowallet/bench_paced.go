@@ -28,39 +28,65 @@ import (
 // latency at that load.
 
 // pacedWorkload updates each channel once every len(ids)/rate, the
-// channels' turns spread evenly, until stopped.
+// channels' turns spread evenly, until stopped. One goroutine keeps the
+// schedule (a benchTicker, exact to the kernel's timer on Linux: Go's own
+// timers wake an idle process up to a millisecond late, which the row
+// would count as the wallet's latency) and hands each turn, with the
+// time it was due, to its channel's goroutine; a channel still busy with
+// its last update finds the turn waiting when it is done, and the delay
+// is counted.
 func (p *benchPair) pacedWorkload(ids []nitro.Bytes32, rate float64) benchWorkload {
-	interval := time.Duration(float64(len(ids)) / rate * float64(time.Second))
+	step := time.Duration(float64(time.Second) / rate) // between two turns, over all channels
 	return func(stop *atomic.Bool, rec *benchRecorder) error {
+		tk, err := newBenchTicker(step)
+		if err != nil {
+			return err
+		}
+		defer tk.close()
 		var wg sync.WaitGroup
 		errs := make(chan error, len(ids))
-		start := time.Now()
+		turns := make([]chan time.Time, len(ids))
 		for i, id := range ids {
+			turns[i] = make(chan time.Time, 1<<12)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				log := rec.worker()
 				defer log.done()
-				due := start.Add(interval * time.Duration(i) / time.Duration(len(ids)))
-				for !stop.Load() {
-					if d := time.Until(due); d > 0 {
-						time.Sleep(d)
-						if stop.Load() {
-							return
-						}
+				for due := range turns[i] {
+					if stop.Load() {
+						continue // drain: the schedule goroutine may still send
 					}
 					if err := p.update(id); err != nil {
 						errs <- err
-						return
+						stop.Store(true)
+						continue
 					}
 					log.add(time.Since(due))
-					due = due.Add(interval)
 				}
 			}()
 		}
+		for k := 0; !stop.Load(); {
+			due, n, err := tk.wait()
+			if err != nil {
+				errs <- err
+				break
+			}
+			for ; n > 0; n-- {
+				turns[k%len(ids)] <- due.Add(-time.Duration(n-1) * step)
+				k++
+			}
+		}
+		for _, c := range turns {
+			close(c)
+		}
 		wg.Wait()
 		close(errs)
-		return errors.Join(<-errs, p.failure())
+		var all []error
+		for err := range errs {
+			all = append(all, err)
+		}
+		return errors.Join(errors.Join(all...), p.failure())
 	}
 }
 

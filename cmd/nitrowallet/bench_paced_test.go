@@ -61,3 +61,41 @@ func TestBenchTableShowsP999(t *testing.T) {
 	}
 	t.Fatalf("no p99.9 column in %q", lines[0])
 }
+
+// TestBenchTickerCountsEveryTick: the paced row's ticker reports each tick
+// once, with the time it was due (never in the future, one step apart),
+// and counts the ticks a late caller missed instead of dropping them.
+func TestBenchTickerCountsEveryTick(t *testing.T) {
+	const step = time.Millisecond
+	tk, err := newBenchTicker(step)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tk.close()
+	var last time.Time
+	total := 0
+	for range 20 {
+		due, n, err := tk.wait()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if now := time.Now(); n < 1 || due.After(now) {
+			t.Fatalf("tick due %v with %d ticks, now %v", due, n, now)
+		}
+		if !last.IsZero() && due.Sub(last) != time.Duration(n)*step {
+			t.Fatalf("ticks %v then %v (%d passed): not %v apart", last, due, n, step)
+		}
+		last, total = due, total+n
+	}
+	time.Sleep(20 * step) // miss at least 20 ticks
+	due, n, err := tk.wait()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < 20 || due.Sub(last) != time.Duration(n)*step {
+		t.Fatalf("after sleeping 20 steps: %d ticks, due %v after %v", n, due, last)
+	}
+	if _, err := newBenchTicker(0); err == nil {
+		t.Fatal("a ticker of step 0")
+	}
+}
