@@ -20,6 +20,7 @@ func (w *Wallet) deployment() core.Deployment {
 		MinChallengeDuration: wholeSeconds(w.cfg.MinChallengeDuration),
 		MaxChallengeDuration: wholeSeconds(w.cfg.MaxChallengeDuration),
 		Protocol:             w.cfg.Protocol,
+		ChainProtocol:        ports.ProtocolOf(w.cfg.Chain),
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/app"
+	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
@@ -51,14 +52,16 @@ func TestSeedPathProtocol0101(t *testing.T) {
 // TestProtocolMismatchRefused: a wallet on one profile refuses a peer's
 // states signed under the other, both ways, on each store: the proposal
 // and a running channel's update fail with core.ErrWrongProtocol (an
-// ErrWrongSigner) and nothing stored changes.
+// ErrWrongSigner) and nothing stored changes. The channels are Fake
+// funded: a 0.10.1 wallet funds no channel on the 0.17.0 chain
+// (TestDirectFundingNeedsTheChainsProtocol).
 func TestProtocolMismatchRefused(t *testing.T) {
 	for _, pair := range [][2]nitro.Protocol{{nitro.Protocol0170, nitro.Protocol0101}, {nitro.Protocol0101, nitro.Protocol0170}} {
 		t.Run(fmt.Sprintf("%s to %s", pair[0], pair[1]), func(t *testing.T) {
 			eachStore(t, func(t *testing.T, k storeKind) {
 				e := newEnvWith(t, 2, withProtocol(t, k, map[string]nitro.Protocol{"A": pair[0], "B": pair[1]}))
 				A, B := e.parties[0], e.parties[1]
-				r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
+				r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3), FundingStrategy: core.FundingFake})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -82,10 +85,12 @@ func TestProtocolMismatchRefused(t *testing.T) {
 
 // TestJoinUnderOtherProtocolRefused: a proposal B stored on the 0.10.1
 // profile cannot be joined once B restarts on 0.17.0 (ErrProtocolChanged,
-// code 1101), and nothing stored changes; back on 0.10.1 it joins.
+// code 1101), and nothing stored changes; back on 0.10.1 it joins. The
+// chain checks 0.10.1 states, so the channel can be funded on it.
 func TestJoinUnderOtherProtocolRefused(t *testing.T) {
 	eachStore(t, func(t *testing.T, k storeKind) {
-		e := newEnvWith(t, 2, withProtocol(t, k, map[string]nitro.Protocol{"A": nitro.Protocol0101, "B": nitro.Protocol0101}))
+		chain := memory.NewChain(big.NewInt(1337), memory.WithProtocol(nitro.Protocol0101))
+		e := newEnvOn(t, 2, chain, withProtocol(t, k, map[string]nitro.Protocol{"A": nitro.Protocol0101, "B": nitro.Protocol0101}))
 		A, B := e.parties[0], e.parties[1]
 		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3)})
 		if err != nil {
@@ -120,5 +125,34 @@ func TestJoinUnderOtherProtocolRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantStatus(t, "B after join on 0.10.1", one(t, r, id), "opening", 1)
+	})
+}
+
+// TestDirectFundingNeedsTheChainsProtocol: a wallet on the 0.10.1 profile
+// whose chain checks 0.17.0 states (the Ethereum adapter's contracts)
+// refuses to create a Direct-funded channel, whose deposits could never be
+// concluded nor disputed there (ErrUnsupportedFunding), and stores
+// nothing; it runs Fake-funded channels, and Direct ones on a chain that
+// checks 0.10.1 states (TestSeedPathProtocol0101).
+func TestDirectFundingNeedsTheChainsProtocol(t *testing.T) {
+	eachStore(t, func(t *testing.T, k storeKind) {
+		e := newEnvWith(t, 2, withProtocol(t, k, map[string]nitro.Protocol{"A": nitro.Protocol0101, "B": nitro.Protocol0101}))
+		A := e.parties[0]
+		before := A.durable(t)
+		_, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3), FundingStrategy: core.FundingDirect})
+		if !errors.Is(err, app.ErrUnsupportedFunding) {
+			t.Fatalf("Direct channel under 0.10.1 on a 0.17.0 chain: %v, want ErrUnsupportedFunding", err)
+		}
+		if after := A.durable(t); after != before {
+			t.Fatalf("the refused create changed A's store:\nbefore %s\nafter  %s", before, after)
+		}
+		r, err := A.w.CreateChannel(e.ctx, app.CreateChannelParams{Participants: e.participants(), Allocations: e.allocation(5, 3), FundingStrategy: core.FundingFake})
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.push(r.Outbox[0])
+		if _, err := e.parties[1].w.JoinChannel(e.ctx, r.ChannelResults[0].ChannelID); err != nil {
+			t.Fatalf("B joins the Fake channel: %v", err)
+		}
 	})
 }

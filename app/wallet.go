@@ -302,6 +302,10 @@ func (w *Wallet) createInput(p CreateChannelParams) (core.Create, []nitro.Addres
 		p.ChallengeDuration = DefaultChallengeDuration
 	}
 	dep := w.deployment()
+	// Before a nonce is reserved: a refused create stores nothing.
+	if err := dep.CheckFunding(p.FundingStrategy, dep.Protocol); err != nil {
+		return core.Create{}, nil, err
+	}
 	if len(p.AppData) > w.cfg.Limits.MaxAppDataBytes {
 		return core.Create{}, nil, fmt.Errorf("%w: appData of %d bytes", ErrInvalidParams, len(p.AppData))
 	}

@@ -38,6 +38,28 @@ type Deployment struct {
 	// (nitro.Protocol0170, the zero value, or nitro.Protocol0101); a
 	// channel takes it when it starts and keeps it (Channel.Protocol).
 	Protocol nitro.Protocol
+	// ChainProtocol is the generation whose state hash the chain's
+	// adjudicator checks (ports.ProtocolOf; the zero value is 0.17.0's).
+	// A channel signed under another is never funded on chain: its
+	// deposit could be neither concluded nor disputed (CheckFunding).
+	ChainProtocol nitro.Protocol
+}
+
+// CheckFunding refuses, with ErrUnsupportedFunding, a strategy the wallet
+// does not run, and Direct funding of a channel signed under protocol p
+// when the chain's adjudicator checks another generation's signatures: the
+// deposit would be locked for good (the adjudicator could verify neither
+// a conclusion nor a challenge). Fake funding never touches the chain and
+// passes.
+func (d Deployment) CheckFunding(strategy string, p nitro.Protocol) error {
+	if err := checkFunding(strategy); err != nil {
+		return err
+	}
+	if strategy == FundingDirect && p != d.ChainProtocol {
+		return fmt.Errorf("%w: Direct funding of a channel signed under nitro-protocol %s, on a chain whose adjudicator checks %s: its deposits could never be concluded nor disputed (use Fake funding)",
+			ErrUnsupportedFunding, p, d.ChainProtocol)
+	}
+	return nil
 }
 
 // Bounds returns the challenge-duration bounds in force, defaults applied.

@@ -173,3 +173,45 @@ func TestEquivocationRefusedWithEvidence(t *testing.T) {
 		}
 	})
 }
+
+// TestDirectFundingNeedsTheChainsProtocol: a channel signed under another
+// generation than the chain's adjudicator checks is never funded on chain
+// (its deposit could be neither concluded nor disputed): Create and Join
+// with Direct funding fail with ErrUnsupportedFunding and change nothing;
+// Fake funding, and Direct on a chain of the channel's generation, pass.
+func TestDirectFundingNeedsTheChainsProtocol(t *testing.T) {
+	w := newWorld(t, 2)
+	off := w.deployment()
+	off.Protocol = nitro.Protocol0101 // signs 0.10.1, the chain checks 0.17.0
+	create := w.createInput(5, 3)
+	create.Deployment = off
+	if c, effs, err := core.Step(core.Channel{}, create); !errors.Is(err, core.ErrUnsupportedFunding) || c.ID != (nitro.Bytes32{}) || effs != nil {
+		t.Fatalf("Direct create under 0.10.1 on a 0.17.0 chain: %v (channel %v, %d effects)", err, c.ID, len(effs))
+	}
+	create.FundingStrategy = core.FundingFake
+	if _, _, err := core.Step(core.Channel{}, create); err != nil {
+		t.Fatalf("Fake create under 0.10.1 on a 0.17.0 chain: %v", err)
+	}
+	on := off
+	on.ChainProtocol = nitro.Protocol0101
+	create.FundingStrategy, create.Deployment = core.FundingDirect, on
+	if _, _, err := core.Step(core.Channel{}, create); err != nil {
+		t.Fatalf("Direct create under 0.10.1 on a 0.10.1 chain: %v", err)
+	}
+	// A Direct proposal B holds under 0.10.1 is joined only where the
+	// chain checks 0.10.1.
+	w.step(0, create)
+	in := w.receive(1, w.net[0])
+	in.Deployment = on
+	held, _, err := core.Step(core.Channel{}, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	next, effs, err := core.Step(held, core.Join{Deployment: off})
+	if !errors.Is(err, core.ErrUnsupportedFunding) || effs != nil || !reflect.DeepEqual(next, held) {
+		t.Fatalf("join on a 0.17.0 chain: %v, %d effects", err, len(effs))
+	}
+	if _, _, err := core.Step(held, core.Join{Deployment: on}); err != nil {
+		t.Fatalf("join on a 0.10.1 chain: %v", err)
+	}
+}

@@ -41,6 +41,9 @@ func (s *stepper) create(in Create) error {
 	if err := in.Deployment.Fits(st); err != nil {
 		return err
 	}
+	if err := in.Deployment.CheckFunding(in.FundingStrategy, in.Deployment.Protocol); err != nil {
+		return err
+	}
 	if err := s.initChannel(st, in.Participants, in.Me, in.FundingStrategy, in.Deployment.Protocol); err != nil {
 		return err
 	}
@@ -146,6 +149,9 @@ func (s *stepper) join(in Join) error {
 	}
 	if in.Deployment.Protocol != s.c.Protocol {
 		return fmt.Errorf("%w: %s, this wallet's is %s", ErrProtocolChanged, s.c.Protocol, in.Deployment.Protocol)
+	}
+	if err := in.Deployment.CheckFunding(s.c.FundingStrategy, s.c.Protocol); err != nil {
+		return err
 	}
 	s.c.Joined = true
 	return nil

@@ -31,6 +31,27 @@ type ConcludeRequest struct {
 // TxHash identifies a submitted transaction.
 type TxHash = nitro.Bytes32
 
+// ChainProtocol is implemented by a Chain whose adjudicator checks
+// signatures over another nitro-protocol generation's state hash than
+// 0.17.0's (the memory chain built with memory.WithProtocol). A Chain
+// without it checks 0.17.0's, as the contracts the Ethereum adapter drives
+// do. The wallet funds a channel on chain (Direct) only when the channel
+// is signed under the chain's generation: the deposit of any other could
+// never be concluded nor disputed.
+type ChainProtocol interface {
+	// Protocol is the generation whose state hash the adjudicator checks.
+	Protocol() nitro.Protocol
+}
+
+// ProtocolOf returns the generation c's adjudicator checks:
+// ChainProtocol's answer, else nitro.Protocol0170.
+func ProtocolOf(c Chain) nitro.Protocol {
+	if p, ok := c.(ChainProtocol); ok {
+		return p.Protocol()
+	}
+	return nitro.Protocol0170
+}
+
 // Chain is what the wallet needs from a chain carrying the Nitro 0.17.0
 // contracts, bound to the wallet's own account: funding, concluding and
 // events, and the dispute calls (Disputes).

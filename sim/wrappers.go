@@ -401,6 +401,9 @@ func (p *port) ChainID() *big.Int { return p.acct.ChainID() }
 
 func (p *port) AssetHolders() []nitro.Address { return p.acct.AssetHolders() }
 
+// Protocol implements ports.ChainProtocol as the wrapped chain does.
+func (p *port) Protocol() nitro.Protocol { return ports.ProtocolOf(p.acct) }
+
 func (p *port) Deposit(ctx context.Context, req ports.DepositRequest) (ports.TxHash, error) {
 	p.w.checkDeposit(p.wal, req)
 	h, err := p.acct.Deposit(ctx, req)

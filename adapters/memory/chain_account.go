@@ -30,6 +30,10 @@ var _ ports.Chain = (*chainAccount)(nil)
 // ChainID implements ports.Chain.
 func (a *chainAccount) ChainID() *big.Int { return new(big.Int).Set(a.c.chainID) }
 
+// Protocol implements ports.ChainProtocol: the generation WithProtocol
+// set (0.17.0 without it).
+func (a *chainAccount) Protocol() nitro.Protocol { return a.c.protocol }
+
 // AssetHolders implements ports.Chain: the ETH asset holder and every ERC20
 // asset holder added so far.
 func (a *chainAccount) AssetHolders() []nitro.Address {

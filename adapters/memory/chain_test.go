@@ -363,3 +363,21 @@ func TestChainConcurrent(t *testing.T) {
 		t.Fatalf("block %d, escrow %v", c.BlockNumber(), c.Balance(eth))
 	}
 }
+
+// TestChainReportsItsProtocol: the memory chain tells the wallet, through
+// ports.ProtocolOf, whose state hashes its adjudicator checks: 0.17.0's by
+// default, WithProtocol's otherwise; a chain that does not say checks
+// 0.17.0's.
+func TestChainReportsItsProtocol(t *testing.T) {
+	def := memory.NewChain(big.NewInt(1337)).Account(nitro.Address{1})
+	old := memory.NewChain(big.NewInt(1337), memory.WithProtocol(nitro.Protocol0101)).Account(nitro.Address{1})
+	if p := ports.ProtocolOf(def); p != nitro.Protocol0170 {
+		t.Errorf("default chain: %s", p)
+	}
+	if p := ports.ProtocolOf(old); p != nitro.Protocol0101 {
+		t.Errorf("WithProtocol(0.10.1): %s", p)
+	}
+	if p := ports.ProtocolOf(struct{ ports.Chain }{old}); p != nitro.Protocol0170 {
+		t.Errorf("a chain without Protocol: %s", p)
+	}
+}
