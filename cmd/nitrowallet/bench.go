@@ -31,6 +31,7 @@ type benchOptions struct {
 	channels int           // channels of the parallel rows
 	workers  int           // goroutines driving them (0: one per channel)
 	paced    float64       // share of a parallel row's rate its paced row offers (0: none)
+	yield    bool          // the update rows' workers yield between updates (set per row, not a flag)
 	postgres string        // PostgreSQL URL; empty skips the PostgreSQL rows
 	evm      bool          // run the simulated-chain rows
 	evmChans int           // channels of the open→running→closed row
@@ -362,6 +363,20 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 			r := benchSummarize(fmt.Sprintf("%s: %s", st.name, what), "updates/s", ss, cs)
 			r.pg = pg
 			progress(r)
+			if n > 1 && st.name == "memory" {
+				// The same closed loop with workers that yield between
+				// updates, as clients waiting on their network do: the
+				// memory row's goroutines never block, so each runs a
+				// whole time slice of updates, and an update preempted
+				// midway waits for every other goroutine's slice.
+				oy := o
+				oy.yield = true
+				ss, cs, err := benchUpdates(ctx, oy, st.url, n, nil, ceil)
+				if err != nil {
+					return fmt.Errorf("bench %s, %d channels, yielding: %w", st.name, n, err)
+				}
+				progress(benchSummarize(fmt.Sprintf("%s: %s, yielding between updates", st.name, what), "updates/s", ss, cs))
+			}
 			if n > 1 && o.paced > 0 {
 				pr, err := benchPacedRow(ctx, o, st.name, st.url, n, o.paced*r.value, o.paced, ceil)
 				if err != nil {
@@ -494,7 +509,7 @@ func benchCPUModel() string {
 // goroutines: the least an off-chain update costs (the mover signs, the
 // receiver recovers).
 func benchCeilingWorkload(g int) benchWorkload {
-	return benchLoops(g, func(i int) func(k int) error {
+	return benchLoops(g, false, func(i int) func(k int) error {
 		s := memory.SignerFromSeed(fmt.Sprintf("nitrowallet-bench-ceiling-%d", i))
 		var h nitro.Bytes32
 		h[0] = byte(i)
@@ -517,9 +532,12 @@ func benchCeilingWorkload(g int) benchWorkload {
 
 // benchLoops is a workload of n goroutines: goroutine g calls the
 // operation op(g) returns, with the number of its calls so far, until stop
-// is set, logging each call's latency. It returns the first failure,
-// joined with what after reports (nil: nothing more).
-func benchLoops(n int, op func(g int) func(k int) error, after func() error) benchWorkload {
+// is set, logging each call's latency. With yield, a goroutine yields the
+// processor after each call (untimed), as a client waiting on its network
+// for the next request would; without, it runs on for its whole time
+// slice. It returns the first failure, joined with what after reports
+// (nil: nothing more).
+func benchLoops(n int, yield bool, op func(g int) func(k int) error, after func() error) benchWorkload {
 	return func(stop *atomic.Bool, rec *benchRecorder) error {
 		var wg sync.WaitGroup
 		errs := make(chan error, n)
@@ -537,6 +555,9 @@ func benchLoops(n int, op func(g int) func(k int) error, after func() error) ben
 						return
 					}
 					log.add(time.Since(t0))
+					if yield {
+						runtime.Gosched()
+					}
 				}
 			}()
 		}

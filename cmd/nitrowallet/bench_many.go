@@ -61,7 +61,7 @@ func (p *benchPair) openBatch(n int) ([]nitro.Bytes32, error) {
 func (p *benchPair) spreadWorkload(ids []nitro.Bytes32, workers int) benchWorkload {
 	workers = max(1, min(workers, len(ids)))
 	next := make([]int, workers) // per goroutine, across runs
-	return benchLoops(workers, func(w int) func(int) error {
+	return benchLoops(workers, false, func(w int) func(int) error {
 		mine := (len(ids) - w + workers - 1) / workers // channels w, w+workers, ...
 		return func(int) error {
 			if err := p.update(ids[w+next[w]*workers]); err != nil {

@@ -79,7 +79,7 @@ func (p *benchPair) deliverTracking(id nitro.Bytes32, msgs []app.Message, status
 // openWorkload opens channels on inflight goroutines, one after the other
 // on each, logging each channel's open time.
 func (p *benchPair) openWorkload(inflight int) benchWorkload {
-	return benchLoops(inflight, func(int) func(int) error {
+	return benchLoops(inflight, false, func(int) func(int) error {
 		return func(int) error {
 			_, err := p.openOne()
 			return err

@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -97,5 +99,45 @@ func TestBenchTickerCountsEveryTick(t *testing.T) {
 	}
 	if _, err := newBenchTicker(0); err == nil {
 		t.Fatal("a ticker of step 0")
+	}
+}
+
+// TestBenchLoopsYield: on one processor, the workers of a yielding loop
+// take turns call by call, while those of a tight loop each run a long
+// stretch of calls before the other gets the processor (the closed-loop
+// rows' 100+ ms p99).
+func TestBenchLoopsYield(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	longestRun := func(yield bool) int {
+		var seq [1 << 20]int8
+		var next atomic.Int64
+		w := benchLoops(2, yield, func(g int) func(int) error {
+			return func(int) error {
+				if i := next.Add(1); i < int64(len(seq)) {
+					seq[i] = int8(g + 1)
+				}
+				return nil
+			}
+		}, nil)
+		if _, err := benchRunOnce(context.Background(), w, 30*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+		n := min(next.Load(), int64(len(seq)))
+		longest, run := 0, 0
+		for i := int64(2); i < n; i++ {
+			if seq[i] == seq[i-1] {
+				run++
+			} else {
+				run = 0
+			}
+			longest = max(longest, run+1)
+		}
+		return longest
+	}
+	if r := longestRun(true); r > 4 {
+		t.Errorf("yielding workers: %d calls in a row by one of them", r)
+	}
+	if r := longestRun(false); r <= 4 {
+		t.Errorf("tight workers: at most %d calls in a row: the test no longer shows the difference", r)
 	}
 }

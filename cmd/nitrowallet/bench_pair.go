@@ -368,12 +368,13 @@ func (p *benchPair) closeChannel(id nitro.Bytes32) error {
 // other on each channel, logging each update's latency (from the mover's
 // UpdateChannel to the receiver's PushMessage returning). With workers > 0
 // that many goroutines share the channels round-robin; otherwise each
-// channel has its own goroutine.
-func (p *benchPair) updatesWorkload(ids []nitro.Bytes32, workers int) benchWorkload {
+// channel has its own goroutine. With yield, each goroutine yields the
+// processor between updates (benchLoops).
+func (p *benchPair) updatesWorkload(ids []nitro.Bytes32, workers int, yield bool) benchWorkload {
 	if workers <= 0 || workers > len(ids) {
 		workers = len(ids)
 	}
-	return benchLoops(workers, func(w int) func(int) error {
+	return benchLoops(workers, yield, func(w int) func(int) error {
 		var mine []nitro.Bytes32
 		for i := w; i < len(ids); i += workers {
 			mine = append(mine, ids[i])
@@ -408,5 +409,5 @@ func benchUpdates(ctx context.Context, o benchOptions, store string, n int, a *b
 	if err != nil {
 		return nil, nil, err
 	}
-	return benchMeasure(ctx, o, p.updatesWorkload(ids, o.workers), ceiling)
+	return benchMeasure(ctx, o, p.updatesWorkload(ids, o.workers, o.yield), ceiling)
 }

@@ -441,5 +441,5 @@ func benchUpdatesStats(ctx context.Context, o benchOptions, store string, n int,
 			ids, err = p.open(n)
 			return err
 		},
-		func(p *benchPair) benchWorkload { return p.updatesWorkload(ids, o.workers) }, ceiling)
+		func(p *benchPair) benchWorkload { return p.updatesWorkload(ids, o.workers, o.yield) }, ceiling)
 }

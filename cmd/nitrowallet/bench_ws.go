@@ -295,7 +295,7 @@ func (p *benchWSPair) update(id nitro.Bytes32) error {
 // goroutine per channel, logging each update's latency (from the mover's
 // call to the receiver's server notifying the new turn).
 func (p *benchWSPair) updatesWorkload(ids []nitro.Bytes32) benchWorkload {
-	return benchLoops(len(ids), func(g int) func(int) error {
+	return benchLoops(len(ids), false, func(g int) func(int) error {
 		return func(int) error { return p.update(ids[g]) }
 	}, p.failure)
 }
@@ -324,5 +324,5 @@ func benchWSUpdates(ctx context.Context, o benchOptions, n int) (rows, ceils []b
 	if err != nil {
 		return nil, nil, err
 	}
-	return benchMeasure(ctx, o, ws.updatesWorkload(wsIDs), in.updatesWorkload(inIDs, 0))
+	return benchMeasure(ctx, o, ws.updatesWorkload(wsIDs), in.updatesWorkload(inIDs, 0, false))
 }
