@@ -2,12 +2,15 @@ package apprules
 
 import (
 	"bytes"
+	"sync"
 
 	"github.com/nitrowallet/nitrowallet/core/nitro"
 )
 
 // Checker judges a running transition as an app's validTransition would:
-// nil for true, an *Error otherwise. *App is the EVM-backed Checker.
+// nil for true, an *Error otherwise. *App is the EVM-backed Checker. It
+// must not keep a or b (nor the slices in them) once it returns: callers
+// such as ValidTransition reuse their bytes.
 type Checker interface {
 	ValidTransition(a, b VariablePart, turnNumB, nParticipants uint64) error
 }
@@ -58,13 +61,26 @@ func RequireValidTransition(nParticipants uint64, isFinalAB [2]bool, ab [2]Varia
 // appDefinition run by app. The fixed parts' equality and b.TurnNum =
 // a.TurnNum + 1 are the caller's to check, as on chain.
 func ValidTransition(a, b nitro.State, app Checker) error {
-	va, err := VariablePartOf(a)
-	if err != nil {
+	buf := outcomeBufs.Get().(*[2][]byte)
+	defer func() {
+		if cap(buf[0]) <= maxKeptOutcome && cap(buf[1]) <= maxKeptOutcome {
+			outcomeBufs.Put(buf)
+		}
+	}()
+	var err error
+	if buf[0], err = a.Outcome.AppendEncoding(buf[0][:0]); err != nil {
 		return err
 	}
-	vb, err := VariablePartOf(b)
-	if err != nil {
+	if buf[1], err = b.Outcome.AppendEncoding(buf[1][:0]); err != nil {
 		return err
 	}
-	return RequireValidTransition(uint64(len(b.Participants)), [2]bool{a.IsFinal, b.IsFinal}, [2]VariablePart{va, vb}, b.TurnNum, app)
+	ab := [2]VariablePart{{Outcome: buf[0], AppData: a.AppData}, {Outcome: buf[1], AppData: b.AppData}}
+	return RequireValidTransition(uint64(len(b.Participants)), [2]bool{a.IsFinal, b.IsFinal}, ab, b.TurnNum, app)
 }
+
+// outcomeBufs holds the two outcome encodings of a ValidTransition for the
+// next call (the Checker keeps neither).
+var outcomeBufs = sync.Pool{New: func() any { return new([2][]byte) }}
+
+// maxKeptOutcome bounds the outcome buffers outcomeBufs keeps.
+const maxKeptOutcome = 64 << 10

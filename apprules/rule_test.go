@@ -115,3 +115,60 @@ func TestNpmAppsRunUnguarded(t *testing.T) {
 		}
 	}
 }
+
+// sawApp checks that the parts it is asked about are the states' own
+// encodings: the outcomes Encode gives and the app data, in order.
+type sawApp struct{ want [2]apprules.VariablePart }
+
+func (s sawApp) ValidTransition(a, b apprules.VariablePart, _, _ uint64) error {
+	for i, got := range [2]apprules.VariablePart{a, b} {
+		if string(got.Outcome) != string(s.want[i].Outcome) || string(got.AppData) != string(s.want[i].AppData) {
+			return errors.New("the app was given other parts than the states'")
+		}
+	}
+	return nil
+}
+
+// TestValidTransitionOfStatesEncodesEach: ValidTransition on states gives
+// the app each state's outcome encoding (into buffers it reuses between
+// calls) and app data; calls of every size, from many goroutines at once,
+// each see their own.
+func TestValidTransitionOfStatesEncodesEach(t *testing.T) {
+	state := func(items, turn int) nitro.State {
+		alloc := make([]nitro.AllocationItem, items)
+		for i := range alloc {
+			alloc[i] = nitro.AllocationItem{Destination: nitro.Bytes32{31: byte(i)}, Amount: big.NewInt(int64(turn*100 + i))}
+		}
+		return nitro.State{
+			Participants: make([]nitro.Address, 2), TurnNum: uint64(turn), AppData: []byte{byte(turn), byte(items)},
+			Outcome: nitro.Outcome{{AssetHolder: common.Address{byte(items)}, Allocation: alloc}},
+		}
+	}
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			var err error
+			for i := range 300 {
+				a, b := state(1+(g+i)%7, 4+i), state(1+(g*3+i)%11, 5+i)
+				want := [2]apprules.VariablePart{}
+				for j, s := range []nitro.State{a, b} {
+					if want[j], err = apprules.VariablePartOf(s); err != nil {
+						break
+					}
+				}
+				if err == nil {
+					err = apprules.ValidTransition(a, b, sawApp{want})
+				}
+				if err != nil {
+					break
+				}
+			}
+			errs <- err
+		}()
+	}
+	for range 8 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

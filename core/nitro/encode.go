@@ -285,6 +285,15 @@ func (o Outcome) Encode() ([]byte, error) {
 	return encodeOutcomeItems(holders, items), nil
 }
 
+// AppendEncoding appends Encode's bytes for o to dst, in one pass and
+// with no buffer of its own (for callers that reuse dst).
+func (o Outcome) AppendEncoding(dst []byte) ([]byte, error) {
+	if err := o.checkAmounts(); err != nil {
+		return dst, err
+	}
+	return appendOutcome(dst, o), nil
+}
+
 // Hash returns keccak256 of the outcome bytes (0.17.0's outcomeHash).
 func (o Outcome) Hash() (Bytes32, error) {
 	if err := o.checkAmounts(); err != nil {

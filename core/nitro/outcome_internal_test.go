@@ -48,6 +48,10 @@ func TestAppendOutcomeMatchesEncode(t *testing.T) {
 		if got := appendOutcome(nil, o); !bytes.Equal(got, want) {
 			t.Fatalf("outcome %d: one-pass encoding differs:\n got %x\nwant %x", n, got, want)
 		}
+		prefix := []byte{0xde, 0xad}
+		if got, err := o.AppendEncoding(prefix); err != nil || !bytes.Equal(got[:2], prefix) || !bytes.Equal(got[2:], want) {
+			t.Fatalf("outcome %d: AppendEncoding after a prefix: %x, %v", n, got, err)
+		}
 		h, err := o.Hash()
 		if err != nil || h != crypto.Keccak256Hash(want) {
 			t.Fatalf("outcome %d: hash %s, %v", n, h, err)
@@ -56,6 +60,9 @@ func TestAppendOutcomeMatchesEncode(t *testing.T) {
 	bad := Outcome{{Allocation: []AllocationItem{{Amount: big.NewInt(-1)}}}}
 	if _, err := bad.Hash(); err == nil {
 		t.Fatal("negative amount hashed")
+	}
+	if _, err := bad.AppendEncoding(nil); err == nil {
+		t.Fatal("negative amount encoded")
 	}
 }
 
