@@ -69,7 +69,7 @@
 // # Apps judged natively
 //
 // For code the package knows byte for byte (today SingleAssetPayments of
-// nitro-protocol 0.17.0: SingleAssetPaymentsCodeHash), NewApp also keeps
+// nitro-protocol 0.17.0, known by its code hash), NewApp also keeps
 // a Go implementation of the app's validTransition (App.Native). It only
 // ever answers "valid", and only for outcomes in the canonical encoding of
 // one asset's allocation, up to 64 participants and 16 KiB of app data on

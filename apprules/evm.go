@@ -27,7 +27,7 @@ type Options struct {
 	// bounds time and memory: see MaxMemory.
 	GasCap uint64
 	// EVMOnly runs every transition in the EVM, also for an app the
-	// package knows natively (SingleAssetPaymentsCodeHash): for
+	// package knows natively (App.Native: SingleAssetPayments 0.17.0): for
 	// differential checks and benchmarks. The verdicts are the same.
 	EVMOnly bool
 }

@@ -19,15 +19,16 @@ import (
 // check that against the npm artifact's code.
 type nativeRule func(a, b VariablePart, turnNumB, nParticipants uint64) bool
 
-// SingleAssetPaymentsCodeHash is keccak256 of the runtime code of the
+// singleAssetPaymentsCodeHash is keccak256 of the runtime code of the
 // SingleAssetPayments app of @statechannels/nitro-protocol 0.17.0 (the
-// artifact's deployedBytecode, 2,525 bytes). An App with exactly this code
-// runs singleAssetPaymentsValid natively (see Options.EVMOnly).
-var SingleAssetPaymentsCodeHash = common.HexToHash("0x3d99a784b1d95331c775b8667df30bc3ae4c07674452ab7328901afee88877f2")
+// artifact's deployedBytecode, 2,525 bytes; TestNativeAppsAreTheNpmApps).
+// An App with exactly this code runs singleAssetPaymentsValid natively
+// (see Options.EVMOnly).
+var singleAssetPaymentsCodeHash = common.HexToHash("0x3d99a784b1d95331c775b8667df30bc3ae4c07674452ab7328901afee88877f2")
 
 // natives maps the code hash of a known app to its native rule.
 var natives = map[common.Hash]nativeRule{
-	SingleAssetPaymentsCodeHash: singleAssetPaymentsValid,
+	singleAssetPaymentsCodeHash: singleAssetPaymentsValid,
 }
 
 // Bounds of what a native rule judges. Beyond them the EVM decides, so

@@ -45,8 +45,8 @@ func TestNativeAppsAreTheNpmApps(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h := crypto.Keccak256Hash(arts.SingleAssetPayments.Runtime); h != SingleAssetPaymentsCodeHash {
-		t.Fatalf("the npm SingleAssetPayments runtime hashes to %s, the native rule is keyed to %s", h, SingleAssetPaymentsCodeHash)
+	if h := crypto.Keccak256Hash(arts.SingleAssetPayments.Runtime); h != singleAssetPaymentsCodeHash {
+		t.Fatalf("the npm SingleAssetPayments runtime hashes to %s, the native rule is keyed to %s", h, singleAssetPaymentsCodeHash)
 	}
 	for _, a := range []ethereum.Artifact{arts.TrivialApp, arts.CountingApp, arts.SingleAssetPayments, arts.HashLockedSwap} {
 		app, err := NewApp(common.Address{1}, a.Runtime, Options{})

@@ -44,7 +44,7 @@ func (p *benchPair) pacedWorkload(ids []nitro.Bytes32, rate float64) benchWorklo
 		}
 		defer tk.close()
 		var wg sync.WaitGroup
-		errs := make(chan error, len(ids))
+		errs := make(chan error, len(ids)+1) // a failure per channel, and the ticker's
 		turns := make([]chan time.Time, len(ids))
 		for i, id := range ids {
 			turns[i] = make(chan time.Time, 1<<12)
