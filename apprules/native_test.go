@@ -108,7 +108,8 @@ func (g sapGen) amount() *big.Int {
 	}
 }
 
-func (g sapGen) outcome(holder nitro.Address, items []nitro.AllocationItem) []byte {
+// sapOutcome is the encoding of one asset holder's allocation of items.
+func sapOutcome(holder nitro.Address, items []nitro.AllocationItem) []byte {
 	b, err := nitro.Outcome{{AssetHolder: holder, Allocation: items}}.Encode()
 	if err != nil {
 		panic(err)
@@ -179,8 +180,8 @@ func (g sapGen) next() sapCase {
 		g.r.Read(holder[:])
 		what = "another asset holder in b"
 	}
-	c := sapCase{n: n, turn: turn, what: what, a: VariablePart{Outcome: g.outcome(holder, itemsA), AppData: g.appData()}}
-	c.b = VariablePart{Outcome: g.outcome(holder, itemsB), AppData: g.appData()}
+	c := sapCase{n: n, turn: turn, what: what, a: VariablePart{Outcome: sapOutcome(holder, itemsA), AppData: g.appData()}}
+	c.b = VariablePart{Outcome: sapOutcome(holder, itemsB), AppData: g.appData()}
 	switch g.r.Intn(8) {
 	case 0:
 		c.corrupt(g.r)
@@ -193,7 +194,7 @@ func (g sapGen) next() sapCase {
 		for i := range items {
 			items[i] = nitro.AllocationItem{Amount: big.NewInt(1)}
 		}
-		c.b.Outcome, c.what = g.outcome(holder, items), c.what+", b has "+fmt.Sprint(m)+" items"
+		c.b.Outcome, c.what = sapOutcome(holder, items), c.what+", b has "+fmt.Sprint(m)+" items"
 	case 2: // two assets, or a guarantee
 		o := nitro.Outcome{{AssetHolder: holder, Allocation: itemsB}, {AssetHolder: holder, Allocation: itemsB}}
 		if g.r.Intn(2) == 0 {
@@ -321,7 +322,6 @@ func TestNativeWorstCaseWithinGas(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	g := sapGen{r: rand.New(rand.NewSource(1))}
 	items := make([]nitro.AllocationItem, nativeMaxParticipants)
 	for i := range items {
 		items[i] = nitro.AllocationItem{Destination: nitro.Bytes32{31: byte(i)}, Amount: new(big.Int).Sub(two256, big.NewInt(int64(i+1)))}
@@ -331,8 +331,8 @@ func TestNativeWorstCaseWithinGas(t *testing.T) {
 	copy(paid, items)
 	paid[0].Amount = new(big.Int).Sub(items[0].Amount, big.NewInt(1))
 	paid[1].Amount = new(big.Int).Add(items[1].Amount, big.NewInt(1))
-	a := VariablePart{Outcome: g.outcome(nitro.Address{}, items), AppData: make([]byte, nativeMaxAppData)}
-	b := VariablePart{Outcome: g.outcome(nitro.Address{}, paid), AppData: bytes.Repeat([]byte{0xff}, nativeMaxAppData)}
+	a := VariablePart{Outcome: sapOutcome(nitro.Address{}, items), AppData: make([]byte, nativeMaxAppData)}
+	b := VariablePart{Outcome: sapOutcome(nitro.Address{}, paid), AppData: bytes.Repeat([]byte{0xff}, nativeMaxAppData)}
 	turn := uint64(2 * nativeMaxParticipants)
 	if !singleAssetPaymentsValid(a, b, turn, nativeMaxParticipants) {
 		t.Fatal("the worst case is not natively valid: the test no longer tests the bound")

@@ -28,7 +28,8 @@ func (s *stepper) create(in Create) error {
 	if s.c.ID != (nitro.Bytes32{}) {
 		return ErrChannelExists
 	}
-	if err := checkFunding(in.FundingStrategy); err != nil { // funding.go
+	// The strategy, and on-chain funding only under the chain's protocol.
+	if err := in.Deployment.CheckFunding(in.FundingStrategy, in.Deployment.Protocol); err != nil {
 		return err
 	}
 	st := nitro.State{
@@ -39,9 +40,6 @@ func (s *stepper) create(in Create) error {
 		st.Participants = append(st.Participants, p.SigningAddress)
 	}
 	if err := in.Deployment.Fits(st); err != nil {
-		return err
-	}
-	if err := in.Deployment.CheckFunding(in.FundingStrategy, in.Deployment.Protocol); err != nil {
 		return err
 	}
 	if err := s.initChannel(st, in.Participants, in.Me, in.FundingStrategy, in.Deployment.Protocol); err != nil {

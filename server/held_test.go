@@ -110,19 +110,8 @@ func TestNotificationsArriveInOrder(t *testing.T) {
 // since. Only the few written into the dead connection's socket buffers
 // before it stalled are its loss.
 func TestMessagesOfAnEndedSessionHeld(t *testing.T) {
-	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.WriteTimeout = 300 * time.Millisecond })
-	ctx := context.Background()
-	url := stalledSession(t, n)
-	p := newProposer(t, n, url, "ended")
-	waitSubscribers(t, n.srv, 2)
 	const calls = 100
-	peers := p.propose(calls)
-	waitSubscribers(t, n.srv, 1) // the stalled session is dropped
-	c, err := client.Dial(ctx, url, "secret-token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, peers := proposedPastAStalledSession(t, func(c *server.Config) { c.WriteTimeout = 300 * time.Millisecond }, "ended", calls)
 	var got []string
 	for len(got) == 0 || got[len(got)-1] != peers[calls-1] {
 		x := nextHeld(t, c)
@@ -151,20 +140,8 @@ func TestMessagesOfAnEndedSessionHeld(t *testing.T) {
 // since are held, within the held messages' room: the next session is
 // told how many were dropped for room, then gets the newest, in order.
 func TestMessageOfASlowSessionHeld(t *testing.T) {
-	const queue = 4
-	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { c.NotificationQueue, c.WriteTimeout = queue, time.Minute })
-	ctx := context.Background()
-	url := stalledSession(t, n)
-	p := newProposer(t, n, url, "slow")
-	waitSubscribers(t, n.srv, 2)
-	const calls = 20
-	peers := p.propose(calls)
-	waitSubscribers(t, n.srv, 1) // the stalled session was dropped
-	c, err := client.Dial(ctx, url, "secret-token")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	const queue, calls = 4, 20
+	c, peers := proposedPastAStalledSession(t, func(c *server.Config) { c.NotificationQueue, c.WriteTimeout = queue, time.Minute }, "slow", calls)
 	next := func() client.Notification { t.Helper(); return nextHeld(t, c) }
 	var d server.Dropped
 	if x := next(); x.Method != server.NoteNotificationsDropped || json.Unmarshal(x.Params, &d) != nil || d.Dropped == 0 {
@@ -245,6 +222,27 @@ type proposer struct {
 	c     *client.Client
 	seed  string
 	count int
+}
+
+// proposedPastAStalledSession starts a node configured by cfg with a
+// session that never reads (stalledSession), makes calls proposals from a
+// quiet session (seeded by name) until the stalled session is dropped,
+// and returns a new session, closed at the test's end, with the proposals'
+// recipients in order.
+func proposedPastAStalledSession(t *testing.T, cfg func(*server.Config), name string, calls int) (*client.Client, []string) {
+	t.Helper()
+	n := newLight(t, false, func(c *server.Config, _ *app.Wallet) { cfg(c) })
+	url := stalledSession(t, n)
+	p := newProposer(t, n, url, name)
+	waitSubscribers(t, n.srv, 2)
+	peers := p.propose(calls)
+	waitSubscribers(t, n.srv, 1) // the stalled session is dropped
+	c, err := client.Dial(context.Background(), url, "secret-token")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, peers
 }
 
 // newProposer opens the quiet session on url (the node's API).
