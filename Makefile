@@ -5,7 +5,7 @@ STAMP  := $(ORACLE)/node_modules/.installed
 TSWALLET := tools/tswallet
 TSSTAMP  := $(TSWALLET)/node_modules/.installed
 
-.PHONY: demo test oracle tswallet vectors vet fmt clean geth browser bench-chain fuzz soak bench
+.PHONY: demo test oracle tswallet vectors vet fmt clean geth browser bench-chain fuzz soak bench bench-pg-profile
 
 ## demo: the founding document's happy path on the real Nitro contracts in go-ethereum's
 ## simulated chain (prints transactions, gas and final balances; -chain memory for the model)
@@ -75,6 +75,13 @@ $(CHROMIUM):
 BENCHFLAGS ?=
 bench: oracle
 	./scripts/with-postgres.sh $(GO) run ./cmd/nitrowallet bench $(BENCHFLAGS)
+
+## bench-pg-profile: the PostgreSQL rows (and the app rows) on a throwaway cluster started with
+## pg_stat_statements loaded, so the table ends with each row's statements per operation
+## (calls, rows, execution and planning time); needs PostgreSQL's binaries, not a running server
+bench-pg-profile: oracle
+	env -u NITROWALLET_TEST_DATABASE_URL WITH_POSTGRES_SKIP_LOCAL=1 WITH_POSTGRES_STATEMENTS=1 \
+		./scripts/with-postgres.sh $(GO) run ./cmd/nitrowallet bench -only ceiling,postgres,app -many 0 $(BENCHFLAGS)
 
 ## bench-chain: gas per contract call (mainnet and dev rules) and channel wall times on the simulated chain
 bench-chain: oracle

@@ -10,6 +10,9 @@
 #   4. else fail, saying what to install.
 # For testing this script: WITH_POSTGRES_SKIP_LOCAL=1 skips step 2 and
 # WITH_POSTGRES_BINDIR=DIR looks for the binaries in DIR only.
+# WITH_POSTGRES_STATEMENTS=1 starts the throwaway cluster with
+# pg_stat_statements loaded (planning tracked too), for
+# `make bench-pg-profile`; it fails if the module is not installed.
 set -euo pipefail
 
 if [ "$#" -eq 0 ]; then
@@ -65,6 +68,19 @@ if [ -z "$bindir" ]; then
 	exit 1
 fi
 
+extra=""
+if [ -n "${WITH_POSTGRES_STATEMENTS:-}" ]; then
+	libdir="$(dirname "$bindir")/lib"
+	if [ -x "$bindir/pg_config" ]; then
+		libdir="$("$bindir/pg_config" --pkglibdir)"
+	fi
+	if [ ! -e "$libdir/pg_stat_statements.so" ]; then
+		echo "with-postgres: WITH_POSTGRES_STATEMENTS is set but $libdir/pg_stat_statements.so is missing (Debian: it ships with postgresql-<version>)" >&2
+		exit 1
+	fi
+	extra="-c shared_preload_libraries=pg_stat_statements -c pg_stat_statements.track_planning=on"
+fi
+
 # PostgreSQL refuses to run as root: run the cluster as postgres (or nobody).
 as_user=()
 owner=""
@@ -115,7 +131,7 @@ started=""
 for _ in 1 2 3 4 5; do
 	port="$(free_port)"
 	if "${as_user[@]}" "$bindir/pg_ctl" -D "$tmp/data" -l "$log" -w -t 60 \
-		-o "-c listen_addresses=127.0.0.1 -p $port -k $tmp -c max_connections=200" start >/dev/null 2>&1; then
+		-o "-c listen_addresses=127.0.0.1 -p $port -k $tmp -c max_connections=200 $extra" start >/dev/null 2>&1; then
 		started=1
 		break
 	fi

@@ -349,6 +349,15 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 			notes = append(notes, "postgres rows skipped: no -postgres URL (or NITROWALLET_TEST_DATABASE_URL)")
 			continue
 		}
+		var floor float64 // the floor row's commits/s (bench_pgfloor.go)
+		if st.name == "postgres" {
+			r, err := benchFloorRow(ctx, o, st.url)
+			if err != nil {
+				return err
+			}
+			progress(r)
+			floor = r.value
+		}
 		for _, n := range []int{1, o.channels} {
 			ceil := ceilings[1]
 			what := "1 channel ping-pong"
@@ -362,6 +371,10 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 			}
 			r := benchSummarize(fmt.Sprintf("%s: %s", st.name, what), "updates/s", ss, cs)
 			r.pg = pg
+			if n == 1 && floor > 0 && pg != nil && pg.ops > 0 && pg.commits > 0 {
+				c := min(benchSerialCommits, float64(pg.commits)/float64(pg.ops))
+				r.note = fmt.Sprintf("at most %s/s: the floor ÷ %.3g commits in series", benchFmtNum(floor/c), c)
+			}
 			progress(r)
 			if n > 1 && st.name == "memory" {
 				// The same closed loop with workers that yield between
@@ -484,6 +497,7 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 	}
 	benchPrintTable(out, rows)
 	benchPrintPGTable(out, rows)
+	benchPrintPGStatements(out, rows)
 	for _, n := range notes {
 		fmt.Fprintln(out, n)
 	}

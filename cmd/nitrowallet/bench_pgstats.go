@@ -47,7 +47,9 @@ type benchPGStats struct {
 	commits       int64 // xact_commit delta of the database (every client's)
 	wal           int64 // WAL bytes written by the whole server; -1 if unknown
 	cpu           time.Duration
-	cpuOK         bool // the server's processes are on this machine
+	cpuOK         bool             // the server's processes are on this machine
+	stmts         []benchStmtDelta // the statements run (bench_pgstatements.go)
+	stmtsOK       bool             // pg_stat_statements was read
 }
 
 func (s benchPGStats) rows() int64 { return s.ins + s.upd + s.del }
@@ -57,6 +59,7 @@ type benchPGCounters struct {
 	ins, upd, del, commits int64
 	wal                    int64 // pg_current_wal_lsn in bytes; -1 if unknown
 	cpu                    map[int]time.Duration
+	stmts                  map[benchStmtKey]benchStmt // nil without pg_stat_statements
 }
 
 // benchPGProbe reads the counters of the server a row's wallets use.
@@ -65,6 +68,7 @@ type benchPGProbe struct {
 	schemas []string
 	app     string  // application_name of the wallets' sessions
 	btime   float64 // boot time (Unix seconds) when the server is local, else 0
+	stmts   bool    // pg_stat_statements can be read
 }
 
 // newBenchPGProbe connects to the server of url for the wallets whose
@@ -85,6 +89,7 @@ func newBenchPGProbe(ctx context.Context, url string, schemas []string, app stri
 		return nil, fmt.Errorf("bench: postgres stats: %w", err)
 	}
 	pr.btime = pr.localBootTime(ctx)
+	pr.stmts = pr.enableStatements(ctx)
 	return pr, nil
 }
 
@@ -174,6 +179,12 @@ func (pr *benchPGProbe) read(ctx context.Context) (benchPGCounters, error) {
 	var wal int64
 	if err := pr.db.QueryRowContext(ctx, "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')::bigint").Scan(&wal); err == nil {
 		c.wal = wal
+	}
+	if pr.stmts {
+		var err error
+		if c.stmts, err = pr.readStatements(ctx); err != nil {
+			return benchPGCounters{}, err
+		}
 	}
 	return c, nil
 }
@@ -277,38 +288,64 @@ func benchMeasurePG(ctx context.Context, o benchOptions, url string, setup func(
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	app := fmt.Sprintf("nitrowallet-bench-%d-%d", os.Getpid(), time.Now().UnixNano())
-	pr, err := newBenchPGProbe(ctx, url, []string{benchPGSchema(base, "A"), benchPGSchema(base, "B")}, app)
+	app := benchPGAppName()
+	chain := newBenchMemoryChain()
+	var first *benchPair
+	prepare := func() error {
+		var err error
+		if first, err = newBenchPairOn(ctx, chain, benchPGOpener(url, app, true)); err != nil {
+			return err
+		}
+		err = setup(first)
+		first.close()
+		return err
+	}
+	start := func() (benchWorkload, func(), error) {
+		p, err := newBenchPairOn(ctx, chain, benchPGOpener(url, app, false))
+		if err != nil {
+			return nil, nil, err
+		}
+		p.appDef, p.funding = first.appDef, first.funding
+		first.turns.Range(func(k, v any) bool { p.turns.Store(k, v); return true })
+		return work(p), p.close, nil
+	}
+	return benchMeasurePGRun(ctx, o, url, []string{benchPGSchema(base, "A"), benchPGSchema(base, "B")}, app, prepare, start, ceiling)
+}
+
+// benchPGAppName is a fresh application_name for a row's sessions.
+func benchPGAppName() string {
+	return fmt.Sprintf("nitrowallet-bench-%d-%d", os.Getpid(), time.Now().UnixNano())
+}
+
+// benchMeasurePGRun measures a workload on sessions named app of the
+// PostgreSQL of url, with the server's counters for the tables of
+// schemas: prepare sets up what the workload needs (its sessions closed
+// when it returns), start opens the measured sessions and returns the
+// workload and how to close them (it may be called once more on error).
+func benchMeasurePGRun(ctx context.Context, o benchOptions, url string, schemas []string, app string,
+	prepare func() error, start func() (benchWorkload, func(), error), ceiling benchWorkload) (rows, ceils []benchSample, st *benchPGStats, err error) {
+	pr, err := newBenchPGProbe(ctx, url, schemas, app)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	defer pr.close()
-	chain := newBenchMemoryChain()
-	first, err := newBenchPairOn(ctx, chain, benchPGOpener(url, app, true))
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	err = setup(first)
-	first.close()
-	if err != nil {
+	if err := prepare(); err != nil {
 		return nil, nil, nil, err
 	}
 	c0, err := pr.settled(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	p, err := newBenchPairOn(ctx, chain, benchPGOpener(url, app, false))
+	w, closeSessions, err := start()
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	defer p.close()
-	p.appDef, p.funding = first.appDef, first.funding
-	first.turns.Range(func(k, v any) bool { p.turns.Store(k, v); return true })
+	defer closeSessions()
 	if err := pr.readCPU(ctx, &c0); err != nil {
 		return nil, nil, nil, err
 	}
 	var ops atomic.Int64
-	rows, ceils, err = benchMeasure(ctx, o, benchCounted(work(p), &ops), ceiling)
+	rows, ceils, err = benchMeasure(ctx, o, benchCounted(w, &ops), ceiling)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -316,13 +353,13 @@ func benchMeasurePG(ctx context.Context, o benchOptions, url string, setup func(
 	if err := pr.readCPU(ctx, &cpu1); err != nil {
 		return nil, nil, nil, err
 	}
-	p.close()
+	closeSessions()
 	c1, err := pr.settled(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	st = &benchPGStats{ops: ops.Load(), ins: c1.ins - c0.ins, upd: c1.upd - c0.upd, del: c1.del - c0.del,
-		commits: c1.commits - c0.commits, wal: -1}
+		commits: c1.commits - c0.commits, wal: -1, stmts: benchStatementDeltas(c0.stmts, c1.stmts), stmtsOK: c1.stmts != nil}
 	if c0.wal >= 0 && c1.wal >= 0 {
 		st.wal = c1.wal - c0.wal
 	}

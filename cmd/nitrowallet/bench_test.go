@@ -145,7 +145,7 @@ func benchTestURL(t *testing.T) string {
 	db := pgtest.Open(t)
 	base := fmt.Sprintf("nitrowallet_benchtest_%d_%d", os.Getpid(), time.Now().UnixNano()%1e6)
 	t.Cleanup(func() {
-		for _, w := range []string{"a", "b"} {
+		for _, w := range []string{"a", "b", "floor"} {
 			_, _ = db.Exec("DROP SCHEMA IF EXISTS " + base + "_" + w + " CASCADE")
 		}
 	})

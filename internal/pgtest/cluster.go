@@ -25,11 +25,12 @@ import (
 // the server as the postgres user (else nobody), as
 // scripts/with-postgres.sh does. It is removed when the test ends.
 type Cluster struct {
-	t      testing.TB
-	bin    string
-	dir    string
-	port   int
-	asUser []string
+	t        testing.TB
+	bin      string
+	dir      string
+	port     int
+	asUser   []string
+	settings []string // name=value, given to the server with -c
 }
 
 // StartCluster initializes and starts a cluster for t, failing t (never
@@ -37,11 +38,19 @@ type Cluster struct {
 // not start. It has the database postgres, superuser postgres, trust auth.
 func StartCluster(t testing.TB) *Cluster {
 	t.Helper()
+	return StartClusterWith(t)
+}
+
+// StartClusterWith is StartCluster with the server's settings given
+// (name=value each, as postgres -c takes them), e.g.
+// "shared_preload_libraries=pg_stat_statements"; they hold across Restart.
+func StartClusterWith(t testing.TB, settings ...string) *Cluster {
+	t.Helper()
 	bin, err := binDir()
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	c := &Cluster{t: t, bin: bin}
+	c := &Cluster{t: t, bin: bin, settings: settings}
 	owner := -1
 	if os.Geteuid() == 0 {
 		name := "postgres"
@@ -135,6 +144,9 @@ func (c *Cluster) URL() string {
 func (c *Cluster) Start() {
 	c.t.Helper()
 	opts := fmt.Sprintf("-c listen_addresses=127.0.0.1 -p %d -k %s -c max_connections=60 -c fsync=off -c full_page_writes=off", c.port, c.dir)
+	for _, s := range c.settings {
+		opts += " -c " + s
+	}
 	if out, err := c.run("pg_ctl", "-D", c.data(), "-l", filepath.Join(c.dir, "server.log"), "-w", "-t", "60", "-o", opts, "start"); err != nil {
 		c.t.Fatalf("pgtest: start the cluster: %v\n%s\n%s", err, out, c.serverLog())
 	}
