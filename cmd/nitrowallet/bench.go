@@ -428,7 +428,7 @@ func benchRun(ctx context.Context, o benchOptions, out io.Writer, cmdline string
 				progress(ts)
 				for i := range rows {
 					if rows[i].name == "postgres: "+what && ts.value > 0 {
-						rows[i].note = fmt.Sprintf("%.1f× TS", rows[i].value/ts.value)
+						rows[i].note = strings.TrimPrefix(rows[i].note+"; ", "; ") + fmt.Sprintf("%.1f× TS", rows[i].value/ts.value)
 					}
 				}
 			}
