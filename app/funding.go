@@ -7,6 +7,7 @@ import (
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/core/nitro"
+	"github.com/nitrowallet/nitrowallet/ports"
 )
 
 // FundingUpdate is what an asset holder holds for a channel, as a chain
@@ -61,4 +62,28 @@ func (w *Wallet) UpdateFundingForChannels(ctx context.Context, updates []Funding
 	}
 	res, err := w.apply(ctx, jobs)
 	return res, apiError(err, codeRule{core.ErrChannelNotFound, CodeChannelNotFoundUpdate})
+}
+
+// depositAllowed says why a deposit into channel id must not be made
+// (refused), or fails to read the channel (err). It refuses, with
+// ErrUnsupportedFunding, a deposit into a channel whose states are signed
+// under another protocol generation than the one the chain's adjudicator
+// checks: the deposit could be neither concluded nor disputed there, so it
+// would be locked for good. Create and join refuse such Direct channels
+// (core.Deployment.CheckFunding); this catches one stored before that
+// check, or kept when the wallet moved to another chain. It also refuses a
+// deposit into a channel the store no longer holds.
+func (b *batch) depositAllowed(ctx context.Context, id nitro.Bytes32) (refused, err error) {
+	c, ok, err := b.load(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return fmt.Errorf("app: deposit into channel %s, which the store does not hold", id), nil
+	}
+	if chain := ports.ProtocolOf(b.w.cfg.Chain); c.Protocol != chain {
+		return fmt.Errorf("%w: channel %s is signed under %s, the chain's adjudicator checks %s: its deposits could never be paid out",
+			ErrUnsupportedFunding, id, c.Protocol, chain), nil
+	}
+	return nil, nil
 }

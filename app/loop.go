@@ -331,7 +331,15 @@ func (b *batch) execute(ctx context.Context, e ports.OutboxEntry) (core.Input, e
 		b.out.add(eff.ChannelID, eff.Message)
 		return nil, nil
 	case core.Deposit:
-		_, err := w.cfg.Chain.Deposit(ctx, ports.DepositRequest{ChannelID: eff.ChannelID, Asset: eff.Asset, ExpectedHeld: eff.ExpectedHeld, Amount: eff.Amount})
+		refused, err := b.depositAllowed(ctx, eff.ChannelID)
+		if err != nil {
+			return nil, err // the channel could not be read: the effect runs again later
+		}
+		if refused != nil {
+			w.log.Error("deposit refused", "channel", eff.ChannelID, "err", refused)
+			return core.TxFailed{Kind: core.TxDeposit, Asset: eff.Asset, Item: eff.Item, Err: refused.Error()}, nil
+		}
+		_, err = w.cfg.Chain.Deposit(ctx, ports.DepositRequest{ChannelID: eff.ChannelID, Asset: eff.Asset, ExpectedHeld: eff.ExpectedHeld, Amount: eff.Amount})
 		w.meter.tx(err)
 		if err != nil {
 			w.log.Warn("deposit failed", "channel", eff.ChannelID, "err", err)
