@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"math/big"
 	"testing"
-	"time"
 
 	"github.com/nitrowallet/nitrowallet/adapters/memory"
 	"github.com/nitrowallet/nitrowallet/app"
@@ -211,12 +210,15 @@ func TestDepositRefusedUnderAnotherChainProtocol(t *testing.T) {
 		if h := chain.ChannelHoldings(asset, id); h.Cmp(big.NewInt(5)) != 0 {
 			t.Fatalf("holdings %s after A's turn, want 5", h)
 		}
-		// B sees A's deposit, and its turn comes: it refuses, tick after tick.
-		for range 5 {
+		// B sees A's deposit, and its turn comes: it refuses (its deposit
+		// of item 1 is left to retry), tick after tick.
+		e.waitChannel(B, id, "B's deposit refused", func(app.ChannelResult) bool {
+			return e.stored(B, id).Funding[0].Deposits[1] == core.TxRetry
+		})
+		for range 3 {
 			if err := B.w.Tick(e.ctx); err != nil {
 				t.Fatal(err)
 			}
-			time.Sleep(5 * time.Millisecond)
 		}
 		if h := chain.ChannelHoldings(asset, id); h.Cmp(big.NewInt(5)) != 0 {
 			t.Fatalf("holdings %s after B's turn on a chain of another generation, want A's 5 alone", h)
