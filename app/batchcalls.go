@@ -76,6 +76,8 @@ func (w *Wallet) pickNonces(ctx context.Context, in core.Create, addrs []nitro.A
 		if err != nil {
 			return nil, nil, storeErr("next nonces", err)
 		}
+		var nonces []uint64
+		var cands []nitro.Bytes32
 		for k := last - uint64(n) + 1; k <= last; k++ {
 			nonce := ChannelNonce(k, uint64(len(addrs)), uint64(my))
 			if k > nitro.MaxUint48 || nonce > nitro.MaxUint48 {
@@ -86,14 +88,18 @@ func (w *Wallet) pickNonces(ctx context.Context, in core.Create, addrs []nitro.A
 			if err != nil {
 				return nil, nil, fmt.Errorf("%w: %w", ErrInvalidParams, err)
 			}
-			if _, err := w.cfg.Store.Get(ctx, id); !errors.Is(err, ports.ErrNotFound) {
-				if err != nil {
-					return nil, nil, storeErr("load channel", err)
-				}
+			nonces, cands = append(nonces, nonce), append(cands, id)
+		}
+		free, err := w.missing(ctx, cands)
+		if err != nil {
+			return nil, nil, err
+		}
+		for i, id := range cands {
+			if !free[id] {
 				continue // taken: pickNonce finds another below
 			}
 			c := in
-			c.ChannelNonce = nonce
+			c.ChannelNonce = nonces[i]
 			ins, ids = append(ins, c), append(ids, id)
 		}
 	}
@@ -106,6 +112,32 @@ func (w *Wallet) pickNonces(ctx context.Context, in core.Create, addrs []nitro.A
 		ins, ids = append(ins, c), append(ids, id)
 	}
 	return ins, ids, nil
+}
+
+// missing returns which of ids the store does not hold: in one read when
+// the store is a ports.ChannelFinder, else a Get each.
+func (w *Wallet) missing(ctx context.Context, ids []nitro.Bytes32) (map[nitro.Bytes32]bool, error) {
+	free := make(map[nitro.Bytes32]bool, len(ids))
+	if f, ok := w.cfg.Store.(ports.ChannelFinder); ok {
+		m, err := f.Missing(ctx, ids)
+		if err != nil {
+			return nil, storeErr("find channels", err)
+		}
+		for _, id := range m {
+			free[id] = true
+		}
+		return free, nil
+	}
+	for _, id := range ids {
+		if _, err := w.cfg.Store.Get(ctx, id); !errors.Is(err, ports.ErrNotFound) {
+			if err != nil {
+				return nil, storeErr("load channel", err)
+			}
+			continue
+		}
+		free[id] = true
+	}
+	return free, nil
 }
 
 func myIndex(addrs []nitro.Address, me nitro.Address) int {

@@ -340,3 +340,48 @@ func TestBatchBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateChannelsSkipsHeldChannels: a peer proposed to A a channel with
+// the nonce A's next CreateChannels reserves for the same participants;
+// on each store, A's batch (whose reserved nonces are checked in one store
+// read, ports.ChannelFinder) skips that nonce, opens as many channels as
+// asked, all new and distinct, and leaves the proposal as it was.
+func TestCreateChannelsSkipsHeldChannels(t *testing.T) {
+	eachStore(t, func(t *testing.T, k storeKind) {
+		e := newEnvWith(t, 2, func(_ string, c *app.Config) { c.Store = k.open(t) })
+		A, B := e.parties[0], e.parties[1]
+		// Participants [B, A]: A is index 1, so its k-th reserved nonce is
+		// 2k+1, and its first batch of 3 reserves k = 1, 2, 3.
+		taken := app.ChannelNonce(2, 2, 1)
+		e.push(app.Message{Recipient: A.name, Data: e.proposal(B.signer, A, taken)})
+		held, err := A.w.GetChannels(e.ctx)
+		if err != nil || len(held) != 1 {
+			t.Fatalf("A holds %d channels (%v), want the proposal", len(held), err)
+		}
+		proposal := held[0]
+		ps := e.participants()
+		ps[0], ps[1] = ps[1], ps[0]
+		r, err := A.w.CreateChannels(e.ctx, app.CreateChannelParams{Participants: ps, Allocations: e.allocation(3, 5)}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[nitro.Bytes32]bool{proposal.ChannelID: true}
+		for _, c := range r.ChannelResults {
+			if seen[c.ChannelID] {
+				t.Fatalf("CreateChannels made channel %s twice or over the proposal", c.ChannelID)
+			}
+			seen[c.ChannelID] = true
+			wantStatus(t, "A's new channel (A is index 1)", c, "opening", 1)
+		}
+		if len(r.ChannelResults) != 3 {
+			t.Fatalf("%d channels created, want 3", len(r.ChannelResults))
+		}
+		after, err := A.w.GetState(e.ctx, proposal.ChannelID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if after.TurnNum != proposal.TurnNum || after.Status != proposal.Status || after.FundingStatus != proposal.FundingStatus {
+			t.Fatalf("the proposal changed: %+v, was %+v", after, proposal)
+		}
+	})
+}

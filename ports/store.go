@@ -128,6 +128,15 @@ type NonceRanger interface {
 	NextNonces(ctx context.Context, participants []nitro.Address, n int) (uint64, error)
 }
 
+// ChannelFinder is implemented by stores that look many channels up in
+// one read (both adapters): Missing returns those of ids the store does not
+// hold, in the order given (a repeated id as often as given). The wallet's
+// CreateChannels checks the channels of the nonces it reserved with it, in
+// one read instead of a Get each, when the store has it.
+type ChannelFinder interface {
+	Missing(ctx context.Context, ids []nitro.Bytes32) ([]nitro.Bytes32, error)
+}
+
 // CommitBatch describes one transaction of a store that groups concurrent
 // commits into one (group commit).
 type CommitBatch struct {

@@ -58,6 +58,23 @@ func (s *Store) Get(ctx context.Context, id nitro.Bytes32) (core.Channel, error)
 	return decodeChannel(data) // a stored encoding is never changed in place
 }
 
+// Missing returns those of ids the store does not hold, in order
+// (ports.ChannelFinder).
+func (s *Store) Missing(ctx context.Context, ids []nitro.Bytes32) ([]nitro.Bytes32, error) {
+	if err := ended(ctx); err != nil {
+		return nil, err
+	}
+	var out []nitro.Bytes32
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, id := range ids {
+		if _, ok := s.channels[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 // List returns copies of every channel, ordered by id.
 func (s *Store) List(ctx context.Context) ([]core.Channel, error) {
 	if err := ended(ctx); err != nil {

@@ -313,6 +313,41 @@ func (s *Store) Get(ctx context.Context, id nitro.Bytes32) (core.Channel, error)
 	return decodeChannel(data)
 }
 
+// Missing returns those of ids the store does not hold, in order
+// (ports.ChannelFinder), in one query; like Get, it first waits for
+// abandoned writes of those channels to end.
+func (s *Store) Missing(ctx context.Context, ids []nitro.Bytes32) ([]nitro.Bytes32, error) {
+	for i := range ids {
+		if err := s.settle(ctx, &ids[i]); err != nil {
+			return nil, err
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make(pq.ByteaArray, len(ids))
+	for i := range ids {
+		keys[i] = ids[i][:]
+	}
+	var found [][]byte
+	if err := s.db.SelectContext(ctx, &found, "SELECT id FROM channels WHERE id = ANY($1::bytea[])", keys); err != nil {
+		return nil, callError(ctx, "find channels", err)
+	}
+	held := make(map[nitro.Bytes32]bool, len(found))
+	for _, f := range found {
+		if len(f) == len(nitro.Bytes32{}) {
+			held[nitro.Bytes32(f)] = true
+		}
+	}
+	var out []nitro.Bytes32
+	for _, id := range ids {
+		if !held[id] {
+			out = append(out, id)
+		}
+	}
+	return out, nil
+}
+
 // List returns every channel, ordered by id.
 func (s *Store) List(ctx context.Context) ([]core.Channel, error) {
 	if err := s.settle(ctx, nil); err != nil {

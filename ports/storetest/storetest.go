@@ -54,6 +54,7 @@ func Run(t *testing.T, f Factory) {
 		{"CanceledContext", testCanceledContext},
 		{"Nonces", testNonces},
 		{"NonceRanges", testNonceRanges},
+		{"ChannelFinder", testChannelFinder},
 		{"ChainCursor", testChainCursor},
 		{"ConcurrentCommits", testConcurrentCommits},
 		{"Equivocations", testEquivocations},
