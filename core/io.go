@@ -81,7 +81,10 @@ const (
 
 // TxFailed reports that a requested transaction failed. Done means the failure
 // proves the goal already reached (e.g. "holdings already sufficient",
-// "Channel finalized."); otherwise it is retried on the next Tick.
+// "Channel finalized."); otherwise it is retried on the next Tick. A deposit
+// failed as Done stays requested until the holdings show it (the head the
+// failure was judged on may be reorged away), so it is submitted again
+// after the retry delay if they never do.
 type TxFailed struct {
 	Kind  TxKind
 	Asset nitro.Address

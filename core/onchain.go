@@ -87,6 +87,16 @@ func (s *stepper) txFailed(in TxFailed) {
 	}
 	switch in.Kind {
 	case TxDeposit:
+		if in.Done {
+			// "Holdings already sufficient" was judged on the chain's head,
+			// which a reorg may still take back (with the deposit that made
+			// them sufficient). So the deposit stays requested, waiting for
+			// the holdings to show it like any deposit on its way, and is
+			// submitted again if they do not within the retry delay
+			// (retryUnseen); marked done, a deposit that vanished so was
+			// never made again and the channel never funded.
+			return
+		}
 		for i := range s.c.Funding {
 			if s.c.Funding[i].Asset == in.Asset && s.c.Funding[i].Deposits[in.Item] == TxRequested {
 				setDeposit(&s.c.Funding[i], in.Item, st)

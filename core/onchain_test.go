@@ -22,12 +22,31 @@ func TestFailedDepositRetriedOnTick(t *testing.T) {
 	if len(w.deposits) != 1 || w.deposits[0].Amount.Cmp(d.Amount) != 0 {
 		t.Fatalf("deposit not retried: %+v", w.deposits)
 	}
-	// "holdings already sufficient" counts as done: no retry.
+	// "Holdings already sufficient" waits for the holdings to show the
+	// deposit, as one on its way does: no retry on the next tick...
 	w.deposits = nil
 	w.step(0, core.TxFailed{Kind: core.TxDeposit, Asset: d.Asset, Item: d.Item, Done: true})
 	w.step(0, core.Tick{Now: 2})
+	w.step(0, core.Tick{Now: 2 + core.TxRetryDelay - 1})
 	if len(w.deposits) != 0 {
-		t.Fatal("done deposit retried")
+		t.Fatal("deposit found sufficient retried before the retry delay")
+	}
+	// ... but submitted again once the delay passed without the holdings
+	// showing it (a reorg took the deposit that made them sufficient).
+	w.step(0, core.Tick{Now: 2 + core.TxRetryDelay})
+	if len(w.deposits) != 1 || w.deposits[0].Amount.Cmp(d.Amount) != 0 || w.deposits[0].ExpectedHeld.Cmp(d.ExpectedHeld) != 0 {
+		t.Fatalf("deposit found sufficient, never shown, not submitted again as it was: %+v", w.deposits)
+	}
+	// Once the holdings show it, it is never repeated.
+	w.deposits = nil
+	w.step(0, core.TxFailed{Kind: core.TxDeposit, Asset: d.Asset, Item: d.Item, Done: true})
+	w.broadcastEvent(core.ChainEvent{Kind: core.EventDeposited, ChannelID: w.nodes[0].ID, Asset: w.asset, Holdings: big.NewInt(5)})
+	w.step(0, core.Tick{Now: 10_000})
+	w.step(0, core.Tick{Now: 20_000})
+	for _, dep := range w.deposits {
+		if dep.Item == d.Item && dep.Asset == d.Asset {
+			t.Fatalf("A's deposit repeated after the holdings showed it: %+v", w.deposits)
+		}
 	}
 }
 
