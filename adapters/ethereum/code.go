@@ -11,6 +11,13 @@ import (
 // Confirmations at the newest confirmed block (a deployment a reorg may
 // still undo does not count yet). Empty where no contract is deployed.
 func (c *Chain) Code(ctx context.Context, addr nitro.Address) ([]byte, error) {
+	// An ended context fails here: go-ethereum's client may still answer
+	// a call made with one (its select between the request and ctx.Done
+	// picks either when both are ready), so ports/chaintest's Code check
+	// failed now and then.
+	if err := ctx.Err(); err != nil {
+		return nil, classify("read code", err)
+	}
 	at, ok, err := c.confirmedBlock(ctx)
 	if err != nil || !ok {
 		return nil, err
