@@ -69,8 +69,8 @@ func (w *Wallet) UpdateFundingForChannels(ctx context.Context, updates []Funding
 // ErrUnsupportedFunding, a deposit into a channel whose states are signed
 // under another protocol generation than the one the chain's adjudicator
 // checks: the deposit could be neither concluded nor disputed there, so it
-// would be locked for good. Create and join refuse such Direct channels
-// (core.Deployment.CheckFunding); this catches one stored before that
+// would be locked for good: core.Deployment.CheckFunding's rule, which
+// create and join apply too; this catches a channel stored before that
 // check, or kept when the wallet moved to another chain. It also refuses a
 // deposit into a channel the store no longer holds.
 func (b *batch) depositAllowed(ctx context.Context, id nitro.Bytes32) (refused, err error) {
@@ -81,9 +81,9 @@ func (b *batch) depositAllowed(ctx context.Context, id nitro.Bytes32) (refused, 
 	if !ok {
 		return fmt.Errorf("app: deposit into channel %s, which the store does not hold", id), nil
 	}
-	if chain := ports.ProtocolOf(b.w.cfg.Chain); c.Protocol != chain {
-		return fmt.Errorf("%w: channel %s is signed under %s, the chain's adjudicator checks %s: its deposits could never be paid out",
-			ErrUnsupportedFunding, id, c.Protocol, chain), nil
+	dep := core.Deployment{ChainProtocol: ports.ProtocolOf(b.w.cfg.Chain)}
+	if err := dep.CheckFunding(c.FundingStrategy, c.Protocol); err != nil {
+		return fmt.Errorf("app: deposit into channel %s: %w", id, err), nil
 	}
 	return nil, nil
 }

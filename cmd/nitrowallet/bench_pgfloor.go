@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
-	neturl "net/url"
 	"sync"
 
 	"github.com/lib/pq"
@@ -41,14 +39,11 @@ func benchFloorRow(ctx context.Context, o benchOptions, url string) (benchRow, e
 	table := pq.QuoteIdentifier(schema) + ".counter"
 	app := benchPGAppName()
 	open := func() (*sql.DB, error) {
-		pu, err := neturl.Parse(u)
+		au, err := benchPGAppURL(u, app)
 		if err != nil {
-			return nil, fmt.Errorf("store URL: %w", errors.Unwrap(err))
+			return nil, err
 		}
-		q := pu.Query()
-		q.Set("application_name", app)
-		pu.RawQuery = q.Encode()
-		db, err := sql.Open("postgres", pu.String())
+		db, err := sql.Open("postgres", au)
 		if err != nil {
 			return nil, err
 		}

@@ -261,19 +261,29 @@ func benchPGOpener(url, app string, reset bool) benchStoreOpener {
 		if err != nil {
 			return nil, nil, err
 		}
-		pu, err := neturl.Parse(u)
+		au, err := benchPGAppURL(u, app)
 		if err != nil {
-			return nil, nil, fmt.Errorf("store URL: %w", errors.Unwrap(err))
+			return nil, nil, err
 		}
-		q := pu.Query()
-		q.Set("application_name", app)
-		pu.RawQuery = q.Encode()
-		s, err := postgres.Open(ctx, pu.String(), postgres.Options{Schema: benchPGSchema(base, name), Reset: reset, LockWait: 10 * time.Second})
+		s, err := postgres.Open(ctx, au, postgres.Options{Schema: benchPGSchema(base, name), Reset: reset, LockWait: 10 * time.Second})
 		if err != nil {
 			return nil, nil, err
 		}
 		return s, func() { _ = s.Close() }, nil
 	}
+}
+
+// benchPGAppURL is the URL u with its sessions named app
+// (application_name), by which the probe finds their backends.
+func benchPGAppURL(u, app string) (string, error) {
+	pu, err := neturl.Parse(u)
+	if err != nil {
+		return "", fmt.Errorf("store URL: %w", errors.Unwrap(err))
+	}
+	q := pu.Query()
+	q.Set("application_name", app)
+	pu.RawQuery = q.Encode()
+	return pu.String(), nil
 }
 
 func benchPGSchema(base, wallet string) string { return strings.ToLower(base + "_" + wallet) }
@@ -321,7 +331,8 @@ func benchPGAppName() string {
 // PostgreSQL of url, with the server's counters for the tables of
 // schemas: prepare sets up what the workload needs (its sessions closed
 // when it returns), start opens the measured sessions and returns the
-// workload and how to close them (it may be called once more on error).
+// workload and how to close them, which must be safe to call twice (it is
+// called before the second reading, and again on the way out).
 func benchMeasurePGRun(ctx context.Context, o benchOptions, url string, schemas []string, app string,
 	prepare func() error, start func() (benchWorkload, func(), error), ceiling benchWorkload) (rows, ceils []benchSample, st *benchPGStats, err error) {
 	pr, err := newBenchPGProbe(ctx, url, schemas, app)
