@@ -335,11 +335,19 @@ func (s *sender) findReceipt(ctx context.Context, versions []*types.Transaction)
 		if err == nil {
 			return r, nil
 		}
-		if !errors.Is(err, ethereum.NotFound) {
+		if !receiptNotYet(err) {
 			return nil, classify("read receipt", err)
 		}
 	}
 	return nil, nil
+}
+
+// receiptNotYet reports a receipt the node cannot give yet: not found, or
+// a node still indexing its transactions (geth answers "transaction
+// indexing is in progress" for a while after it starts), which the next
+// poll asks again.
+func receiptNotYet(err error) bool {
+	return errors.Is(err, ethereum.NotFound) || strings.Contains(err.Error(), "transaction indexing is in progress")
 }
 
 // resubmit replaces a stuck transaction by the same one, same nonce, with
