@@ -21,12 +21,14 @@ test: oracle tswallet geth browser
 	$(GO) test -count=1 -race -run 'Conformance|Fifty|RPCOutage|Stuck|Nonce|SendFailure|Rollback|NewBranch|Genesis|RewindAtSubscribe' ./adapters/ethereum/
 	./scripts/with-postgres.sh $(GO) test -count=1 -race -run 'Conformance|GroupCommit|FailsAlone|Fenced|Deadlines|Abandoned|DriverErrors|LockKept|LockTaken' ./adapters/postgres/
 
-## fuzz: each fuzz target for FUZZTIME (default 2m): wire decoding, Step on arbitrary inputs,
+## fuzz: each fuzz target for FUZZTIME (default 2m): wire decoding, the wire lexer against
+## encoding/json's tokens, Step on arbitrary inputs,
 ## received messages, PushMessage on a live wallet, the native SingleAssetPayments against
 ## its EVM code (new crashers land in testdata/fuzz)
 FUZZTIME ?= 2m
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzDecodeMessage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzLexer$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzStep$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzReceiveMessage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./core/
 	$(GO) test -run '^$$' -fuzz '^FuzzPushMessage$$' -fuzztime $(FUZZTIME) -fuzzminimizetime 10s ./app/
