@@ -116,9 +116,9 @@ func (s *scanner) scan(ctx context.Context) (evs []core.ChainEvent, more bool, e
 	to := min(safe, s.next+c.cfg.MaxBlockRange-1)
 	// The range's last block is read first: a reorg after this read is
 	// found by the next poll's check, whatever the logs below show.
-	end, err := c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(to))
-	if err != nil {
-		return nil, false, classify("read header", err)
+	end, gone, err := c.headerAt(ctx, to)
+	if err != nil || gone {
+		return nil, false, err // gone: the head fell below it; the next poll's check finds out
 	}
 	logs, err := c.client.FilterLogs(ctx, ethereum.FilterQuery{
 		FromBlock: new(big.Int).SetUint64(s.next),
@@ -144,9 +144,9 @@ func (s *scanner) scan(ctx context.Context) (evs []core.ChainEvent, more bool, e
 		}
 		t, known := times[l.BlockNumber]
 		if !known {
-			h, err := c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(l.BlockNumber))
-			if err != nil {
-				return nil, false, classify("read header", err)
+			h, gone, err := c.headerAt(ctx, l.BlockNumber)
+			if err != nil || gone {
+				return nil, false, err
 			}
 			t = h.Time
 			times[l.BlockNumber], hashes[l.BlockNumber] = t, h.Hash()

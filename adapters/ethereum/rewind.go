@@ -2,10 +2,13 @@ package ethereum
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/nitrowallet/nitrowallet/core"
 	"github.com/nitrowallet/nitrowallet/ports"
@@ -67,9 +70,9 @@ func (s *scanner) check(ctx context.Context, head uint64) ([]core.ChainEvent, bo
 	if kept == 0 && anc.Block <= head {
 		// No remembered block is left: the deployment block of the
 		// node's chain is the floor (the contracts may be gone with it).
-		h, err := s.c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(anc.Block))
-		if err != nil {
-			return nil, false, classify("read header", err)
+		h, gone, err := s.c.headerAt(ctx, anc.Block)
+		if err != nil || gone {
+			return nil, false, err // gone: nothing changed yet; the next poll checks again
 		}
 		anc.Hash = h.Hash()
 	}
@@ -90,11 +93,29 @@ func (s *scanner) onChain(ctx context.Context, head uint64, p ports.Checkpoint) 
 	if p.Block > head {
 		return false, nil
 	}
-	h, err := s.c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(p.Block))
-	if err != nil {
-		return false, classify("read header", err)
+	h, gone, err := s.c.headerAt(ctx, p.Block)
+	if err != nil || gone {
+		return false, err
 	}
 	return h.Hash() == p.Hash, nil
+}
+
+// headerAt reads block n's header. gone reports that the node has no
+// block n because its head is now below n: the chain lost its latest
+// blocks (a reorg, a node that came back lower) after the caller read the
+// head. The stream then treats the block as not on the chain, or polls
+// again, instead of ending; any other failure is an error.
+func (c *Chain) headerAt(ctx context.Context, n uint64) (h *types.Header, gone bool, err error) {
+	h, err = c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(n))
+	if err == nil {
+		return h, false, nil
+	}
+	if errors.Is(err, ethereum.NotFound) {
+		if head, herr := c.client.BlockNumber(ctx); herr == nil && head < n {
+			return nil, true, nil
+		}
+	}
+	return nil, false, classify("read header", err)
 }
 
 // resync makes the next transaction read the account's nonce from the node.

@@ -3,8 +3,11 @@ package ethereum_test
 import (
 	"context"
 	"math/big"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/nitrowallet/nitrowallet/adapters/ethereum"
@@ -66,5 +69,106 @@ func TestEventsRewindAtSubscribe(t *testing.T) {
 	again := deposit(nitro.Bytes32{3}, big.NewInt(3))
 	if got := <-stream; got.Kind != core.EventDeposited || got.ChannelID != again.ChannelID || got.Block != second.Block {
 		t.Fatalf("after the rewind: %s for %s at block %d, want the new deposit at block %d", got.Kind, got.ChannelID, got.Block, second.Block)
+	}
+}
+
+// rollbackClient rolls its dev chain back to block to just before it
+// answers the next header read after arm: the chain loses its latest
+// blocks between the event scanner's read of the head and its read of a
+// header at or below that head, the race a reorg or a node that came back
+// lower makes.
+type rollbackClient struct {
+	ethereum.Client
+	d     *ethereum.DevChain
+	armed atomic.Bool
+	to    atomic.Uint64
+	done  chan struct{}
+}
+
+func (c *rollbackClient) arm(to uint64) {
+	c.to.Store(to)
+	c.armed.Store(true)
+}
+
+func (c *rollbackClient) HeaderByNumber(ctx context.Context, n *big.Int) (*types.Header, error) {
+	if n != nil && n.Uint64() > c.to.Load() && c.armed.CompareAndSwap(true, false) {
+		if err := c.d.RollbackTo(ctx, c.to.Load()); err != nil {
+			return nil, err
+		}
+		close(c.done)
+	}
+	return c.Client.HeaderByNumber(ctx, n)
+}
+
+// TestEventsSurviveHeadDroppingMidPoll: when the chain loses its latest
+// blocks after the stream read the head and before it read a header above
+// the new head, the stream does not end (it used to, on the node's "not
+// found"): it sends a Rewound event at the common ancestor, then the new
+// branch's events. A clean-clone CI run failed the chain conformance
+// suite's RollbackBelowDeliveredEvents so, under load.
+func TestEventsSurviveHeadDroppingMidPoll(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	d := newDevChain(t, ethereum.DevOptions{})
+	key := newKey(t)
+	if err := d.Fund(ctx, crypto.PubkeyToAddress(key.PublicKey), milli(1000)); err != nil {
+		t.Fatal(err)
+	}
+	rc := &rollbackClient{Client: d.Client(), d: d, done: make(chan struct{})}
+	rc.to.Store(^uint64(0))
+	c, err := ethereum.New(ctx, ethereum.Config{
+		Client: rc, Signer: ethereum.KeySigner(key), Contracts: d.Deployment.Contracts,
+		PollInterval: 5 * time.Millisecond, Dev: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	eth := nitro.Address(d.Deployment.ETHAssetHolder)
+	deposit := func(id nitro.Bytes32, amount *big.Int) {
+		t.Helper()
+		if _, err := c.Deposit(ctx, ports.DepositRequest{ChannelID: id, Asset: eth, ExpectedHeld: new(big.Int), Amount: amount}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := func(stream <-chan core.ChainEvent) core.ChainEvent {
+		t.Helper()
+		select {
+		case ev, ok := <-stream:
+			if !ok {
+				t.Fatal("the event stream ended")
+			}
+			return ev
+		case <-ctx.Done():
+			t.Fatal("no event")
+		}
+		return core.ChainEvent{}
+	}
+	before, err := d.Head(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stream, err := c.Events(ctx, ports.Cursor{Block: before + 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	deposit(nitro.Bytes32{1}, big.NewInt(1))
+	if ev := next(stream); ev.Kind != core.EventDeposited || ev.Block <= before {
+		t.Fatalf("first event %s at block %d, want the deposit above block %d", ev.Kind, ev.Block, before)
+	}
+	// The next poll reads the head, then its check reads the header of the
+	// deposit's block, which the rollback removes in between.
+	rc.arm(before)
+	select {
+	case <-rc.done:
+	case <-ctx.Done():
+		t.Fatal("the stream read no header above the rollback's block")
+	}
+	if rw := next(stream); rw.Kind != core.EventRewound || rw.Block > before {
+		t.Fatalf("after the rollback to block %d: %s at block %d, want Rewound at or below it", before, rw.Kind, rw.Block)
+	}
+	deposit(nitro.Bytes32{2}, big.NewInt(2))
+	if ev := next(stream); ev.Kind != core.EventDeposited || ev.ChannelID != (nitro.Bytes32{2}) {
+		t.Fatalf("after the rewind: %s for %s, want the new branch's deposit", ev.Kind, ev.ChannelID)
 	}
 }
