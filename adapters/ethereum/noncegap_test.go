@@ -229,3 +229,62 @@ func TestStuckNonceOfAnEarlierProcess(t *testing.T) {
 		t.Fatalf("gap fillers mined at nonces %v, want [0]", f)
 	}
 }
+
+// TestNonceFreeOnceMined: by the time a transaction is reported mined
+// (OnTx, then the caller's return), its tracker has given its nonce up. A
+// deposit mined, then dropped with its block by a rollback, is followed at
+// once by the next deposit, which must take the dropped one's nonce from
+// the node: before, the tracker let go of the nonce only after it had
+// reported, so a caller quick enough found it still owned, skipped past
+// it, and its deposit waited behind the gap until the stuck timeout (a
+// chain conformance run failed so, with "not mined in time", 1 in 1,800
+// runs under load).
+func TestNonceFreeOnceMined(t *testing.T) {
+	d := devChain(t, DevOptions{})
+	ctx := context.Background()
+	key := fundedKey(t, d, "nonce-free")
+	addr := crypto.PubkeyToAddress(key.PublicKey)
+	var c *Chain
+	var mu sync.Mutex
+	var held []uint64 // nonces still owned when reported
+	reported := 0
+	onTx := func(info TxInfo) {
+		c.send.mu.Lock()
+		_, owned := c.send.owned[info.Nonce]
+		c.send.mu.Unlock()
+		mu.Lock()
+		defer mu.Unlock()
+		reported++
+		if owned {
+			held = append(held, info.Nonce)
+		}
+	}
+	c, err := New(ctx, Config{Client: d.Client(), Signer: KeySigner(key), Contracts: d.Deployment.Contracts, Dev: true, OnTx: onTx,
+		PollInterval: 5 * time.Millisecond, ReceiptWait: 5 * time.Second, StuckBlocks: 1000, StuckTimeout: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	before, err := d.client.BlockNumber(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deposit(t, c, channelID(220), 0, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.RollbackTo(ctx, before); err != nil { // the deposit and its nonce are gone
+		t.Fatal(err)
+	}
+	c.send.resync() // as the event stream does when it finds the rollback
+	if _, err := deposit(t, c, channelID(221), 0, 1); err != nil {
+		t.Fatalf("the deposit after the rollback: %v", err)
+	}
+	if n := nonceAt(d, addr); n != 1 {
+		t.Fatalf("node's nonce: %d, want 1 (the second deposit at the dropped one's nonce 0)", n)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if reported != 2 || len(held) != 0 {
+		t.Fatalf("%d transactions reported; nonces still owned when reported: %v, want none", reported, held)
+	}
+}

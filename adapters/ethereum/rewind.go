@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 
 	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/common"
@@ -104,19 +105,40 @@ func (s *scanner) onChain(ctx context.Context, head uint64, p ports.Checkpoint) 
 // block n because its head is now below n: the chain lost its latest
 // blocks (a reorg, a node that came back lower) after the caller read the
 // head. The stream then treats the block as not on the chain, or polls
-// again, instead of ending; any other failure is an error.
+// again, instead of ending. A node that has no block n while its head is
+// still at or above n is in the middle of a reorg (geth removes the old
+// blocks' numbers before it moves its head): headerAt asks again, up to
+// five times over about 75 ms, before it gives up. Any other failure is an
+// error.
 func (c *Chain) headerAt(ctx context.Context, n uint64) (h *types.Header, gone bool, err error) {
-	h, err = c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(n))
-	if err == nil {
-		return h, false, nil
-	}
-	if errors.Is(err, ethereum.NotFound) {
-		if head, herr := c.client.BlockNumber(ctx); herr == nil && head < n {
+	wait := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		h, err = c.client.HeaderByNumber(ctx, new(big.Int).SetUint64(n))
+		if err == nil {
+			return h, false, nil
+		}
+		if !errors.Is(err, ethereum.NotFound) {
+			return nil, false, classify("read header", err)
+		}
+		head, herr := c.client.BlockNumber(ctx)
+		if herr == nil && head < n {
 			return nil, true, nil
 		}
+		if herr != nil || attempt == reorgRereads {
+			return nil, false, classify("read header", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil, false, classify("read header", ctx.Err())
+		case <-time.After(wait):
+		}
+		wait *= 2
 	}
-	return nil, false, classify("read header", err)
 }
+
+// reorgRereads is how many times headerAt reads a header the node has not
+// while its head is above it.
+const reorgRereads = 5
 
 // resync makes the next transaction read the account's nonce from the node.
 func (s *sender) resync() {

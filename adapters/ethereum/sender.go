@@ -246,7 +246,6 @@ func isUnderpricedReplacement(err error) bool {
 // the error that ended the wait.
 func (s *sender) track(c call, tx *types.Transaction, res chan<- txResult) {
 	defer s.wg.Done()
-	defer s.release(tx.Nonce())
 	ctx := s.life
 	cfg := s.cfg
 	versions := []*types.Transaction{tx}
@@ -258,6 +257,19 @@ func (s *sender) track(c call, tx *types.Transaction, res chan<- txResult) {
 		}
 	}
 	info := TxInfo{Kind: c.kind, Hash: tx.Hash(), From: s.signer.Address(), Nonce: tx.Nonce()}
+	// end is the tracker's last word. It gives the nonce up before anyone
+	// hears of the outcome: a caller that goes on at once (a rollback then
+	// drops the mined transaction, and the next one reads the node's
+	// nonce again) must not find it still owned and skip past it, leaving
+	// a gap that holds its transaction back until the stuck timeout.
+	end := func(r txResult) {
+		s.release(tx.Nonce())
+		s.observe(info)
+		if r.receipt != nil && s.mined != nil {
+			s.mined()
+		}
+		report(r)
+	}
 	sentHead, herr := s.client.BlockNumber(ctx)
 	headKnown := herr == nil
 	sentAt := time.Now()
@@ -270,11 +282,7 @@ func (s *sender) track(c call, tx *types.Transaction, res chan<- txResult) {
 			if rcpt.Status != types.ReceiptStatusSuccessful {
 				info.Err = s.failure(ctx, c, rcpt, versions[len(versions)-1])
 			}
-			s.observe(info)
-			if s.mined != nil {
-				s.mined()
-			}
-			report(txResult{receipt: rcpt, err: info.Err})
+			end(txResult{receipt: rcpt, err: info.Err})
 			return
 		}
 		if err != nil {
@@ -300,8 +308,7 @@ func (s *sender) track(c call, tx *types.Transaction, res chan<- txResult) {
 					// show up, then conclude another transaction took it.
 					if consumed++; consumed > 3 {
 						info.Err = fmt.Errorf("ethereum: %s: nonce %d: %w", c.kind, tx.Nonce(), ErrTxReplaced)
-						s.observe(info)
-						report(txResult{err: info.Err})
+						end(txResult{err: info.Err})
 						return
 					}
 				default:
@@ -320,8 +327,7 @@ func (s *sender) track(c call, tx *types.Transaction, res chan<- txResult) {
 		select {
 		case <-ctx.Done():
 			info.Err = fmt.Errorf("ethereum: %s %s: chain closed before it was mined: %w", c.kind, tx.Hash(), ports.ErrUnavailable)
-			s.observe(info)
-			report(txResult{err: info.Err})
+			end(txResult{err: info.Err})
 			return
 		case <-time.After(cfg.PollInterval):
 		}
