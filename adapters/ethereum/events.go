@@ -127,6 +127,12 @@ func (s *scanner) scan(ctx context.Context) (evs []core.ChainEvent, more bool, e
 		Topics:    [][]common.Hash{c.topics},
 	})
 	if err != nil {
+		if head, herr := c.client.BlockNumber(ctx); herr == nil && head < to {
+			// The head fell below the range since its last block was
+			// read (geth refuses a range beyond its head): the next
+			// poll's check finds out how far.
+			return nil, false, nil
+		}
 		return nil, false, classify("filter logs", err)
 	}
 	times := map[uint64]uint64{to: end.Time}

@@ -145,6 +145,26 @@ func (c *reorgingClient) BlockNumber(ctx context.Context) (uint64, error) {
 	return head, err
 }
 
+// filterRollbackClient rolls its dev chain back to block to just before it
+// answers the next log query reaching above it, once armed: the chain
+// loses its latest blocks between the scanner's read of the range's last
+// header and its query of the range's logs, which the node then refuses
+// as beyond its head.
+type filterRollbackClient struct {
+	ethereum.Client
+	trigger
+}
+
+func (c *filterRollbackClient) FilterLogs(ctx context.Context, q goethereum.FilterQuery) ([]types.Log, error) {
+	if q.ToBlock != nil && q.ToBlock.Uint64() > c.to.Load() && c.armed.CompareAndSwap(true, false) {
+		if err := c.d.RollbackTo(ctx, c.to.Load()); err != nil {
+			return nil, err
+		}
+		close(c.done)
+	}
+	return c.Client.FilterLogs(ctx, q)
+}
+
 // armedClient is a node client that rolls its chain back to block to in
 // a chosen way once armed, and says when it has.
 type armedClient interface {
@@ -175,6 +195,17 @@ func TestEventsSurviveHeadDroppingMidPoll(t *testing.T) {
 func TestEventsSurviveReorgInProgress(t *testing.T) {
 	testRollbackMidPoll(t, func(d *ethereum.DevChain) armedClient {
 		rc := &reorgingClient{Client: d.Client()}
+		rc.init(d)
+		return rc
+	})
+}
+
+// TestEventsSurviveHeadDroppingBeforeLogQuery: a log query the node
+// refuses because the head fell below the range (after the scanner read
+// the range's last header) makes the stream poll again, not end.
+func TestEventsSurviveHeadDroppingBeforeLogQuery(t *testing.T) {
+	testRollbackMidPoll(t, func(d *ethereum.DevChain) armedClient {
+		rc := &filterRollbackClient{Client: d.Client()}
 		rc.init(d)
 		return rc
 	})
@@ -233,8 +264,10 @@ func testRollbackMidPoll(t *testing.T, client func(*ethereum.DevChain) armedClie
 	}
 	deposit(nitro.Bytes32{1})
 	// The next poll reads the head, then its check reads the header of the
-	// deposit's block, which the rollback removes.
+	// deposit's block and it scans the new block; the rollback removes
+	// them at the client's chosen moment.
 	rc.arm(before)
+	d.Commit() // an empty block, for the next poll to scan
 	select {
 	case <-rc.rolledBack():
 	case <-ctx.Done():
