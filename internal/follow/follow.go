@@ -22,8 +22,12 @@ const (
 // Events reads the cursor, opens chain's event stream from it and hands
 // both to each, which consumes the stream and reports whether to go on;
 // it then starts again from the cursor as stored (each saves it). A failure
-// to read the cursor or open the stream is logged and retried with backoff.
-// Events returns once ctx ends or each returns false.
+// to read the cursor or open the stream is logged and retried with backoff,
+// and so is a stream that ends: it ends when the node fails mid-scan, and a
+// node that answers the subscription but fails every scan (a provider that
+// refuses log queries, say) must not be asked again in a tight loop. The
+// backoff starts over once a stream has lasted MaxBackoff. Events returns
+// once ctx ends or each returns false.
 func Events(ctx context.Context, log *slog.Logger, cursor func(context.Context) (ports.Cursor, error), chain ports.Chain,
 	each func(ports.Cursor, <-chan core.ChainEvent) bool) {
 	backoff := MinBackoff
@@ -41,10 +45,22 @@ func Events(ctx context.Context, log *slog.Logger, cursor func(context.Context) 
 			backoff = min(2*backoff, MaxBackoff)
 			continue
 		}
-		backoff = MinBackoff
+		opened := time.Now()
 		if !each(cur, events) {
 			return
 		}
+		if ctx.Err() != nil {
+			return
+		}
+		lasted := time.Since(opened)
+		if lasted >= MaxBackoff {
+			backoff = MinBackoff
+		}
+		log.Warn("chain event stream ended; opening it again", "lasted", lasted, "wait", backoff)
+		if !Sleep(ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, MaxBackoff)
 	}
 }
 
