@@ -105,12 +105,26 @@ func (c *trigger) arm(to uint64) {
 
 func (c *trigger) rolledBack() <-chan struct{} { return c.done }
 
+// fires disarms the trigger and reports true once, for the first block
+// above the rollback's target after arm.
+func (c *trigger) fires(n *big.Int) bool {
+	return n != nil && n.Uint64() > c.to.Load() && c.armed.CompareAndSwap(true, false)
+}
+
+// rollback rolls the chain back to the target and says so.
+func (c *trigger) rollback(ctx context.Context) error {
+	if err := c.d.RollbackTo(ctx, c.to.Load()); err != nil {
+		return err
+	}
+	close(c.done)
+	return nil
+}
+
 func (c *rollbackClient) HeaderByNumber(ctx context.Context, n *big.Int) (*types.Header, error) {
-	if n != nil && n.Uint64() > c.to.Load() && c.armed.CompareAndSwap(true, false) {
-		if err := c.d.RollbackTo(ctx, c.to.Load()); err != nil {
+	if c.fires(n) {
+		if err := c.rollback(ctx); err != nil {
 			return nil, err
 		}
-		close(c.done)
 	}
 	return c.Client.HeaderByNumber(ctx, n)
 }
@@ -127,7 +141,7 @@ type reorgingClient struct {
 }
 
 func (c *reorgingClient) HeaderByNumber(ctx context.Context, n *big.Int) (*types.Header, error) {
-	if n != nil && n.Uint64() > c.to.Load() && c.armed.CompareAndSwap(true, false) {
+	if c.fires(n) {
 		c.pending.Store(true)
 		return nil, goethereum.NotFound
 	}
@@ -137,10 +151,9 @@ func (c *reorgingClient) HeaderByNumber(ctx context.Context, n *big.Int) (*types
 func (c *reorgingClient) BlockNumber(ctx context.Context) (uint64, error) {
 	head, err := c.Client.BlockNumber(ctx)
 	if c.pending.CompareAndSwap(true, false) {
-		if rerr := c.d.RollbackTo(ctx, c.to.Load()); rerr != nil {
+		if rerr := c.rollback(ctx); rerr != nil {
 			return 0, rerr
 		}
-		close(c.done)
 	}
 	return head, err
 }
@@ -156,11 +169,10 @@ type filterRollbackClient struct {
 }
 
 func (c *filterRollbackClient) FilterLogs(ctx context.Context, q goethereum.FilterQuery) ([]types.Log, error) {
-	if q.ToBlock != nil && q.ToBlock.Uint64() > c.to.Load() && c.armed.CompareAndSwap(true, false) {
-		if err := c.d.RollbackTo(ctx, c.to.Load()); err != nil {
+	if c.fires(q.ToBlock) {
+		if err := c.rollback(ctx); err != nil {
 			return nil, err
 		}
-		close(c.done)
 	}
 	return c.Client.FilterLogs(ctx, q)
 }

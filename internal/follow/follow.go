@@ -39,24 +39,17 @@ func Events(ctx context.Context, log *slog.Logger, cursor func(context.Context) 
 		}
 		if err != nil {
 			log.Warn("follow chain events failed", "err", err)
-			if !Sleep(ctx, backoff) {
+		} else {
+			opened := time.Now()
+			if !each(cur, events) || ctx.Err() != nil {
 				return
 			}
-			backoff = min(2*backoff, MaxBackoff)
-			continue
+			lasted := time.Since(opened)
+			if lasted >= MaxBackoff {
+				backoff = MinBackoff
+			}
+			log.Warn("chain event stream ended; opening it again", "lasted", lasted, "wait", backoff)
 		}
-		opened := time.Now()
-		if !each(cur, events) {
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		lasted := time.Since(opened)
-		if lasted >= MaxBackoff {
-			backoff = MinBackoff
-		}
-		log.Warn("chain event stream ended; opening it again", "lasted", lasted, "wait", backoff)
 		if !Sleep(ctx, backoff) {
 			return
 		}
